@@ -1,0 +1,492 @@
+"""The SQL store: upsert pages of dossiers with their sync cursor in one transaction, read facts.
+
+SQLite by default, PostgreSQL by URL. The schema is created and grown by Alembic migrations
+(`Store.migrate()`); nothing here creates tables behind Alembic's back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from cchc.connectors.store.schema import (
+    dossiers,
+    metadata,
+    procedures,
+    processing_steps,
+    quarantine,
+    sync_runs,
+    sync_state,
+)
+from cchc.domain.records import Dossier
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+
+class StoreError(Exception):
+    """The database cannot be reached or used; the message names the database (without password)."""
+
+
+@dataclass(slots=True)
+class QuarantineItem:
+    source: str
+    record_key: str | None
+    field: str
+    reason: str
+    raw: dict | list | str | None  # already stripped of personal fields
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    inserted_codes: set[str] = field(default_factory=set)
+    updated_codes: set[str] = field(default_factory=set)
+
+    def add(self, other: UpsertResult) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _naive(dt: datetime | None, tz=VN) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        return dt
+    if dt.tzinfo is not tz:
+        dt = dt.astimezone(tz)
+    return dt.replace(tzinfo=None)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else _naive(dt).isoformat(sep=" ")
+
+
+def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime) -> dict:
+    """The `dossiers` row of a record, with a hash of its content to detect real changes."""
+    row = {
+        "source": d.source,
+        "code": d.code,
+        "procedure_code": d.procedure_code[:32],
+        "procedure_name": d.procedure_name[:500],
+        "field_code": d.field_code[:32],
+        "field_name": d.field_name[:300],
+        "unit_code": d.unit_code[:64],
+        "status": int(d.status),
+        "channel": int(d.channel),
+        "online_level": d.online_level,
+        "submitted_at": _naive(d.submitted_at),
+        "received_at": _naive(d.received_at),
+        "due_at": _naive(d.due_at),
+        "effective_due_at": _naive(effective_due),
+        "finished_at": _naive(d.finished_at),
+        "returned_at": _naive(d.returned_at),
+        "refused_at": _naive(d.refused_at),
+        "fee_total": sum(f.amount for f in d.fees),
+        "owes_fee": d.owes_fee,
+        "paid_online": d.is_paid_online,
+        "digitized_component": d.digitized_component,
+        "reused_component": d.reused_component,
+        "e_result": d.e_result,
+        "supplement_count": d.n_supplements,
+        "supplement_pending": d.supplement_pending,
+        "supplements": [
+            [_iso(s.requested_at), _iso(s.completed_at), _iso(s.due_before), _iso(s.due_after)]
+            for s in d.supplements
+        ]
+        or None,
+        "apology": d.apology,
+        "apology_at": _naive(d.apology_at),
+        "apology_new_due": _naive(d.apology_new_due),
+        "evaluation": int(d.evaluation) if d.evaluation else None,
+        "vneid_verified": d.vneid_verified,
+        "applicant_hash": d.applicant_hash,
+    }
+    steps = [(s.officer, s.title, s.department, s.at, s.started_at, s.step_due) for s in d.steps]
+    row["row_hash"] = hashlib.md5(repr((tuple(row.values()), steps)).encode(), usedforsecurity=False).hexdigest()
+    row["synced_at"] = synced_at
+    return row
+
+
+def step_rows(d: Dossier) -> list[dict]:
+    return [
+        {
+            "source": d.source,
+            "code": d.code,
+            "seq": i,
+            "officer": s.officer[:128],
+            "title": s.title[:200],
+            "department": s.department[:200],
+            "done_at": _naive(s.at),
+            "started_at": _naive(s.started_at),
+            "step_due": _naive(s.step_due),
+        }
+        for i, s in enumerate(d.steps)
+    ]
+
+
+def _raw_hash(source: str, raw) -> str:
+    blob = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.md5((source + blob).encode(), usedforsecurity=False).hexdigest()
+
+
+class Store:
+    def __init__(self, url: str, echo: bool = False):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///") :]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.engine: Engine = create_engine(url, echo=echo, future=True, pool_pre_ping=True)
+        except (SQLAlchemyError, ImportError, ValueError) as e:
+            raise StoreError(f"URL cơ sở dữ liệu không dùng được: {safe_url(url)} ({e})") from None
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    # --- schema --------------------------------------------------------------------------
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as e:
+            raise StoreError(f"Không kết nối được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except SQLAlchemyError:
+                return None
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- writing ---------------------------------------------------------------------------
+    def _upsert_stmt(self, table, keys: Sequence[str]):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - other engines are not supported yet
+            raise StoreError(f"Hệ quản trị CSDL chưa hỗ trợ: {self.dialect}")
+        stmt = insert(table)
+        cols = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
+
+    def _insert_ignore_stmt(self, table, keys: Sequence[str]):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table).on_conflict_do_nothing(index_elements=list(keys))
+
+    def upsert_page(
+        self,
+        source: str,
+        records: Iterable[Dossier],
+        quarantined: Iterable[QuarantineItem] = (),
+        cursor: dict | None = None,
+        cursor_key: str | None = None,
+        effective_due: Callable[[Dossier], datetime | None] | None = None,
+        run_id: str | None = None,
+    ) -> UpsertResult:
+        """Upsert one page of records, its quarantined records and the cursor, in ONE transaction."""
+        now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+        latest: dict[str, Dossier] = {}
+        for d in records:
+            latest[d.code] = d  # a code twice in a page: the later copy wins
+        result = UpsertResult()
+        rows = [dossier_row(d, effective_due(d) if effective_due else d.due_at, now) for d in latest.values()]
+        with self.engine.begin() as conn:
+            if rows:
+                existing = self._existing_hashes(conn, source, list(latest))
+                changed = [r for r in rows if existing.get(r["code"]) != r["row_hash"]]
+                result.inserted_codes = {r["code"] for r in changed if r["code"] not in existing}
+                result.updated_codes = {r["code"] for r in changed if r["code"] in existing}
+                result.inserted = len(result.inserted_codes)
+                result.updated = len(result.updated_codes)
+                result.unchanged = len(rows) - len(changed)
+                if changed:
+                    conn.execute(self._upsert_stmt(dossiers, ("source", "code")), changed)
+                    changed_codes = [r["code"] for r in changed if r["code"] in existing]
+                    for chunk in _chunks(changed_codes, 500):
+                        conn.execute(
+                            delete(processing_steps).where(
+                                processing_steps.c.source == source, processing_steps.c.code.in_(chunk)
+                            )
+                        )
+                    steps = [s for r in changed for s in step_rows(latest[r["code"]])]
+                    if steps:
+                        conn.execute(processing_steps.insert(), steps)
+            q_rows = []
+            for q in quarantined:
+                q_rows.append(
+                    {
+                        "source": q.source,
+                        "record_key": (q.record_key or None) and str(q.record_key)[:64],
+                        "field": q.field[:120],
+                        "reason": q.reason,
+                        "raw": q.raw,
+                        "raw_hash": _raw_hash(q.source, q.raw),
+                        "first_seen": now,
+                        "last_seen": now,
+                        "run_id": run_id,
+                    }
+                )
+            if q_rows:
+                stmt = _quarantine_upsert(self.dialect)
+                conn.execute(stmt, q_rows)
+                result.quarantined = len(q_rows)
+            if cursor is not None:
+                self._save_cursor(conn, cursor_key or source, cursor, now)
+        return result
+
+    def _existing_hashes(self, conn: Connection, source: str, codes: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(codes, 900):
+            q = select(dossiers.c.code, dossiers.c.row_hash).where(
+                dossiers.c.source == source, dossiers.c.code.in_(chunk)
+            )
+            out.update((c, h) for c, h in conn.execute(q))
+        return out
+
+    def _save_cursor(self, conn: Connection, key: str, cursor: dict, now: datetime) -> None:
+        conn.execute(
+            self._upsert_stmt(sync_state, ("source",)),
+            [{"source": key, "cursor": cursor, "updated_at": now}],
+        )
+
+    def save_cursor(self, key: str, cursor: dict) -> None:
+        with self.engine.begin() as conn:
+            self._save_cursor(conn, key, cursor, datetime.now(VN).replace(tzinfo=None, microsecond=0))
+
+    def get_cursor(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(sync_state.c.cursor).where(sync_state.c.source == key)).scalar()
+
+    def upsert_procedures(self, rows: list[dict]) -> int:
+        if not rows:
+            return 0
+        now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+        rows = [{**r, "updated_at": now} for r in rows]
+        with self.engine.begin() as conn:
+            conn.execute(self._upsert_stmt(procedures, ("code",)), rows)
+        return len(rows)
+
+    def start_run(self, run_id: str, source: str) -> None:
+        now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._upsert_stmt(sync_runs, ("run_id", "source")),
+                [{"run_id": run_id, "source": source, "started_at": now, "status": "running", "fetched": 0,
+                  "inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 0, "error": None,
+                  "finished_at": None}],
+            )
+
+    def finish_run(self, run_id: str, source: str, status: str, counts: dict, error: str | None = None) -> None:
+        now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+        values = {k: int(counts.get(k, 0)) for k in ("fetched", "inserted", "updated", "unchanged", "quarantined")}
+        with self.engine.begin() as conn:
+            conn.execute(
+                sync_runs.update()
+                .where(sync_runs.c.run_id == run_id, sync_runs.c.source == source)
+                .values(status=status, finished_at=now, error=error, **values)
+            )
+
+    # --- reading ---------------------------------------------------------------------------
+    def count_dossiers(self, source: str | None = None) -> int:
+        q = select(func.count()).select_from(dossiers)
+        if source:
+            q = q.where(dossiers.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def count_steps(self, source: str | None = None) -> int:
+        q = select(func.count()).select_from(processing_steps)
+        if source:
+            q = q.where(processing_steps.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def count_quarantine(self, source: str | None = None) -> int:
+        q = select(func.count()).select_from(quarantine)
+        if source:
+            q = q.where(quarantine.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def quarantine_rows(self, source: str | None = None, limit: int = 1000) -> list[dict]:
+        q = select(quarantine).order_by(quarantine.c.id).limit(limit)
+        if source:
+            q = q.where(quarantine.c.source == source)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def oldest_open_received(self, source: str) -> datetime | None:
+        """The received time of the oldest dossier not yet finished (its status may still change)."""
+        q = select(func.min(dossiers.c.received_at)).where(
+            dossiers.c.source == source, dossiers.c.status.in_((1, 2, 4, 5, 6))
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def iter_codes(
+        self, source: str, received_from: date | None = None, codes_only_open: bool = False, batch: int = 5000,
+        after_code: str | None = None,
+    ) -> Iterator[list[str]]:
+        """Codes of a source in batches, ordered by code; optionally received since a date, after a code."""
+        q = select(dossiers.c.code).where(dossiers.c.source == source).order_by(dossiers.c.code)
+        if after_code is not None:
+            q = q.where(dossiers.c.code > after_code)
+        if received_from is not None:
+            q = q.where(dossiers.c.received_at >= datetime.combine(received_from, datetime.min.time()))
+        if codes_only_open:
+            q = q.where(dossiers.c.status.in_((1, 2, 4, 5, 6)))
+        with self.engine.connect() as conn:
+            res = conn.execution_options(yield_per=batch).execute(q)
+            for part in res.scalars().partitions(batch):
+                yield list(part)
+
+    def dump_text(self) -> str:
+        """Every row of every table as text (tests scan it for personal data)."""
+        out = []
+        with self.engine.connect() as conn:
+            for table in metadata.sorted_tables:
+                for r in conn.execute(select(table)):
+                    out.append(repr(tuple(r)))
+        return "\n".join(out)
+
+    FACT_COLUMNS = (
+        "code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name", "status",
+        "channel", "online_level", "received_at", "due_at", "effective_due_at", "finished_at",
+        "returned_at", "owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
+        "supplement_count", "supplement_pending", "apology", "evaluation",
+    )
+    DATE_COLUMNS = ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at")
+    BOOL_COLUMNS = ("owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
+                    "supplement_pending", "apology")
+
+    def load_facts(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+        """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
+        classifies). Columns: FACT_COLUMNS + result_paper (from the procedure catalogue, default True)."""
+        cols = ", ".join(f"d.{c}" for c in self.FACT_COLUMNS)
+        sql = (
+            f"SELECT {cols}, p.result_paper FROM dossiers d "
+            "LEFT JOIN procedures p ON p.code = d.procedure_code WHERE d.source = :source"
+        )
+        params: dict = {"source": source}
+        if end is not None:
+            sql += " AND d.received_at < :end_excl"
+            params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
+        if start is not None:
+            sql += (
+                " AND (d.status = 8 OR COALESCE(d.finished_at, d.returned_at) IS NULL"
+                " OR COALESCE(d.finished_at, d.returned_at) >= :start)"
+            )
+            params["start"] = datetime.combine(start, datetime.min.time())
+        with self.engine.connect() as conn:
+            res = conn.execute(text(sql), params)
+            df = pd.DataFrame(res.fetchall(), columns=[*self.FACT_COLUMNS, "result_paper"])
+        return _typed_facts(df)
+
+    def load_steps(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+        sql = (
+            "SELECT s.code, d.unit_code, s.officer, s.done_at AS at, s.step_due FROM processing_steps s "
+            "JOIN dossiers d ON d.source = s.source AND d.code = s.code WHERE s.source = :source"
+        )
+        params: dict = {"source": source}
+        if end is not None:
+            sql += " AND COALESCE(s.started_at, d.received_at) < :end_excl"
+            params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
+        if start is not None:
+            sql += " AND (s.done_at IS NULL OR s.done_at >= :start)"
+            params["start"] = datetime.combine(start, datetime.min.time())
+        with self.engine.connect() as conn:
+            df = pd.DataFrame(conn.execute(text(sql), params).fetchall(),
+                              columns=["code", "unit_code", "officer", "at", "step_due"])
+        for c in ("at", "step_due"):
+            df[c] = _to_datetime(df[c])
+        return df
+
+
+def _quarantine_upsert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(quarantine)
+    return stmt.on_conflict_do_update(
+        index_elements=["source", "raw_hash"],
+        set_={"last_seen": stmt.excluded.last_seen, "run_id": stmt.excluded.run_id,
+              "reason": stmt.excluded.reason, "field": stmt.excluded.field},
+    )
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    if s.dtype == object:
+        return pd.to_datetime(s, format="ISO8601", errors="coerce")
+    return pd.to_datetime(s)
+
+
+def _typed_facts(df: pd.DataFrame) -> pd.DataFrame:
+    for c in Store.DATE_COLUMNS:
+        df[c] = _to_datetime(df[c]).astype("datetime64[us]")
+    for c in Store.BOOL_COLUMNS:
+        df[c] = df[c].fillna(False).astype(bool)
+    df["result_paper"] = df["result_paper"].fillna(True).astype(bool)
+    df["status"] = df["status"].astype("int16")
+    df["channel"] = df["channel"].astype("int16")
+    df["supplement_count"] = df["supplement_count"].fillna(0).astype("int16")
+    df["online_level"] = pd.to_numeric(df["online_level"], errors="coerce").astype(float)
+    df["evaluation"] = pd.to_numeric(df["evaluation"], errors="coerce").astype(float)
+    for c in ("code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name"):
+        df[c] = df[c].astype(object).fillna("")
+    return df
+
+
+def _chunks(seq: list, n: int) -> Iterator[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

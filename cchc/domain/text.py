@@ -1,0 +1,32 @@
+"""Text helpers for Vietnamese: accent folding, slugs for artifact keys, number formatting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPECIAL = str.maketrans({"đ": "d", "Đ": "D"})
+
+
+def fold(text: str) -> str:
+    """Lowercase, without diacritics, spaces collapsed: 'Ngày tiếp nhận ' -> 'ngay tiep nhan'."""
+    s = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return " ".join(s.lower().split())
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII with dashes, for stable artifact keys: 'Phường Hòa An' -> 'phuong-hoa-an'."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
+def format_percent(value: float | None, na: str = "không phát sinh") -> str:
+    """95.25 -> '95,25%'; None -> 'không phát sinh'."""
+    if value is None:
+        return na
+    return f"{value:.2f}".replace(".", ",") + "%"
+
+
+def format_int(n: int) -> str:
+    """1234567 -> '1.234.567' (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")

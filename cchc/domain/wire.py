@@ -1,0 +1,334 @@
+"""Parse the national wire format (DOMAIN.md §2) into `Dossier` records.
+
+The canonical record is a dict with the national portal's field names. Provincial systems use
+other names: their connector renames fields (configured mapping) before calling `parse_dossier`.
+
+Canonical fields read here (unknown fields are ignored):
+
+    MaHoSo*, MaTTHC, TenTTHC, MaLinhVuc, TenLinhVuc, DonViXuLy, TrangThaiHoSo* (1..10),
+    KenhThucHien (1..3, missing = 1), MucDo (3|4),
+    NgayNopHoSo, NgayTiepNhan, NgayHenTra, NgayKetThucXuLy, NgayTra, NgayTuChoi
+        (yyyyMMddHHmmss, Vietnam time, "" when absent),
+    DuocThanhToanTrucTuyen (1|2 = paid online), DanhSachLePhi[{MaPhiLePhi, TenPhiLePhi, Gia}],
+    MienLePhi (0|1), CoPhi (0|1, overrides the fee list when present),
+    TaiLieuNop[{MaThanhPhanHoSo, DuocSoHoa, DuocTaiSuDung, DuocLayTuKhoDMQG}], HoSoCoThanhPhanSoHoa,
+    DanhSachGiayToKetQua[{TenGiayTo, DuongDanTepTinKetQua}], CoKetQuaDienTu (0|1),
+    DanhSachHoSoBoSung[{NgayBoSung, NgayTiepNhanBoSung, NgayHenTraTruoc, NgayHenTraMoi}],
+    SoLanBoSung (count, when the list is not given),
+    QuaTrinhXuLy[{NguoiXuLy, ChucDanh, PhongBanXuLy, NoiDungXuLy, ThoiDiemXuLy, NgayBatDau,
+                  NgayKetThucTheoQuyDinh}],
+    PhieuXinLoi {NgayXinLoi, NgayHenTraMoi} or CoPhieuXinLoi (0|1),
+    DanhGiaHaiLong (1 hài lòng, 2 chấp nhận được, 3 không hài lòng), TaiKhoanDuocXacThucVoiVNeID.
+
+(* required.) Applicant fields (ChuHoSo, SoGiayToChuHoSo, SoDienThoai, Email, DiaChi...) are
+never copied into the record; `applicant_hash` keeps a salted hash of the ID number if a salt
+is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from cchc.domain.records import (
+    Channel,
+    Dossier,
+    Evaluation,
+    Fee,
+    ProcessingStep,
+    RecordError,
+    Status,
+    Supplement,
+)
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+#: Applicant personal data (DOMAIN.md §2): dropped at parsing, stripped from quarantine.
+PERSONAL_FIELDS = frozenset(
+    {
+        "ChuHoSo",
+        "TenChuHoSo",
+        "SoGiayToChuHoSo",
+        "SoCMND",
+        "SoCCCD",
+        "SoDienThoai",
+        "SoDienThoaiChuHoSo",
+        "Email",
+        "EmailChuHoSo",
+        "DiaChi",
+        "DiaChiChuHoSo",
+        "DiaChiThuongTru",
+        "NgaySinh",
+        "NguoiNop",
+        "TenNguoiNop",
+        "SoGiayToNguoiNop",
+        "SoDienThoaiNguoiNop",
+        "EmailNguoiNop",
+    }
+)
+
+
+def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
+    """`yyyyMMddHHmmss` (or `yyyyMMdd`) Vietnam local time -> aware datetime; "" -> None."""
+    if value is None:
+        return None
+    s = str(value).strip()
+    if not s:
+        return None
+    if len(s) not in (8, 12, 14) or not s.isdigit():
+        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {s[:20]!r}")
+    try:
+        return datetime(
+            int(s[0:4]),
+            int(s[4:6]),
+            int(s[6:8]),
+            int(s[8:10] or 0),
+            int(s[10:12] or 0),
+            int(s[12:14] or 0),
+            tzinfo=tz,
+        )
+    except ValueError as e:
+        raise RecordError(field, f"ngày giờ không hợp lệ {s!r} ({e})") from None
+
+
+def format_wire_datetime(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(VN_TZ).strftime("%Y%m%d%H%M%S")
+
+
+def strip_personal(raw):
+    """A copy of a raw record without applicant personal fields, at any depth."""
+    if isinstance(raw, dict):
+        return {k: strip_personal(v) for k, v in raw.items() if k not in PERSONAL_FIELDS}
+    if isinstance(raw, list):
+        return [strip_personal(v) for v in raw]
+    return raw
+
+
+def applicant_hash(raw: dict, salt: bytes | None) -> str | None:
+    ident = raw.get("SoGiayToChuHoSo")
+    if not salt or not ident:
+        return None
+    return hashlib.sha256(salt + str(ident).strip().encode()).hexdigest()[:32]
+
+
+def _flag(value) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value == 1
+    return str(value).strip().lower() in ("1", "true", "co", "có", "x", "yes")
+
+
+def _int_or_none(value, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RecordError(field, f"không phải số nguyên: {str(value)[:20]!r}") from None
+
+
+def _text(raw: dict, key: str) -> str:
+    v = raw.get(key)
+    return "" if v is None else str(v).strip()
+
+
+def _list(raw: dict, key: str) -> list:
+    v = raw.get(key)
+    if v is None or v == "":
+        return []
+    if not isinstance(v, list):
+        raise RecordError(key, "phải là một danh sách")
+    return v
+
+
+def parse_dossier(raw: dict, source: str, salt: bytes | None = None) -> Dossier:
+    """One canonical wire record -> Dossier, or RecordError naming the field and the reason."""
+    if not isinstance(raw, dict):
+        raise RecordError("(bản ghi)", "không phải một đối tượng JSON")
+    code = _text(raw, "MaHoSo")
+    if not code:
+        raise RecordError("MaHoSo", "thiếu mã hồ sơ")
+    try:
+        return _parse(raw, code, source, salt)
+    except RecordError as e:
+        e.code = code
+        raise
+
+
+def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
+    pdt = parse_wire_datetime
+    st = _int_or_none(raw.get("TrangThaiHoSo"), "TrangThaiHoSo")
+    if st is None:
+        raise RecordError("TrangThaiHoSo", "thiếu trạng thái hồ sơ")
+    try:
+        status = Status(st)
+    except ValueError:
+        raise RecordError("TrangThaiHoSo", f"mã trạng thái không hợp lệ: {st}") from None
+    ch = _int_or_none(raw.get("KenhThucHien"), "KenhThucHien")
+    try:
+        channel = Channel(ch) if ch is not None else Channel.IN_PERSON
+    except ValueError:
+        raise RecordError("KenhThucHien", f"mã kênh không hợp lệ: {ch}") from None
+
+    received_at = pdt(raw.get("NgayTiepNhan"), "NgayTiepNhan")
+    if received_at is None and status not in (Status.NEW, Status.NOT_ACCEPTED):
+        raise RecordError("NgayTiepNhan", "thiếu ngày tiếp nhận")
+
+    fees = []
+    for i, f in enumerate(_list(raw, "DanhSachLePhi")):
+        if not isinstance(f, dict):
+            raise RecordError(f"DanhSachLePhi[{i}]", "không phải một đối tượng")
+        amount = _int_or_none(f.get("Gia"), f"DanhSachLePhi[{i}].Gia") or 0
+        fees.append(Fee(_text(f, "MaPhiLePhi"), _text(f, "TenPhiLePhi"), amount))
+
+    digitized = _flag(raw.get("HoSoCoThanhPhanSoHoa"))
+    reused = False
+    for i, t in enumerate(_list(raw, "TaiLieuNop")):
+        if not isinstance(t, dict):
+            raise RecordError(f"TaiLieuNop[{i}]", "không phải một đối tượng")
+        digitized = digitized or _flag(t.get("DuocSoHoa"))
+        reused = reused or _flag(t.get("DuocTaiSuDung")) or _flag(t.get("DuocLayTuKhoDMQG"))
+
+    e_result = _flag(raw.get("CoKetQuaDienTu"))
+    for r in _list(raw, "DanhSachGiayToKetQua"):
+        if isinstance(r, dict) and _text(r, "DuongDanTepTinKetQua"):
+            e_result = True
+
+    supplements = []
+    for i, s in enumerate(_list(raw, "DanhSachHoSoBoSung")):
+        if not isinstance(s, dict):
+            raise RecordError(f"DanhSachHoSoBoSung[{i}]", "không phải một đối tượng")
+        requested = pdt(s.get("NgayBoSung"), f"DanhSachHoSoBoSung[{i}].NgayBoSung")
+        if requested is None:
+            raise RecordError(f"DanhSachHoSoBoSung[{i}].NgayBoSung", "thiếu ngày yêu cầu bổ sung")
+        supplements.append(
+            Supplement(
+                requested_at=requested,
+                completed_at=pdt(s.get("NgayTiepNhanBoSung"), f"DanhSachHoSoBoSung[{i}].NgayTiepNhanBoSung"),
+                due_before=pdt(s.get("NgayHenTraTruoc"), f"DanhSachHoSoBoSung[{i}].NgayHenTraTruoc"),
+                due_after=pdt(s.get("NgayHenTraMoi"), f"DanhSachHoSoBoSung[{i}].NgayHenTraMoi"),
+            )
+        )
+
+    steps = []
+    for i, s in enumerate(_list(raw, "QuaTrinhXuLy")):
+        if not isinstance(s, dict):
+            raise RecordError(f"QuaTrinhXuLy[{i}]", "không phải một đối tượng")
+        steps.append(
+            ProcessingStep(
+                officer=_text(s, "NguoiXuLy"),
+                title=_text(s, "ChucDanh"),
+                department=_text(s, "PhongBanXuLy"),
+                content=_text(s, "NoiDungXuLy"),
+                at=pdt(s.get("ThoiDiemXuLy"), f"QuaTrinhXuLy[{i}].ThoiDiemXuLy"),
+                started_at=pdt(s.get("NgayBatDau"), f"QuaTrinhXuLy[{i}].NgayBatDau"),
+                step_due=pdt(s.get("NgayKetThucTheoQuyDinh"), f"QuaTrinhXuLy[{i}].NgayKetThucTheoQuyDinh"),
+            )
+        )
+
+    apology = _flag(raw.get("CoPhieuXinLoi"))
+    apology_at = apology_new_due = None
+    slip = raw.get("PhieuXinLoi")
+    if isinstance(slip, dict) and slip:
+        apology = True
+        apology_at = pdt(slip.get("NgayXinLoi"), "PhieuXinLoi.NgayXinLoi")
+        apology_new_due = pdt(slip.get("NgayHenTraMoi"), "PhieuXinLoi.NgayHenTraMoi")
+
+    ev = _int_or_none(raw.get("DanhGiaHaiLong"), "DanhGiaHaiLong")
+    try:
+        evaluation = Evaluation(ev) if ev else None
+    except ValueError:
+        raise RecordError("DanhGiaHaiLong", f"mã đánh giá không hợp lệ: {ev}") from None
+
+    paid = _int_or_none(raw.get("DuocThanhToanTrucTuyen"), "DuocThanhToanTrucTuyen")
+    has_fee = raw.get("CoPhi")
+    n_supp = _int_or_none(raw.get("SoLanBoSung"), "SoLanBoSung")
+    if n_supp is not None and n_supp < 0:
+        raise RecordError("SoLanBoSung", "không được âm")
+
+    return Dossier(
+        source=source,
+        code=code,
+        status=status,
+        procedure_code=_text(raw, "MaTTHC"),
+        procedure_name=_text(raw, "TenTTHC"),
+        field_code=_text(raw, "MaLinhVuc"),
+        field_name=_text(raw, "TenLinhVuc"),
+        unit_code=_text(raw, "DonViXuLy"),
+        channel=channel,
+        online_level=_int_or_none(raw.get("MucDo"), "MucDo"),
+        submitted_at=pdt(raw.get("NgayNopHoSo"), "NgayNopHoSo"),
+        received_at=received_at,
+        due_at=pdt(raw.get("NgayHenTra"), "NgayHenTra"),
+        finished_at=pdt(raw.get("NgayKetThucXuLy"), "NgayKetThucXuLy"),
+        returned_at=pdt(raw.get("NgayTra"), "NgayTra"),
+        refused_at=pdt(raw.get("NgayTuChoi"), "NgayTuChoi"),
+        fees=tuple(fees),
+        fee_exempt=_flag(raw.get("MienLePhi")),
+        has_fee=None if has_fee is None or has_fee == "" else _flag(has_fee),
+        paid_online=paid,
+        digitized_component=digitized,
+        reused_component=reused,
+        e_result=e_result,
+        supplements=tuple(supplements),
+        supplement_count=n_supp if not supplements else None,
+        steps=tuple(steps),
+        apology=apology,
+        apology_at=apology_at,
+        apology_new_due=apology_new_due,
+        evaluation=evaluation,
+        vneid_verified=_flag(raw.get("TaiKhoanDuocXacThucVoiVNeID")),
+        applicant_hash=applicant_hash(raw, salt),
+    )
+
+
+def dossier_to_wire(d: Dossier) -> dict:
+    """The inverse of `parse_dossier` (no personal fields): used by the simulator and tests."""
+    f = format_wire_datetime
+    out = {
+        "MaHoSo": d.code,
+        "MaTTHC": d.procedure_code,
+        "TenTTHC": d.procedure_name,
+        "MaLinhVuc": d.field_code,
+        "TenLinhVuc": d.field_name,
+        "DonViXuLy": d.unit_code,
+        "TrangThaiHoSo": int(d.status),
+        "KenhThucHien": int(d.channel),
+        "MucDo": d.online_level if d.online_level is not None else "",
+        "NgayNopHoSo": f(d.submitted_at),
+        "NgayTiepNhan": f(d.received_at),
+        "NgayHenTra": f(d.due_at),
+        "NgayKetThucXuLy": f(d.finished_at),
+        "NgayTra": f(d.returned_at),
+        "NgayTuChoi": f(d.refused_at),
+        "DuocThanhToanTrucTuyen": d.paid_online if d.paid_online is not None else "",
+        "DanhSachLePhi": [{"MaPhiLePhi": x.code, "TenPhiLePhi": x.name, "Gia": x.amount} for x in d.fees],
+        "MienLePhi": int(d.fee_exempt),
+        "TaiLieuNop": [{"MaThanhPhanHoSo": "TP1", "DuocSoHoa": int(d.digitized_component),
+                        "DuocTaiSuDung": int(d.reused_component), "DuocLayTuKhoDMQG": 0}],
+        "CoKetQuaDienTu": int(d.e_result),
+        "DanhSachHoSoBoSung": [
+            {"NgayBoSung": f(s.requested_at), "NgayTiepNhanBoSung": f(s.completed_at),
+             "NgayHenTraTruoc": f(s.due_before), "NgayHenTraMoi": f(s.due_after)}
+            for s in d.supplements
+        ],
+        "QuaTrinhXuLy": [
+            {"NguoiXuLy": s.officer, "ChucDanh": s.title, "PhongBanXuLy": s.department,
+             "NoiDungXuLy": s.content, "ThoiDiemXuLy": f(s.at), "NgayBatDau": f(s.started_at),
+             "NgayKetThucTheoQuyDinh": f(s.step_due)}
+            for s in d.steps
+        ],
+        "DanhGiaHaiLong": int(d.evaluation) if d.evaluation else "",
+        "TaiKhoanDuocXacThucVoiVNeID": int(d.vneid_verified),
+    }
+    if d.has_fee is not None:
+        out["CoPhi"] = int(d.has_fee)
+    if d.apology:
+        out["PhieuXinLoi"] = {"NgayXinLoi": f(d.apology_at), "NgayHenTraMoi": f(d.apology_new_due)}
+    return out
