@@ -1,0 +1,176 @@
+"""`cchc`: the command line, a thin shell over the flows.
+
+Every message a user can cause is one clear line naming the file, key, row or URL — no traceback.
+Help texts are bilingual (Vietnamese / English), the same pattern everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from datetime import date
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _prepare_prefect_env() -> None:
+    # The network is closed here and on many ward machines: no telemetry; quiet console.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ngày không hợp lệ / invalid date: {text!r} (YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"phải là số nguyên dương / must be a positive integer: {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cchc",
+        description="Dữ liệu kiểm tra CCHC cấp phường / CCHC inspection data for a ward.",
+        epilog="Biến môi trường / environment: CCHC_CONFIG, CCHC_DATABASE_URL, CCHC_PROVINCIAL_URL, "
+        "CCHC_NATIONAL_URL.",
+    )
+    p.add_argument("--config", help="Tệp cấu hình phường / ward configuration file (mặc định/default: "
+                                    "$CCHC_CONFIG hoặc/or config/demo.yaml)")
+    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND")
+
+    d = sub.add_parser("demo", help="Chạy thử trọn gói: mô phỏng + đồng bộ + chỉ số / "
+                                    "end-to-end demo: simulator + sync + indicators")
+    d.add_argument("--dossiers", type=_positive, default=20000,
+                   help="Số hồ sơ mô phỏng / simulated dossiers (mặc định/default 20000)")
+    d.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
+    d.add_argument("--as-of", type=_date, help="Ngày dữ liệu / data as-of date (YYYY-MM-DD, mặc định hôm nay)")
+    d.add_argument("--db", help="URL CSDL / database URL (mặc định/default sqlite:///var/demo.sqlite)")
+
+    s = sub.add_parser("simulate", help="Chạy trình mô phỏng hệ thống tỉnh và Cổng DVCQG / "
+                                        "run the provincial + national portal simulator")
+    s.add_argument("--port", type=int, default=8765, help="Cổng / port (mặc định/default 8765)")
+    s.add_argument("--host", default="127.0.0.1", help="Địa chỉ / host (mặc định/default 127.0.0.1)")
+    s.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
+    s.add_argument("--dossiers", type=_positive, default=20000, help="Số hồ sơ / number of dossiers")
+    s.add_argument("--as-of", type=_date, help="Ngày dữ liệu / as-of date (mặc định/default: hôm nay/today)")
+    s.add_argument("--faults", default="", help="Lỗi giả lập / injected faults, e.g. "
+                                                "5xx=0.1,429=0.05,slow=0.02,malformed=0.01,duplicate=0.05")
+    s.add_argument("--national-missing", type=float, default=0.03,
+                   help="Tỉ lệ hồ sơ thiếu trên Cổng DVCQG / share missing on the national portal")
+    s.add_argument("--export-excel", metavar="FILE", help="Ghi dữ liệu ra tệp Excel rồi thoát / "
+                                                          "write the data as a one-stop Excel export and exit")
+
+    y = sub.add_parser("sync", help="Đồng bộ hồ sơ từ hệ thống tỉnh và Cổng DVCQG / "
+                                    "sync dossiers from the provincial system and the national portal")
+    y.add_argument("--source", choices=["provincial", "national"], action="append",
+                   help="Chỉ đồng bộ nguồn này / only this source (lặp lại được / repeatable)")
+    y.add_argument("--full", action="store_true", help="Lấy lại toàn bộ từ ngày bắt đầu / full re-pull")
+    y.add_argument("--today", type=_date, help="Ngày chạy / run date (YYYY-MM-DD), mặc định hôm nay")
+    y.add_argument("--json", action="store_true", help="In kết quả dạng JSON / print JSON")
+
+    x = sub.add_parser("import-excel", help="Nhập tệp Excel/CSV xuất từ một cửa / "
+                                            "import a one-stop Excel/CSV export")
+    x.add_argument("file", help="Tệp .xlsx hoặc .csv / .xlsx or .csv file")
+    x.add_argument("--json", action="store_true", help="In kết quả dạng JSON / print JSON")
+
+    st = sub.add_parser("stats", help="Chỉ số theo kỳ / indicators for a period")
+    st.add_argument("--period", help="Kỳ / period: 2026-10, 2026-Q3, 2026-H1, 2026 (mặc định/default: "
+                                     "tháng trước / last full month)")
+    st.add_argument("--from", dest="date_from", type=_date, help="Từ ngày / from (YYYY-MM-DD)")
+    st.add_argument("--to", dest="date_to", type=_date, help="Đến ngày / to (YYYY-MM-DD)")
+    st.add_argument("--by", choices=["unit", "officer", "procedure", "field", "channel"], default="unit",
+                    help="Nhóm theo / group by (mặc định/default unit)")
+    st.add_argument("--mode", choices=["calendar", "administrative"],
+                    help="Kỳ theo lịch hay kỳ báo cáo hành chính / calendar or administrative periods")
+    st.add_argument("--source", default="provincial", help="Nguồn / source (provincial, excel, national)")
+    st.add_argument("--json", action="store_true", help="In JSON / print JSON")
+    st.add_argument("--xlsx", metavar="FILE", help="Ghi Biểu 06 ra tệp Excel / write Biểu 06 to .xlsx")
+
+    ind = sub.add_parser("indicators", help="Chạy flow tính chỉ số và đăng lên Prefect / "
+                                            "run the compute_indicators flow (artifacts)")
+    ind.add_argument("--period", help="Kỳ / period (như/as in stats)")
+    ind.add_argument("--source", default="provincial", help="Nguồn / source")
+
+    c = sub.add_parser("config", help="Kiểm tra cấu hình / check a configuration")
+    c.add_argument("action", choices=["check"], help="check")
+    c.add_argument("file", nargs="?", help="Tệp / file (mặc định/default $CCHC_CONFIG)")
+
+    db = sub.add_parser("db", help="Cơ sở dữ liệu / database")
+    db.add_argument("action", choices=["upgrade", "status"], help="upgrade: áp dụng migration / apply "
+                                                                  "migrations; status: phiên bản / revision")
+
+    b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
+    b.add_argument("what", choices=["sync", "indicators"], help="sync | indicators")
+    b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
+    b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.config:
+        os.environ["CCHC_CONFIG"] = args.config
+    _prepare_prefect_env()
+    from cchc import commands
+
+    _quiet_known_tracebacks(commands.user_error)
+    handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+    try:
+        return handler(args) or 0
+    except KeyboardInterrupt:
+        print("Đã dừng / interrupted.", file=sys.stderr)
+        return 130
+    except Exception as e:  # user-caused errors: one clear line, no traceback
+        known = commands.user_error(e)
+        if known is None:
+            raise
+        print(f"Lỗi / error: {known}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _quiet_known_tracebacks(is_user_error) -> None:
+    """On the terminal, an error the user can fix (unreachable server, bad file) is one line, not a
+    traceback; the Prefect UI still receives the full log record."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    if getattr(PrefectConsoleHandler, "_cchc_quiet", False):
+        return
+    original = PrefectConsoleHandler.format
+
+    def format(self, record):
+        if record.exc_info and record.exc_info[1] is not None and is_user_error(record.exc_info[1]) is not None:
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return original(self, record)
+
+    PrefectConsoleHandler.format = format
+    PrefectConsoleHandler._cchc_quiet = True
+
+
+def print_json(obj) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

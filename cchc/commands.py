@@ -1,0 +1,219 @@
+"""Handlers of the `cchc` subcommands: read arguments, call a flow, print a summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+
+from cchc.cli import print_json
+
+
+def user_error(e: Exception) -> str | None:
+    """The message of an error a user can cause (bad config, file, server, database), else None."""
+    from cchc.config import ConfigError
+    from cchc.connectors.http import SourceError
+    from cchc.connectors.store import StoreError
+    from cchc.flows.sync_dossiers import SyncFailed
+
+    known: tuple[type[Exception], ...] = (ConfigError, SourceError, StoreError, SyncFailed, FileNotFoundError)
+    try:
+        from cchc.connectors.excel_import import ExcelFormatError
+
+        known += (ExcelFormatError,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from cchc.domain.bieu06 import Bieu06IdentityError
+
+        known += (Bieu06IdentityError,)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(e, known):
+        return str(e)
+    if isinstance(e, ValueError) and getattr(e, "user_facing", False):
+        return str(e)
+    return None
+
+
+# --- sync ------------------------------------------------------------------------------------
+def _print_sync_summary(summary: dict) -> None:
+    from cchc.domain.text import format_int as n
+
+    names = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
+    print("KẾT QUẢ ĐỒNG BỘ HỒ SƠ")
+    for src, c in summary.get("by_source", {}).items():
+        print(f"  {names.get(src, src):<20} lấy {n(c['fetched']):>9}  thêm {n(c['inserted']):>9}  "
+              f"cập nhật {n(c['updated']):>8}  không đổi {n(c['unchanged']):>9}  cách ly {n(c['quarantined']):>6}")
+    print(f"  Tổng: lấy {n(summary['fetched'])}, thêm mới {n(summary['inserted'])}, cập nhật {n(summary['updated'])},"
+          f" cách ly {n(summary['quarantined'])}. Kho hiện có {n(summary['total'])} hồ sơ.")
+    errs = summary.get("row_errors") or []
+    if errs:
+        print(f"  Các dòng lỗi ({len(errs)} dòng đầu):")
+        for e in errs[:50]:
+            print(f"    - {e}")
+
+
+def cmd_sync(args) -> int:
+    from cchc.flows.sync_dossiers import sync_dossiers
+
+    summary = sync_dossiers(
+        config_path=os.environ.get("CCHC_CONFIG"),
+        sources=args.source,
+        full=args.full,
+        today=args.today.isoformat() if args.today else None,
+    )
+    if args.json:
+        print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total",
+                                            "by_source")})
+    else:
+        _print_sync_summary(summary)
+    return 0
+
+
+def cmd_import_excel(args) -> int:
+    from cchc.flows.sync_dossiers import sync_dossiers
+
+    if not os.path.exists(args.file):
+        raise FileNotFoundError(f"{args.file}: không tìm thấy tệp (file not found)")
+    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file))
+    if args.json:
+        print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total")}
+                   | {"errors": summary["row_errors"]})
+    else:
+        _print_sync_summary(summary)
+    return 0
+
+
+# --- simulator -------------------------------------------------------------------------------
+def _ward(args):
+    from cchc.connectors.simulator.ward import SyntheticWard
+
+    kwargs = {"seed": args.seed, "n_dossiers": args.dossiers}
+    if getattr(args, "as_of", None):
+        kwargs["as_of"] = args.as_of
+    if getattr(args, "national_missing", None) is not None:
+        kwargs["national_missing_share"] = args.national_missing
+    return SyntheticWard(**kwargs)
+
+
+def cmd_simulate(args) -> int:
+    from cchc.connectors.simulator.server import Faults, make_server
+
+    ward = _ward(args)
+    if args.export_excel:
+        from cchc.connectors.simulator.excel_export import export_excel
+
+        n = export_excel(ward, args.export_excel)
+        print(f"Đã ghi {n} hồ sơ mô phỏng vào {args.export_excel}")
+        return 0
+    try:
+        faults = Faults.parse(args.faults) if args.faults else None
+    except ValueError as e:
+        raise _UserValueError(f"--faults: {e}") from None
+    try:
+        server = make_server(ward, host=args.host, port=args.port, faults=faults)
+    except OSError as e:
+        raise _UserValueError(f"không mở được cổng {args.host}:{args.port} ({e.strerror})") from None
+    host, port = server.server_address[:2]
+    print(f"Trình mô phỏng (DỮ LIỆU GIẢ LẬP) đang chạy tại http://{host}:{port}  —  {ward.n_dossiers} hồ sơ, "
+          f"seed {args.seed}, đến ngày {ward.as_of:%d/%m/%Y}", flush=True)
+    print(f"  Hệ thống tỉnh: GET  http://{host}:{port}/api/v1/hoso", flush=True)
+    print(f"  Cổng DVCQG:    POST http://{host}:{port}/dvcqg/login, /dvcqg/service", flush=True)
+    print("  Nhấn Ctrl+C để dừng / press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+class _UserValueError(ValueError):
+    user_facing = True
+
+
+# --- demo ------------------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    from cchc.connectors.simulator.server import running
+
+    os.environ.setdefault("CCHC_DATABASE_URL", args.db or "sqlite:///var/demo.sqlite")
+    # the simulator accepts any account; real credentials come from the environment only
+    os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
+    os.environ.setdefault("CCHC_NATIONAL_PASSWORD", "demo")
+    ward = _ward(args)
+    print(f"1/3 Khởi động trình mô phỏng: {ward.n_dossiers} hồ sơ mô phỏng đến ngày {ward.as_of:%d/%m/%Y} "
+          "(DỮ LIỆU GIẢ LẬP)", flush=True)
+    with running(ward) as url:
+        os.environ["CCHC_PROVINCIAL_URL"] = url
+        os.environ["CCHC_NATIONAL_URL"] = url
+        print("2/3 Đồng bộ hồ sơ (flow sync_dossiers)...", flush=True)
+        from cchc.flows.sync_dossiers import sync_dossiers
+
+        summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), today=ward.as_of.isoformat())
+        _print_sync_summary(summary)
+    print("3/3 Tính chỉ số tháng trước (flow compute_indicators)...", flush=True)
+    try:
+        from cchc.flows.compute_indicators import compute_indicators
+    except ImportError:
+        print("  (chưa có flow compute_indicators)")
+        return 0
+    from cchc.domain.periods import last_full_month
+
+    period = last_full_month(ward.as_of, "calendar")
+    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=period.slug,
+                                today=ward.as_of.isoformat())
+    print(result["unit_table_text"])
+    return 0
+
+
+# --- indicators ------------------------------------------------------------------------------
+def cmd_stats(args) -> int:
+    from cchc.tasks.indicators import stats_command
+
+    return stats_command(args)
+
+
+def cmd_indicators(args) -> int:
+    from cchc.flows.compute_indicators import compute_indicators
+
+    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=args.source)
+    print(result["unit_table_text"])
+    print("Artifacts: " + ", ".join(result["artifact_keys"]))
+    return 0
+
+
+# --- config / db -----------------------------------------------------------------------------
+def cmd_config(args) -> int:
+    from cchc.config import all_errors, config_path
+
+    path = args.file or str(config_path())
+    errors = all_errors(path)
+    if errors:
+        for e in errors:
+            print(f"Lỗi / error: {e}", file=sys.stderr)
+        return 1
+    print(f"{path}: cấu hình hợp lệ / configuration is valid")
+    return 0
+
+
+def cmd_db(args) -> int:
+    from cchc.config import load_config
+    from cchc.connectors.store import Store, safe_url
+
+    cfg = load_config()
+    store = Store(cfg.database_url)
+    if args.action == "upgrade":
+        store.migrate()
+    print(f"{safe_url(cfg.database_url)}: phiên bản lược đồ / schema revision {store.revision() or '(trống/empty)'}")
+    return 0
+
+
+# --- bench -----------------------------------------------------------------------------------
+def cmd_bench(args) -> int:
+    if args.what == "sync":
+        from bench_runner import bench_sync  # noqa: F401  (resolved below)
+    return 0
+
+
+def today() -> date:
+    return date.today()

@@ -1,0 +1,759 @@
+"""Import one-stop "Xuất Excel danh sách hồ sơ" exports (.xlsx) and CSV files into `Dossier` records.
+
+Wards that cannot reach an API export the dossier list from the one-stop system as a spreadsheet
+with Vietnamese headers (DOMAIN.md §2). This module finds the header row (title rows above it are
+allowed), maps the headers it knows through aliases (case-, diacritics- and space-insensitive, via
+`fold`), converts each row to the canonical wire dict and parses it with `parse_dossier`.
+
+    result = read_export("ho_so_thang_3.xlsx")
+    result.dossiers      # list[Dossier]
+    result.errors        # list[RowError]: row number as Excel shows it, header as written, reason
+
+    with iter_export("ho_so.xlsx") as rows:       # streaming, read-only: for 100k-row files
+        for row_number, item in rows:             # item: Dossier | RowError
+            ...
+
+Rules:
+
+- Required columns: Mã hồ sơ, Trạng thái, Ngày tiếp nhận. A missing one -> `ExcelFormatError`
+  naming the file, the missing header(s) and the headers found.
+- One bad cell makes its row an error (one `RowError` per bad cell); other rows are still imported.
+  A row whose known columns are all empty is skipped silently. A code seen twice: the later row
+  is an error.
+- Columns not listed in `COLUMNS` are never read. Applicant columns (Người nộp, Chủ hồ sơ, Số CCCD,
+  Số điện thoại, Địa chỉ, Email, ...) therefore never reach a record, an error or a message; error
+  reasons quote only cells of the known (non-personal) columns.
+- Dates: real Excel dates/datetimes (naive = Vietnam local time), Excel serial numbers, or text
+  `dd/mm/yyyy[ HH:MM[:SS]]`, `dd-mm-yyyy`, `dd.mm.yyyy`, `HH:MM dd/mm/yyyy`, ISO
+  `yyyy-mm-dd[ HH:MM[:SS]]`, wire `yyyyMMdd[HHmmss]`. Results are aware, in `VN_TZ`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
+from cchc.domain.text import fold
+from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ExcelFormatError",
+    "ExportStream",
+    "ImportResult",
+    "RowError",
+    "iter_export",
+    "parse_cell_datetime",
+    "read_export",
+]
+
+#: How many rows from the top are searched for the header row.
+HEADER_SEARCH_ROWS = 20
+#: A row is the header row when at least this many known headers match.
+HEADER_MIN_MATCHES = 3
+
+_EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
+_CSV_SUFFIXES = frozenset({".csv"})
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A known column: its canonical header, the wire field it fills, accepted aliases, its kind."""
+
+    header: str
+    wire: str
+    kind: str  # "text" | "date" | "status" | "channel" | "flag" | "count" | "paid"
+    aliases: tuple[str, ...] = ()
+
+
+#: The known columns, canonical header first. Anything else in the file is ignored.
+COLUMNS: tuple[Column, ...] = (
+    Column("Mã hồ sơ", "MaHoSo", "text", ("Số hồ sơ", "Mã HS", "Mã số hồ sơ")),
+    Column("Mã TTHC", "MaTTHC", "text", ("Mã thủ tục", "Mã thủ tục hành chính")),
+    Column("Tên TTHC", "TenTTHC", "text", ("Tên thủ tục", "Thủ tục", "Tên thủ tục hành chính",
+                                           "Thủ tục hành chính")),
+    Column("Lĩnh vực", "TenLinhVuc", "text", ("Tên lĩnh vực",)),
+    Column("Mã lĩnh vực", "MaLinhVuc", "text"),
+    Column("Mã đơn vị", "DonViXuLy", "text", ("Đơn vị xử lý", "Đơn vị", "Mã ĐV", "Mã đơn vị xử lý")),
+    Column("Kênh nộp", "KenhThucHien", "channel", ("Kênh", "Hình thức nộp", "Kênh thực hiện",
+                                                    "Hình thức nộp hồ sơ")),
+    Column("Ngày nộp", "NgayNopHoSo", "date", ("Ngày nộp hồ sơ",)),
+    Column("Ngày tiếp nhận", "NgayTiepNhan", "date", ("Ngày nhận",)),
+    Column("Ngày hẹn trả", "NgayHenTra", "date", ("Hẹn trả", "Ngày hẹn trả kết quả")),
+    Column("Ngày kết thúc xử lý", "NgayKetThucXuLy", "date", ("Ngày xử lý xong", "Ngày hoàn thành")),
+    Column("Ngày trả kết quả", "NgayTra", "date", ("Ngày trả",)),
+    Column("Trạng thái", "TrangThaiHoSo", "status", ("Trạng thái hồ sơ", "Tình trạng")),
+    Column("Số lần bổ sung", "SoLanBoSung", "count"),
+    Column("Có phí", "CoPhi", "flag"),
+    Column("Thanh toán trực tuyến", "DuocThanhToanTrucTuyen", "paid"),
+    Column("Số hóa thành phần", "HoSoCoThanhPhanSoHoa", "flag"),
+    Column("Số hóa kết quả", "CoKetQuaDienTu", "flag", ("Kết quả điện tử",)),
+    Column("Phiếu xin lỗi", "CoPhieuXinLoi", "flag"),
+)
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận")
+
+_BY_HEADER = {c.header: c for c in COLUMNS}
+_BY_WIRE = {c.wire: c for c in COLUMNS}
+
+
+def _header_key(text: str) -> str:
+    """Folded header without decorations: 'Mã hồ sơ (*):' -> 'ma ho so'."""
+    s = fold(text)
+    s = re.sub(r"\(\s*\*\s*\)|\*", " ", s)
+    return " ".join(s.strip(" :.").split())
+
+
+_ALIASES: dict[str, Column] = {}
+for _c in COLUMNS:
+    for _name in (_c.header, *_c.aliases):
+        _ALIASES[_header_key(_name)] = _c
+del _c, _name
+
+
+# ------------------------------------------------------------------------------------------ results
+
+
+class ExcelFormatError(ValueError):
+    """The file as a whole cannot be imported: unknown type, corrupt, or required columns missing.
+
+    The message is meant for the user (Vietnamese), names the file and never quotes cell values
+    other than header texts.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None, missing: tuple[str, ...] = (),
+                 found: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.missing = tuple(missing)
+        self.found = tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad cell (or row): `row` as Excel shows it, `column` the header as written in the file."""
+
+    row: int
+    column: str
+    reason: str  # Vietnamese
+    code: str | None = None  # MaHoSo, when known
+
+    def __str__(self) -> str:
+        s = f"Dòng {self.row}, cột '{self.column}': {self.reason}"
+        return s + (f" (hồ sơ {self.code})" if self.code else "")
+
+
+@dataclass(slots=True)
+class ImportResult:
+    dossiers: list[Dossier]
+    errors: list[RowError]
+    rows_read: int  # non-empty data rows below the header (imported + rejected)
+    header_row: int  # 1-based
+    columns_mapped: dict[str, str]  # canonical header -> header as found in the file
+    sheet: str | None = None  # the worksheet read (None for CSV)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        """Row numbers that produced at least one error (and no dossier)."""
+        return sorted({e.row for e in self.errors})
+
+
+# ------------------------------------------------------------------------------------ cell parsing
+
+
+class _CellError(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _quote(value) -> str:
+    s = _as_text(value)
+    if len(s) > 40:
+        s = s[:40] + "…"
+    return f"'{s}'"
+
+
+def _as_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value).strip()
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_DMY = re.compile(
+    r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?:(?:\s+|\s*[T,]\s*)(\d{1,2})[:hH](\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
+)
+_TIME_DMY = re.compile(r"^(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*[,\-]?\s*(\d{1,2})([/.\-])(\d{1,2})\5(\d{4})$")
+_YMD = re.compile(
+    r"^(\d{4})([/\-])(\d{1,2})\2(\d{1,2})(?:(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
+)
+_WIRE = re.compile(r"^\d{8}(?:\d{4}(?:\d{2})?)?$")
+
+#: Excel's largest serial (31/12/9999).
+_MAX_SERIAL = 2958465
+
+
+def _local(dt: datetime) -> datetime:
+    """Naive -> Vietnam local; aware -> converted; rounded to the second (Excel floats drift)."""
+    if dt.microsecond:
+        dt = dt.replace(microsecond=0) + timedelta(seconds=1 if dt.microsecond >= 500_000 else 0)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=VN_TZ)
+    return dt.astimezone(VN_TZ)
+
+
+def _mk(y, mo, d, h=None, mi=None, s=None) -> datetime:
+    return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), tzinfo=VN_TZ)
+
+
+def parse_cell_datetime(value, epoch: datetime | None = None) -> datetime | None:
+    """A spreadsheet cell -> aware Vietnam datetime, None when blank; ValueError when not a date."""
+    if _blank(value):
+        return None
+    if isinstance(value, datetime):
+        return _local(value)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=VN_TZ)
+    if isinstance(value, bool) or isinstance(value, time):
+        raise ValueError("not a date")
+    if isinstance(value, (int, float)):
+        if isinstance(value, int) and _WIRE.match(str(value)) and value > _MAX_SERIAL:
+            return _parse_text_date(str(value))
+        if not 1 <= value <= _MAX_SERIAL:
+            raise ValueError("serial out of range")
+        from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900, from_excel
+
+        dt = from_excel(value, epoch or CALENDAR_WINDOWS_1900)
+        if not isinstance(dt, datetime):
+            raise ValueError("not a date")
+        return _local(dt)
+    return _parse_text_date(str(value).strip())
+
+
+def _parse_text_date(s: str) -> datetime:
+    if m := _DMY.match(s):
+        d, _, mo, y, h, mi, sec = m.groups()
+        return _mk(y, mo, d, h, mi, sec)
+    if m := _TIME_DMY.match(s):
+        h, mi, sec, d, _, mo, y = m.groups()
+        return _mk(y, mo, d, h, mi, sec)
+    if m := _YMD.match(s):
+        y, _, mo, d, h, mi, sec = m.groups()
+        return _mk(y, mo, d, h, mi, sec)
+    if _WIRE.match(s):
+        return _mk(s[0:4], s[4:6], s[6:8], s[8:10] or 0, s[10:12] or 0, s[12:14] or 0)
+    if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", s):  # ISO with a UTC offset
+        return _local(datetime.fromisoformat(s))
+    raise ValueError("unknown date format")
+
+
+def _int_value(value) -> int | None:
+    """An integral number from a cell (int, integral float, or such text); None if not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    s = str(value).strip()
+    if re.fullmatch(r"[+-]?\d+(?:[.,]0+)?", s):
+        return int(re.split(r"[.,]", s)[0])
+    return None
+
+
+_STATUS_VARIANTS: dict[str, Status] = {
+    "moi": Status.NEW,
+    "dang ky moi": Status.NEW,
+    "cho tiep nhan": Status.NEW,
+    "da tiep nhan": Status.RECEIVED,
+    "tiep nhan": Status.RECEIVED,
+    "moi tiep nhan": Status.RECEIVED,
+    "khong tiep nhan": Status.NOT_ACCEPTED,
+    "tu choi": Status.NOT_ACCEPTED,
+    "tu choi tiep nhan": Status.NOT_ACCEPTED,
+    "da tu choi": Status.NOT_ACCEPTED,
+    "dang giai quyet": Status.PROCESSING,
+    "dang thu ly": Status.PROCESSING,
+    "yeu cau bo sung": Status.SUPPLEMENT,
+    "bo sung": Status.SUPPLEMENT,
+    "bo sung ho so": Status.SUPPLEMENT,
+    "cho bo sung": Status.SUPPLEMENT,
+    "yeu cau bo sung ho so": Status.SUPPLEMENT,
+    "nghia vu tai chinh": Status.FINANCIAL,
+    "cho thuc hien nghia vu tai chinh": Status.FINANCIAL,
+    "rut ho so": Status.WITHDRAWN,
+    "da rut": Status.WITHDRAWN,
+    "da rut ho so": Status.WITHDRAWN,
+    "cong dan rut ho so": Status.WITHDRAWN,
+    "tam dung": Status.STOPPED,
+    "dung": Status.STOPPED,
+    "da xu ly": Status.DONE,
+    "xu ly xong": Status.DONE,
+    "da giai quyet": Status.DONE,
+    "da giai quyet xong": Status.DONE,
+    "hoan thanh": Status.DONE,
+    "da hoan thanh": Status.DONE,
+    "da tra": Status.RETURNED,
+    "tra ket qua": Status.RETURNED,
+    "da tra ket qua cho cong dan": Status.RETURNED,
+}
+_STATUS_NAMES: dict[str, Status] = {fold(v): k for k, v in STATUS_NAMES_VI.items()} | _STATUS_VARIANTS
+
+
+@lru_cache(maxsize=512)
+def _status_from_text(s: str) -> Status | None:
+    key = fold(s).strip(" .")
+    if key in _STATUS_NAMES:
+        return _STATUS_NAMES[key]
+    m = re.fullmatch(r"(\d{1,2})\s*[-.:)]\s*([a-z].*)", key)  # "10 - Đã trả kết quả"
+    if m:
+        try:
+            return Status(int(m.group(1)))
+        except ValueError:
+            return None
+    return None
+
+
+def _status(value) -> int:
+    n = _int_value(value)
+    if n is not None:
+        if n in Status._value2member_map_:
+            return n
+        raise _CellError(f"trạng thái không nhận biết: {_quote(value)}")
+    st = _status_from_text(str(value))
+    if st is None:
+        raise _CellError(f"trạng thái không nhận biết: {_quote(value)}")
+    return int(st)
+
+
+_CHANNELS: dict[str, Channel] = {
+    "truc tiep": Channel.IN_PERSON,
+    "nop truc tiep": Channel.IN_PERSON,
+    "tai quay": Channel.IN_PERSON,
+    "offline": Channel.IN_PERSON,
+    "truc tuyen": Channel.ONLINE,
+    "nop truc tuyen": Channel.ONLINE,
+    "online": Channel.ONLINE,
+    "qua mang": Channel.ONLINE,
+    "dich vu cong truc tuyen": Channel.ONLINE,
+    "buu chinh": Channel.POSTAL,
+    "buu chinh cong ich": Channel.POSTAL,
+    "qua buu chinh": Channel.POSTAL,
+    "qua buu chinh cong ich": Channel.POSTAL,
+    "dich vu buu chinh": Channel.POSTAL,
+    "dich vu buu chinh cong ich": Channel.POSTAL,
+    "bcci": Channel.POSTAL,
+}
+
+
+def _channel(value) -> int:
+    n = _int_value(value)
+    if n is not None and n in Channel._value2member_map_:
+        return n
+    ch = _CHANNELS.get(fold(str(value)).strip(" ."))
+    if ch is None:
+        raise _CellError(f"kênh nộp không nhận biết: {_quote(value)}")
+    return int(ch)
+
+
+_YES = frozenset({"co", "x", "1", "yes", "y", "true", "da", "dung"})
+_NO = frozenset({"khong", "0", "no", "n", "false", "chua", "k"})
+
+
+def _flag(value) -> bool:
+    if _blank(value):
+        return False
+    if isinstance(value, bool):
+        return value
+    key = fold(_as_text(value)).strip(" .")
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise _CellError(f"giá trị Có/Không không hợp lệ: {_quote(value)}")
+
+
+def _paid(value) -> int | None:
+    n = _int_value(value) if not _blank(value) else None
+    if n == 2:  # paid on a provincial gateway (DuocThanhToanTrucTuyen = 2)
+        return 2
+    return 1 if _flag(value) else None
+
+
+def _count(value) -> int | None:
+    if _blank(value):
+        return None
+    n = _int_value(value)
+    if n is None:
+        raise _CellError(f"số lần bổ sung không hợp lệ: {_quote(value)}")
+    if n < 0:
+        raise _CellError(f"số lần bổ sung không được âm: {_quote(value)}")
+    return n
+
+
+# ------------------------------------------------------------------------------------- the reader
+
+
+def _header_matches(row) -> dict[str, tuple[int, str]]:
+    """Known columns in one row: canonical header -> (0-based index, header as written). First wins."""
+    out: dict[str, tuple[int, str]] = {}
+    for i, cell in enumerate(row):
+        if _blank(cell):
+            continue
+        text = _as_text(cell)
+        col = _ALIASES.get(_header_key(text))
+        if col is not None and col.header not in out:
+            out[col.header] = (i, " ".join(text.split()))
+    return out
+
+
+@dataclass(slots=True)
+class _Layout:
+    header_row: int
+    mapping: dict[str, tuple[int, str]]  # canonical -> (index, header as written)
+    found: tuple[str, ...]  # all non-blank header texts of the header row
+
+
+def _find_header(head: list[tuple]) -> tuple[_Layout | None, _Layout | None]:
+    """(the header row with >= HEADER_MIN_MATCHES known headers, the best candidate otherwise)."""
+    best: _Layout | None = None
+    for n, row in enumerate(head, start=1):
+        m = _header_matches(row)
+        if not m:
+            continue
+        layout = _Layout(n, m, tuple(" ".join(_as_text(c).split()) for c in row if not _blank(c)))
+        if len(m) >= HEADER_MIN_MATCHES:
+            return layout, layout
+        if best is None or len(m) > len(best.mapping):
+            best = layout
+    return None, best
+
+
+class ExportStream:
+    """Rows of an export as `(row_number, Dossier | RowError)`, read lazily.
+
+    Opening finds the header row (raising `ExcelFormatError` at once if the file is unusable);
+    iterating reads the data rows. Use as a context manager, or exhaust it, to close the file.
+    """
+
+    def __init__(self, path: str | Path, source: str = "excel", sheet: str | int | None = None):
+        self.path = Path(path)
+        self.source = source
+        self.sheet: str | None = None
+        self.rows_read = 0
+        self._wb = None
+        self._epoch = None
+        self._codes: dict[str, int] = {}
+        suffix = self.path.suffix.lower()
+        if suffix in _CSV_SUFFIXES:
+            rows, head = self._open_csv()
+        elif suffix in _EXCEL_SUFFIXES:
+            rows, head = self._open_excel(sheet)
+        elif suffix == ".xls":
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': định dạng Excel 97-2003 (.xls) không được hỗ trợ; "
+                "hãy mở và lưu lại thành .xlsx hoặc CSV UTF-8.", self.path)
+        else:
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': phần mở rộng '{self.path.suffix}' không được hỗ trợ "
+                "(chỉ nhận .xlsx hoặc .csv).", self.path)
+        self._rows = rows
+        self._head = head
+        self._layout = self._layout_or_raise(head)
+        self.header_row = self._layout.header_row
+        self.columns_mapped: dict[str, str] = {k: v[1] for k, v in self._layout.mapping.items()}
+        self._cols = [(_BY_HEADER[k], idx, written) for k, (idx, written) in self._layout.mapping.items()]
+        self._header_of_wire = {_BY_HEADER[k].wire: written for k, (_, written) in self._layout.mapping.items()}
+        self._iter = self._generate()
+
+    # -- opening
+
+    def _open_excel(self, sheet) -> tuple[Iterator[tuple], list[tuple]]:
+        try:
+            from openpyxl import load_workbook
+
+            self._wb = load_workbook(self.path, read_only=True, data_only=True)
+        except FileNotFoundError:
+            raise ExcelFormatError(f"Tệp '{self.path.name}': không tìm thấy tệp.", self.path) from None
+        except Exception as e:  # zipfile.BadZipFile, InvalidFileException, KeyError, XML errors...
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': không đọc được như một tệp Excel .xlsx ({type(e).__name__}); "
+                "tệp hỏng hoặc không phải Excel.", self.path) from None
+        self._epoch = self._wb.epoch
+        try:
+            sheets = self._pick_sheets(sheet)
+            first = None
+            for ws in sheets:
+                rows = self._sheet_rows(ws)
+                head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
+                head = [r for r in head if r is not None]
+                if first is None:
+                    first = (ws, rows, head)
+                if _find_header(head)[0] is not None:
+                    self.sheet = ws.title
+                    return rows, head
+            ws, rows, head = first
+            self.sheet = ws.title
+            return rows, head
+        except ExcelFormatError:
+            self.close()
+            raise
+        except Exception as e:
+            self.close()
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': nội dung bảng tính bị hỏng ({type(e).__name__}).", self.path
+            ) from None
+
+    def _pick_sheets(self, sheet) -> list:
+        wb = self._wb
+        names = wb.sheetnames
+        if sheet is None:
+            active = wb.active
+            others = [ws for ws in wb.worksheets if ws is not active]
+            return ([active] if active is not None and hasattr(active, "iter_rows") else []) + others
+        if isinstance(sheet, int) and not isinstance(sheet, bool):
+            if 0 <= sheet < len(wb.worksheets):
+                return [wb.worksheets[sheet]]
+        elif str(sheet) in names:
+            return [wb[str(sheet)]]
+        raise ExcelFormatError(
+            f"Tệp '{self.path.name}': không có trang tính {sheet!r}; các trang tính: {', '.join(names)}.",
+            self.path)
+
+    @staticmethod
+    def _sheet_rows(ws) -> Iterator[tuple]:
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # exports often carry a wrong <dimension>: read every row
+        return ws.iter_rows(values_only=True)
+
+    def _open_csv(self) -> tuple[Iterator[tuple], list[tuple]]:
+        try:
+            with open(self.path, "rb") as f:
+                sample = f.read(64 * 1024)
+        except FileNotFoundError:
+            raise ExcelFormatError(f"Tệp '{self.path.name}': không tìm thấy tệp.", self.path) from None
+        except OSError as e:
+            raise ExcelFormatError(f"Tệp '{self.path.name}': không đọc được ({e.strerror}).", self.path) from None
+        if b"\x00" in sample:
+            raise ExcelFormatError(f"Tệp '{self.path.name}': không phải tệp CSV văn bản.", self.path)
+        try:
+            text = sample.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            if e.start < len(sample) - 4:  # not just a character cut at the sample's end
+                raise ExcelFormatError(
+                    f"Tệp '{self.path.name}': không phải CSV mã hóa UTF-8; hãy lưu lại với "
+                    "\"CSV UTF-8 (Comma delimited)\".", self.path) from None
+            text = sample[: e.start].decode("utf-8-sig")
+        delimiter = _sniff_delimiter(text)
+        fh = open(self.path, encoding="utf-8-sig", newline="")  # closed by close() or at the end
+        self._fh = fh
+        reader = csv.reader(fh, delimiter=delimiter)
+
+        def rows() -> Iterator[tuple]:
+            try:
+                for r in reader:
+                    yield tuple(r)
+            except (UnicodeDecodeError, csv.Error) as e:
+                raise ExcelFormatError(
+                    f"Tệp '{self.path.name}': CSV hỏng quanh dòng {reader.line_num} ({type(e).__name__}).",
+                    self.path) from None
+
+        it = rows()
+        try:
+            head = [r for r in (next(it, None) for _ in range(HEADER_SEARCH_ROWS)) if r is not None]
+        except ExcelFormatError:
+            self.close()
+            raise
+        return it, head
+
+    def _layout_or_raise(self, head: list[tuple]) -> _Layout:
+        name = self.path.name
+        layout, best = _find_header(head)
+        if layout is None:
+            layout = best
+        if layout is None:
+            self.close()
+            raise ExcelFormatError(
+                f"Tệp '{name}': không tìm thấy dòng tiêu đề trong {HEADER_SEARCH_ROWS} dòng đầu "
+                f"(cần các cột {', '.join(REQUIRED_COLUMNS)}).", self.path, missing=REQUIRED_COLUMNS)
+        missing = tuple(h for h in REQUIRED_COLUMNS if h not in layout.mapping)
+        if missing:
+            self.close()
+            raise ExcelFormatError(
+                f"Tệp '{name}': thiếu cột bắt buộc {', '.join(missing)}. "
+                f"Các cột tìm thấy (dòng {layout.header_row}): {', '.join(layout.found)}.",
+                self.path, missing=missing, found=layout.found)
+        return layout
+
+    # -- iteration
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> tuple[int, Dossier | RowError]:
+        return next(self._iter)
+
+    def __enter__(self) -> ExportStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        it = getattr(self, "_iter", None)
+        if it is not None:
+            it.close()
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+        fh = getattr(self, "_fh", None)
+        if fh is not None:
+            fh.close()
+            self._fh = None
+
+    def _generate(self) -> Iterator[tuple[int, Dossier | RowError]]:
+        try:
+            n = self.header_row
+            for row in self._head[self.header_row:]:
+                n += 1
+                yield from self._row(n, row)
+            self._head = []
+            for row in self._rows:
+                n += 1
+                yield from self._row(n, row)
+        except ExcelFormatError:
+            raise
+        except Exception as e:  # corrupt sheet XML half-way: a file error, not a traceback
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': lỗi đọc tệp sau dòng {self.header_row + self.rows_read} "
+                f"({type(e).__name__}).", self.path) from None
+        finally:
+            if self._wb is not None:
+                self._wb.close()
+                self._wb = None
+            fh = getattr(self, "_fh", None)
+            if fh is not None:
+                fh.close()
+                self._fh = None
+
+    def _row(self, n: int, row: tuple) -> Iterator[tuple[int, Dossier | RowError]]:
+        cells = [(c, row[i] if i < len(row) else None, written) for c, i, written in self._cols]
+        if all(_blank(v) for _, v, _ in cells):
+            return
+        self.rows_read += 1
+        raw: dict = {}
+        errors: list[tuple[str, str]] = []  # (header as written, reason)
+        for col, value, written in cells:
+            try:
+                raw[col.wire] = self._convert(col, value)
+            except _CellError as e:
+                errors.append((written, e.reason))
+        code = raw.get("MaHoSo") or None
+        if code is None:
+            errors.insert(0, (self.columns_mapped["Mã hồ sơ"], "thiếu mã hồ sơ"))
+        if "TrangThaiHoSo" in raw and raw["TrangThaiHoSo"] == "":
+            errors.append((self.columns_mapped["Trạng thái"], "thiếu trạng thái hồ sơ"))
+        if errors:
+            for written, reason in errors:
+                yield n, RowError(n, written, reason, code)
+            return
+        try:
+            dossier = parse_dossier(raw, self.source)
+        except RecordError as e:
+            yield n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code)
+            return
+        first = self._codes.setdefault(dossier.code, n)
+        if first != n:
+            yield n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code)
+            return
+        yield n, dossier
+
+    def _convert(self, col: Column, value):
+        kind = col.kind
+        if kind == "text":
+            return _as_text(value)
+        if kind == "date":
+            try:
+                return format_wire_datetime(parse_cell_datetime(value, self._epoch))
+            except (ValueError, OverflowError, TypeError):
+                raise _CellError(f"ngày không hợp lệ: {_quote(value)}") from None
+        if kind == "status":
+            return "" if _blank(value) else _status(value)
+        if kind == "channel":
+            return "" if _blank(value) else _channel(value)
+        if kind == "flag":
+            return int(_flag(value))
+        if kind == "paid":
+            paid = _paid(value)
+            return "" if paid is None else paid
+        if kind == "count":
+            n = _count(value)
+            return "" if n is None else n
+        raise AssertionError(kind)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter (';', ',' or tab) under which the first lines show the most known headers."""
+    lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    best, best_score = None, (-1, -1)
+    for d in (";", ",", "\t"):
+        try:
+            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=d))
+        except csv.Error:
+            continue
+        matches = max((len(_header_matches(r)) for r in rows), default=0)
+        score = (matches, sum(r.count(d) for r in lines))
+        if score > best_score:
+            best, best_score = d, score
+    return best or ","
+
+
+# ----------------------------------------------------------------------------------------- the API
+
+
+def iter_export(path: str | Path, source: str = "excel", sheet: str | int | None = None) -> ExportStream:
+    """Stream an export: `(row_number, Dossier | RowError)` per non-empty data row (several errors
+    for a row with several bad cells). Raises `ExcelFormatError` at once for an unusable file.
+    """
+    return ExportStream(path, source=source, sheet=sheet)
+
+
+def read_export(path: str | Path, source: str = "excel", sheet: str | int | None = None) -> ImportResult:
+    """Read a whole export (.xlsx or .csv) into dossiers and row errors."""
+    dossiers: list[Dossier] = []
+    errors: list[RowError] = []
+    with iter_export(path, source=source, sheet=sheet) as stream:
+        for _, item in stream:
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                dossiers.append(item)
+        return ImportResult(
+            dossiers=dossiers,
+            errors=errors,
+            rows_read=stream.rows_read,
+            header_row=stream.header_row,
+            columns_mapped=dict(stream.columns_mapped),
+            sheet=stream.sheet,
+        )
+

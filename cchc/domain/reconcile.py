@@ -1,0 +1,211 @@
+"""Reconciliation of the provincial system against the national portal (DOMAIN.md §4, sync rate).
+
+Pure domain code: two facts frames in (same columns as metrics), a per-unit summary and a list of
+mismatches out. Mismatch rows carry dossier codes and unit codes only, never anything personal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cchc.domain.metrics import (
+    TOTAL,
+    TOTAL_LABEL_VI,
+    UNMATCHED,
+    UNMATCHED_LABEL_VI,
+    classify,
+    normalize_facts,
+    unit_matches,
+)
+from cchc.domain.periods import Period
+from cchc.domain.records import STATUS_NAMES_VI
+from cchc.domain.timeliness import COMPARE_MODES
+
+KIND_MISSING = "thiếu trên Cổng DVCQG"
+KIND_STATUS = "lệch trạng thái"
+KIND_DUE = "lệch ngày hẹn trả"
+KIND_FINISH = "lệch ngày kết thúc"
+KINDS = (KIND_MISSING, KIND_STATUS, KIND_DUE, KIND_FINISH)
+
+MISMATCH_COLUMNS = ("code", "unit_code", "kind", "provincial_value", "national_value")
+SUMMARY_COUNTS = (
+    "provincial",
+    "on_national",
+    "missing",
+    "status_mismatches",
+    "due_mismatches",
+    "finish_mismatches",
+    "sync_rate_num",
+    "sync_rate_den",
+)
+
+
+def _end(frame: pd.DataFrame) -> pd.Series:
+    """NgayKetThucXuLy, else NgayTra."""
+    return frame["finished_at"].where(frame["finished_at"].notna(), frame["returned_at"])
+
+
+def _differs(a: pd.Series, b: pd.Series, compare: str) -> np.ndarray:
+    """True where two timestamps disagree: one missing and not the other, or different dates
+    (compare "date") / different times to the second (compare "timestamp")."""
+    unit = "datetime64[D]" if compare == "date" else "datetime64[s]"
+    av = a.to_numpy(dtype="datetime64[us]").astype(unit)
+    bv = b.to_numpy(dtype="datetime64[us]").astype(unit)
+    na, nb = np.isnat(av), np.isnat(bv)
+    return (na != nb) | (~na & ~nb & (av != bv))
+
+
+def _fmt_time(s: pd.Series, compare: str) -> pd.Series:
+    fmt = "%d/%m/%Y" if compare == "date" else "%d/%m/%Y %H:%M:%S"
+    return s.dt.strftime(fmt).fillna("").astype(str)
+
+
+def _fmt_status(s: pd.Series) -> pd.Series:
+    names = {int(k): f"{int(k)} - {v}" for k, v in STATUS_NAMES_VI.items()}
+    return s.map(lambda v: names.get(int(v), str(v)) if pd.notna(v) else "").astype(str)
+
+
+def reconcile(
+    provincial: pd.DataFrame,
+    national: pd.DataFrame,
+    period: Period,
+    compare: str = "date",
+    mode: str = "bieu06",
+    units: Sequence[tuple[str, str]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compare the provincial dossiers of `period` with the national portal's, matched by code.
+
+    The provincial dossiers of the period are those in scope of `classify(provincial, period,
+    mode)`: received in it, or received before it and not ended before it (so resolved in it or
+    pending at its end); status 1/3 excluded. For each: missing on the national side, or present
+    with a different status, due date (NgayHenTra) or end date (NgayKetThucXuLy, else NgayTra),
+    dates compared as Vietnam dates (compare "date") or to the second ("timestamp").
+
+    Returns (summary, mismatches).
+    summary: unit_code, group, label, provincial, on_national, missing, status_mismatches,
+    due_mismatches, finish_mismatches, sync_rate_num (= on_national), sync_rate_den (= provincial),
+    sync_rate (percent, NaN on a zero denominator); one row per provincial unit_code, or with
+    `units` [(national_id, name)] one per configured unit by id-prefix roll-up (plus "UNMATCHED" if
+    some dossiers fit none), then TOTAL.
+    mismatches: code, unit_code, kind (KINDS), provincial_value, national_value (text: status
+    "10 - Đã trả kết quả", dates dd/mm/yyyy, "" when absent)."""
+    if compare not in COMPARE_MODES:
+        raise ValueError(f"unknown comparison mode {compare!r}; expected 'date' or 'timestamp'")
+    c = classify(provincial, period, mode=mode, compare=compare)
+    p = c.loc[c["in_scope"].to_numpy(dtype=bool), ["code", "unit_code", "status", "due_at"]].copy()
+    p["end"] = _end(c.loc[p.index])
+    n = normalize_facts(national)
+    n = n.assign(end=_end(n))[["code", "status", "due_at", "end"]].drop_duplicates("code", keep="last")
+    m = p.reset_index(drop=True).merge(n, on="code", how="left", suffixes=("_p", "_n"), indicator=True)
+    present = (m["_merge"] == "both").to_numpy()
+    missing = ~present
+    status_mis = present & (m["status_p"].to_numpy() != m["status_n"].fillna(-1).to_numpy())
+    due_mis = present & _differs(m["due_at_p"], m["due_at_n"], compare)
+    end_mis = present & _differs(m["end_p"], m["end_n"], compare)
+
+    parts = []
+    if missing.any():
+        sub = m[missing]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": sub["code"],
+                    "unit_code": sub["unit_code"],
+                    "kind": KIND_MISSING,
+                    "provincial_value": _fmt_status(sub["status_p"]),
+                    "national_value": "",
+                }
+            )
+        )
+    for mask, kind, col, fmt in (
+        (status_mis, KIND_STATUS, "status", _fmt_status),
+        (due_mis, KIND_DUE, "due_at", lambda s: _fmt_time(s, compare)),
+        (end_mis, KIND_FINISH, "end", lambda s: _fmt_time(s, compare)),
+    ):
+        if mask.any():
+            sub = m[mask]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "code": sub["code"],
+                        "unit_code": sub["unit_code"],
+                        "kind": kind,
+                        "provincial_value": fmt(sub[f"{col}_p"]),
+                        "national_value": fmt(sub[f"{col}_n"]),
+                    }
+                )
+            )
+    if parts:
+        mismatches = pd.concat(parts, ignore_index=True)
+        order = {k: i for i, k in enumerate(KINDS)}
+        mismatches = (
+            mismatches.assign(_k=mismatches["kind"].map(order))
+            .sort_values(["unit_code", "code", "_k"], kind="stable")
+            .drop(columns="_k")
+            .reset_index(drop=True)
+        )
+    else:
+        mismatches = pd.DataFrame({c: pd.Series(dtype=str) for c in MISMATCH_COLUMNS})
+
+    per_row = pd.DataFrame(
+        {
+            "unit_code": m["unit_code"].astype(str),
+            "provincial": 1,
+            "on_national": present.astype(np.int64),
+            "missing": missing.astype(np.int64),
+            "status_mismatches": status_mis.astype(np.int64),
+            "due_mismatches": due_mis.astype(np.int64),
+            "finish_mismatches": end_mis.astype(np.int64),
+            "sync_rate_num": present.astype(np.int64),
+            "sync_rate_den": 1,
+        }
+    )
+    by_unit = per_row.groupby("unit_code", sort=True)[list(SUMMARY_COUNTS)].sum().reset_index()
+    rows = []
+    if units:
+        covered = np.zeros(len(by_unit), dtype=bool)
+        for nid, name in units:
+            mask = unit_matches(by_unit["unit_code"], nid)
+            covered |= mask
+            rows.append(
+                {
+                    "unit_code": nid,
+                    "group": nid,
+                    "label": name,
+                    **by_unit.loc[mask, list(SUMMARY_COUNTS)].sum(),
+                }
+            )
+        if (~covered).any():
+            rows.append(
+                {
+                    "unit_code": "",
+                    "group": UNMATCHED,
+                    "label": UNMATCHED_LABEL_VI,
+                    **by_unit.loc[~covered, list(SUMMARY_COUNTS)].sum(),
+                }
+            )
+    else:
+        for _, r in by_unit.iterrows():
+            rows.append(
+                {
+                    "unit_code": r["unit_code"],
+                    "group": r["unit_code"],
+                    "label": r["unit_code"],
+                    **r[list(SUMMARY_COUNTS)],
+                }
+            )
+    rows.append(
+        {"unit_code": "", "group": TOTAL, "label": TOTAL_LABEL_VI, **by_unit[list(SUMMARY_COUNTS)].sum()}
+    )
+    summary = pd.DataFrame(rows, columns=["unit_code", "group", "label", *SUMMARY_COUNTS])
+    for col in SUMMARY_COUNTS:
+        summary[col] = summary[col].fillna(0).astype(np.int64)
+    num = summary["sync_rate_num"].to_numpy(dtype=float)
+    den = summary["sync_rate_den"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        summary["sync_rate"] = np.where(den > 0, num / den * 100.0, np.nan)
+    summary.attrs = {"period": period, "compare": compare, "mode": mode}
+    return summary, mismatches

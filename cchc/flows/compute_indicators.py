@@ -1,0 +1,200 @@
+"""The `compute_indicators` flow: indicators of a period from the store, published to the Prefect UI
+with stable keys, Biểu 06 written to var/reports/.
+
+Artifacts (ward = slug of the ward's name, period = e.g. 2026-10, 2026-q3):
+  chi-so-don-vi-<ward>-<period>, chi-so-can-bo-..., chi-so-thu-tuc-..., chi-so-linh-vuc-...,
+  chi-so-kenh-..., bieu-06-<ward>-<period> (by field), bieu-06a-<ward>-<period> (by unit),
+  doi-soat-<ward>-<period>, diem-766-<ward>-<period>, tong-hop-<ward>-<period> (markdown).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from cchc.config import Config, load_config
+from cchc.connectors.store import Store
+from cchc.domain import metrics as m
+from cchc.domain.bieu06 import check_identities
+from cchc.domain.periods import Period, last_full_month, parse_period
+from cchc.domain.text import format_percent
+from cchc.tasks import indicators as ti
+from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
+
+GROUPINGS = {"unit": "chi-so-don-vi", "officer": "chi-so-can-bo", "procedure": "chi-so-thu-tuc",
+             "field": "chi-so-linh-vuc", "channel": "chi-so-kenh"}
+REPORTS_DIR = Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
+
+
+@task(name="doc-ky-bao-cao", cache_policy=NO_CACHE)
+def load_task(store: Store, cfg: Config, period: Period, source: str) -> ti.PeriodData:
+    return ti.load_period(store, cfg, period, source=source)
+
+
+@task(name="bang-chi-so", cache_policy=NO_CACHE, task_run_name="bảng chỉ số: {by}")
+def table_task(data: ti.PeriodData, cfg: Config, by: str) -> pd.DataFrame:
+    return ti.group_table(data, cfg, by, nested=(by == "unit"))
+
+
+@task(name="bieu-06", cache_policy=NO_CACHE)
+def bieu06_task(data: ti.PeriodData, cfg: Config) -> tuple[list, list]:
+    by_field, by_unit = ti.bieu06(data, cfg)
+    for row in [*by_field, *by_unit]:
+        check_identities(row)
+    return by_field, by_unit
+
+
+@task(name="doi-soat", cache_policy=NO_CACHE)
+def reconcile_task(data: ti.PeriodData, cfg: Config):
+    return ti.reconciliation(data, cfg)
+
+
+@task(name="xuat-bieu-06-xlsx", cache_policy=NO_CACHE)
+def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit) -> str:
+    from cchc.connectors.xlsx_report import write_bieu06_xlsx
+
+    path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
+    write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
+                      period_from=period.start, period_to=period.end, rows_by_field=by_field,
+                      rows_by_unit=by_unit, simulated=cfg.ward.simulated)
+    return str(path)
+
+
+_SHORT = {"Số hồ sơ nhận giải quyết": "Nhận giải quyết", "Số hồ sơ đã giải quyết": "Đã giải quyết",
+          "Số hồ sơ đang giải quyết": "Đang giải quyết"}
+
+
+def bieu06_display(rows) -> list[dict]:
+    from cchc.domain import bieu06 as b
+
+    out = []
+    for r in rows:
+        out.append({
+            "STT": "" if r.stt in (None, "") else r.stt,
+            "Tên": "Tổng cộng" if r.label in ("TOTAL", m.TOTAL_LABEL_VI) else r.label,
+            **{f"{_SHORT[group]}: {header}": getattr(r, fld) for fld, group, header in b.COLUMNS},
+        })
+    return out
+
+
+def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: pd.DataFrame,
+                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict) -> str:
+    total = unit_t[unit_t["group"] == m.TOTAL].iloc[0]
+    lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.label} ({period.range_label})", ""]
+    if cfg.ward.simulated:
+        lines += ["> **DỮ LIỆU MÔ PHỎNG** — không dùng để báo cáo.", ""]
+    lines += [
+        f"- Hồ sơ tiếp nhận (kể cả kỳ trước chuyển sang): **{int(total['received'])}**; đã giải quyết "
+        f"**{int(total['resolved'])}** (quá hạn {int(total['late'])}); đang giải quyết {int(total['pending'])} "
+        f"(quá hạn {int(total['pending_overdue'])}).",
+        f"- Tỉ lệ giải quyết đúng hạn: **{format_percent(ti._num(total['on_time_rate']))}**; trực tuyến: "
+        f"{format_percent(ti._num(total['online_rate']))}; thanh toán trực tuyến: "
+        f"{format_percent(ti._num(total['online_payment_rate']))}; số hóa: "
+        f"{format_percent(ti._num(total['digitization_rate']))}; xin lỗi khi trễ hạn: "
+        f"{format_percent(ti._num(total['apology_rate']))}.",
+        f"- Đồng bộ với Cổng DVCQG: {format_percent(sync_total.get('rate'))} "
+        f"({sync_total.get('num', 0)}/{sync_total.get('den', 0)} hồ sơ).",
+        "",
+        "## Xếp hạng đơn vị (tỉ lệ đúng hạn)",
+        "",
+        "| Hạng | Đơn vị | Đã giải quyết | Quá hạn | Tỉ lệ đúng hạn | Điểm 766 (tính được) |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    body = unit_t[(unit_t["group"] != m.TOTAL) & (unit_t["group"] != m.UNMATCHED)].copy()
+    body["_rate"] = body["on_time_rate"].astype(float)
+    body = body.sort_values(["_rate", "resolved"], ascending=[False, False], na_position="last")
+    pts = {}
+    if scores is not None and len(scores):
+        for r in scores.to_dict("records"):
+            pts[str(r.get("group"))] = r
+    for i, r in enumerate(body.to_dict("records"), 1):
+        s = pts.get(str(r["group"]))
+        score = f"{s['total']:.2f}/{s['max_total']:.0f}".replace(".", ",") if s and s.get("total") is not None else "—"
+        lines.append(f"| {i} | {str(r['label']).strip()} | {int(r['resolved'])} | {int(r['late'])} | "
+                     f"{format_percent(ti._num(r['on_time_rate']))} | {score} |")
+    lines += ["", "## 10 thủ tục có nhiều hồ sơ quá hạn nhất", "",
+              "| Thủ tục | Quá hạn (đã GQ) | Đang quá hạn | Tỉ lệ đúng hạn |", "|---|---:|---:|---:|"]
+    p = proc_t[proc_t["group"] != m.TOTAL].copy()
+    p["_late"] = p["late"] + p["pending_overdue"]
+    p = p[p["_late"] > 0].sort_values("_late", ascending=False).head(10)
+    if p.empty:
+        lines.append("| (không có hồ sơ quá hạn) | | | |")
+    for r in p.to_dict("records"):
+        lines.append(f"| {r['label']} | {int(r['late'])} | {int(r['pending_overdue'])} | "
+                     f"{format_percent(ti._num(r['on_time_rate']))} |")
+    lines += ["", f"## So với kỳ trước ({period.previous().label})", ""]
+    if prev_total is None:
+        lines.append("Không có dữ liệu kỳ trước.")
+    else:
+        lines += ["| Chỉ số | Kỳ này | Kỳ trước | Thay đổi |", "|---|---:|---:|---:|"]
+        for k in ("received", "resolved", "late", "pending_overdue"):
+            a, b = int(total[k]), int(prev_total[k])
+            lines.append(f"| {ti.COUNT_LABELS_VI[k]} | {a} | {b} | {a - b:+d} |")
+        for k in ("on_time_rate", "online_rate", "online_payment_rate", "digitization_rate", "apology_rate"):
+            a, b = ti._num(total[k]), ti._num(prev_total[k])
+            diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
+            lines.append(f"| {ti.RATE_LABELS_VI[k]} | {format_percent(a)} | {format_percent(b)} | {diff} |")
+    lines += ["", f"_Cập nhật: {datetime.now():%d/%m/%Y %H:%M}_"]
+    return "\n".join(lines)
+
+
+@flow(name="compute_indicators")
+def compute_indicators(config_path: str | None = None, period: str | None = None, source: str = "provincial",
+                       today: str | None = None, write_xlsx: bool = True) -> dict:
+    """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts)."""
+    log = get_run_logger()
+    cfg = load_config(config_path)
+    store = Store(cfg.database_url)
+    store.migrate()
+    mode = cfg.reporting.period_mode
+    run_day = date.fromisoformat(today) if today else date.today()
+    per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
+    slug, pslug = cfg.ward.slug, per.slug
+    data = load_task(store, cfg, per, source)
+    tables = {by: table_task(data, cfg, by) for by in GROUPINGS}
+    by_field, by_unit = bieu06_task(data, cfg)
+    rec_summary, mismatches = reconcile_task(data, cfg)
+    scores = ti.scores(tables["unit"], rec_summary, cfg)
+
+    keys = []
+    for by, prefix in GROUPINGS.items():
+        key = artifact_key(prefix, slug, pslug)
+        publish_table(key, ti.display_rows(tables[by], by),
+                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}")
+        keys.append(key)
+    for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
+        key = artifact_key(prefix, slug, pslug)
+        publish_table(key, bieu06_display(rows), f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}")
+        keys.append(key)
+    key = artifact_key("doi-soat", slug, pslug)
+    publish_table(key, ti.reconcile_display(rec_summary, mismatches),
+                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}")
+    keys.append(key)
+    key = artifact_key("diem-766", slug, pslug)
+    publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
+                                                  f"{cfg.ward.name} — {per.label}")
+    keys.append(key)
+
+    prev_total = None
+    try:
+        prev = ti.load_period(store, cfg, per.previous(), source=source, with_national=False)
+        pt = m.indicator_table(prev.classified, by=None)
+        prev_total = pt[pt["group"] == m.TOTAL].iloc[0] if len(pt) else None
+    except Exception as e:  # the comparison is a nicety; never fail the run for it
+        log.warning("Không tính được kỳ trước: %s", e)
+    sync_total = ti.sync_total(rec_summary)
+    key = artifact_key("tong-hop", slug, pslug)
+    publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
+                                           sync_total), f"Tổng hợp — {cfg.ward.name} — {per.label}")
+    keys.append(key)
+
+    xlsx = write_xlsx_task(cfg, per, by_field, by_unit) if write_xlsx else None
+    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.label} ({per.range_label})"
+    text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title)
+    log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)
+    return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text}

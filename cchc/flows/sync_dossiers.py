@@ -1,0 +1,142 @@
+"""The `sync_dossiers` flow: provincial system -> store, national portal lookups -> store, or an
+Excel export -> store. Publishes `dong-bo-<ward>` (a table per source and unit) and a progress
+artifact while it runs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from prefect import flow, get_run_logger
+
+from cchc.config import Config, load_config
+from cchc.connectors.http import SourceError
+from cchc.connectors.store import Store, StoreError
+from cchc.tasks import sync as t
+from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
+from cchc.tasks.ingest import COUNT_KEYS, SyncCounts
+
+SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
+
+
+class SyncFailed(RuntimeError):
+    """The run could not finish; what was stored stays stored and the cursor is where it stopped."""
+
+
+def open_store(cfg: Config) -> Store:
+    store = Store(cfg.database_url)
+    store.migrate()
+    return store
+
+
+def _context(cfg: Config, store: Store) -> t.SyncContext:
+    return t.SyncContext(cfg=cfg, store=store, calendar=cfg.make_calendar(), salt=cfg.salt(), run_id=t.new_run_id())
+
+
+@flow(name="sync_dossiers", log_prints=False)
+def sync_dossiers(
+    config_path: str | None = None,
+    sources: list[str] | None = None,
+    excel_file: str | None = None,
+    full: bool = False,
+    today: str | None = None,
+    pages_per_task: int = 20,
+    codes_per_task: int = 5000,
+) -> dict:
+    """Đồng bộ hồ sơ TTHC vào kho dữ liệu (Sync TTHC dossiers into the store).
+
+    sources: any of "provincial", "national" (default: those configured); excel_file: import that
+    export instead. full: re-pull from the start date instead of incrementally."""
+    log = get_run_logger()
+    cfg = load_config(config_path)
+    store = open_store(cfg)
+    ctx = _context(cfg, store)
+    run_day = date.fromisoformat(today) if today else datetime.now().date()
+    counts = SyncCounts()
+    errors: list[str] = []
+    slug = cfg.ward.slug
+    progress = start_progress(artifact_key("tien-do-dong-bo", slug), f"Tiến độ đồng bộ — {cfg.ward.name}")
+
+    if excel_file:
+        res = t.import_excel_file(ctx, excel_file)
+        counts.merge(SyncCounts.from_dict(res["counts"]))
+    else:
+        wanted = sources or [s for s in ("provincial", "national") if getattr(cfg.sources, s) is not None]
+        for s in wanted:
+            if getattr(cfg.sources, s, None) is None:
+                errors.append(f"sources.{s}: nguồn chưa được cấu hình (source not configured)")
+        if "provincial" in wanted and cfg.sources.provincial is not None:
+            try:
+                _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log)
+            except (SourceError, StoreError) as e:
+                errors.append(f"Hệ thống TTHC tỉnh: {e}")
+        if "national" in wanted and cfg.sources.national is not None:
+            try:
+                _sync_national(ctx, run_day, codes_per_task, counts, log)
+            except (SourceError, StoreError) as e:
+                errors.append(f"Cổng DVCQG: {e}")
+    update_progress(progress, 100.0)
+
+    summary = _summary(counts, store, errors)
+    rows = [
+        {"Nguồn": SOURCE_NAMES_VI.get(r["source"], r["source"]), "Đơn vị": r["unit"], "Đã lấy": r["fetched"],
+         "Thêm mới": r["inserted"], "Cập nhật": r["updated"], "Không đổi": r["unchanged"],
+         "Cách ly (lỗi)": r["quarantined"]}
+        for r in counts.rows()
+    ]
+    total = counts.total()
+    rows.append({"Nguồn": "TỔNG", "Đơn vị": "", "Đã lấy": total["fetched"], "Thêm mới": total["inserted"],
+                 "Cập nhật": total["updated"], "Không đổi": total["unchanged"], "Cách ly (lỗi)": total["quarantined"]})
+    desc = f"Kết quả đồng bộ hồ sơ — {cfg.ward.name} — {datetime.now():%d/%m/%Y %H:%M}"
+    if errors:
+        desc += "\n\nLỗi: " + "; ".join(errors)
+    publish_table(artifact_key("dong-bo", slug), rows, desc)
+    log.info("Đồng bộ xong: lấy %s, thêm %s, cập nhật %s, cách ly %s; kho có %s hồ sơ",
+             summary["fetched"], summary["inserted"], summary["updated"], summary["quarantined"], summary["total"])
+    if errors:
+        raise SyncFailed("; ".join(errors))
+    return summary
+
+
+def _summary(counts: SyncCounts, store: Store, errors: list[str]) -> dict:
+    total = counts.total()
+    out = {k: int(total[k]) for k in COUNT_KEYS}
+    out["total"] = store.count_dossiers()
+    out["by_source"] = {
+        s: {k: int(v) for k, v in counts.total(s).items()} | {"total": store.count_dossiers(s)}
+        for s in sorted({src for src, _ in counts.by_key})
+    }
+    out["row_errors"] = counts.errors[:200]
+    out["errors"] = errors
+    return out
+
+
+def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log) -> None:
+    window = t.plan_window(ctx, run_day, full=full)
+    log.info("Hệ thống tỉnh: cửa sổ %s → %s, từ trang %s%s", window["from"], window["to"], window["start_page"],
+             " (tiếp tục lần chạy bị gián đoạn)" if window["resumed"] else "")
+    page = window["start_page"]
+    while page:
+        res = t.provincial_batch(ctx, window, page, pages_per_task)
+        counts.merge(SyncCounts.from_dict(res["counts"]))
+        total_pages = res["total_pages"] or 1
+        page = res["next_page"]
+        done = (page - 1) if page else total_pages
+        update_progress(progress, 90.0 * done / max(total_pages, 1))
+    try:
+        t.national_procedures(ctx) if ctx.cfg.sources.national is not None else None
+    except SourceError as e:  # the catalogue is helpful, not essential
+        log.warning("Không lấy được danh mục thủ tục từ Cổng DVCQG: %s", e)
+
+
+def _sync_national(ctx, run_day, codes_per_task, counts, log) -> None:
+    cursor = ctx.store.get_cursor("national") or {}
+    prov = ctx.store.get_cursor("provincial") or {}
+    received_from = (prov.get("window") or {}).get("from") or run_day.isoformat()
+    after = cursor.get("after_code") if cursor.get("received_from") == received_from else None
+    log.info("Cổng DVCQG: đối chiếu hồ sơ tiếp nhận từ %s%s", received_from, f", sau mã {after}" if after else "")
+    while True:
+        res = t.national_batch(ctx, received_from, after, codes_per_task)
+        counts.merge(SyncCounts.from_dict(res["counts"]))
+        after = res["after_code"]
+        if res["done"]:
+            break

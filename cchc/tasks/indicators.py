@@ -1,0 +1,323 @@
+"""Indicator tasks: read a period from the store, compute every table with the domain rules, and
+shape them for artifacts, the command line and files. One task per table set, never per dossier."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cchc.config import Config
+from cchc.connectors.store import Store
+from cchc.domain import metrics as m
+from cchc.domain.bieu06 import bieu06_rows
+from cchc.domain.periods import Period
+from cchc.domain.reconcile import reconcile
+from cchc.domain.score766 import scores_by_unit
+from cchc.domain.text import format_int, format_percent
+
+#: Keys of `cchc stats --json`, in order (rates: percent with two decimals, null when N/A).
+JSON_COUNTS = ("received", "received_online", "received_in_person_postal", "carried_over", "resolved", "early",
+               "on_time", "late", "pending", "pending_in_time", "pending_overdue")
+JSON_RATES = ("on_time_rate", "progress_766_rate", "online_rate", "full_online_rate", "online_payment_rate",
+              "digitization_rate", "reuse_rate", "postal_rate", "satisfaction_rate", "apology_rate")
+
+RATE_LABELS_VI = {
+    "on_time_rate": "Tỉ lệ đúng hạn",
+    "progress_766_rate": "Tiến độ (766)",
+    "online_rate": "Tỉ lệ trực tuyến",
+    "full_online_rate": "Trực tuyến toàn trình",
+    "online_payment_rate": "Thanh toán trực tuyến",
+    "digitization_rate": "Số hóa",
+    "reuse_rate": "Tái sử dụng",
+    "postal_rate": "Bưu chính",
+    "satisfaction_rate": "Hài lòng",
+    "apology_rate": "Xin lỗi khi trễ hạn",
+}
+COUNT_LABELS_VI = {
+    "received": "Tổng tiếp nhận",
+    "received_online": "Trực tuyến",
+    "received_in_person_postal": "Trực tiếp, BCCI",
+    "carried_over": "Kỳ trước chuyển sang",
+    "resolved": "Đã giải quyết",
+    "early": "Trước hạn",
+    "on_time": "Đúng hạn",
+    "late": "Quá hạn",
+    "pending": "Đang giải quyết",
+    "pending_in_time": "Đang GQ trong hạn",
+    "pending_overdue": "Đang GQ quá hạn",
+}
+BY_LABELS_VI = {"unit": "Đơn vị", "officer": "Cán bộ", "procedure": "Thủ tục", "field": "Lĩnh vực",
+                "channel": "Kênh"}
+
+
+@dataclass
+class PeriodData:
+    period: Period
+    facts: pd.DataFrame
+    steps: pd.DataFrame
+    classified: pd.DataFrame
+    national: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
+                with_national: bool = True, mode: str = "bieu06") -> PeriodData:
+    cal = cfg.make_calendar()
+    facts = store.load_facts(source, period.start, period.end)
+    steps = store.load_steps(source, period.start, period.end)
+    classified = m.classify(facts, period, mode=mode, compare=cfg.reporting.timeliness_compare, calendar=cal)
+    national = store.load_facts("national", period.start, period.end) if with_national else None
+    return PeriodData(period, facts, steps, classified, national)
+
+
+def top_units(cfg: Config) -> list[tuple[str, str]]:
+    """Units without a parent: they partition the ward, so their rows add up to the total."""
+    return [(u.national_id, u.name) for u in cfg.units if u.parent is None]
+
+
+def all_units(cfg: Config) -> list[tuple[str, str]]:
+    """Every configured unit, sub-units indented under their parent (rolled up by identifier prefix)."""
+    depth = {}
+    by_code = {u.code: u for u in cfg.units}
+
+    def d(u):
+        if u.code not in depth:
+            depth[u.code] = 0 if u.parent is None else d(by_code[u.parent]) + 1
+        return depth[u.code]
+
+    return [(u.national_id, "  " * d(u) + u.name) for u in cfg.units]
+
+
+def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) -> pd.DataFrame:
+    """The indicator table for one grouping (with TOTAL last)."""
+    cal = cfg.make_calendar()
+    if by == "unit":
+        return m.rollup_units(m.indicator_table(data.classified, by="unit", calendar=cal),
+                              all_units(cfg) if nested else top_units(cfg))
+    if by == "officer":
+        names = {o.username: o.name for o in cfg.officers}
+        t = m.officer_table(data.steps, data.period, compare=cfg.reporting.timeliness_compare)
+        t["label"] = [names.get(g, g) if g != m.TOTAL else m.TOTAL_LABEL_VI for g in t["group"]]
+        return t
+    return m.indicator_table(data.classified, by=by, calendar=cal)
+
+
+def _num(v):
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return v
+    if math.isnan(f):
+        return None
+    return f
+
+
+def json_rows(table: pd.DataFrame, by: str) -> list[dict]:
+    """`cchc stats --json`: one object per group, the TOTAL last; rates rounded, null when N/A."""
+    out = []
+    for r in table.to_dict("records"):
+        obj = {"group": str(r["group"]), "label": str(r.get("label", r["group"]))}
+        if by == "officer":
+            for k in ("steps", "on_time", "late", "pending", "pending_overdue"):
+                obj[k] = int(r.get(k, 0))
+            v = _num(r.get("on_time_rate"))
+            obj["on_time_rate"] = None if v is None else round(v, 2)
+        else:
+            for k in JSON_COUNTS:
+                obj[k] = int(r[k])
+            for k in JSON_RATES:
+                v = _num(r.get(k))
+                obj[k] = None if v is None else round(v, 2)
+                obj[k + "_num"] = int(r.get(k + "_num", 0))
+                obj[k + "_den"] = int(r.get(k + "_den", 0))
+            d = _num(r.get("avg_processing_days"))
+            obj["avg_processing_days"] = None if d is None else round(d, 2)
+        out.append(obj)
+    return out
+
+
+def display_rows(table: pd.DataFrame, by: str) -> list[dict]:
+    """Rows for people (artifacts, Excel): Vietnamese headers, rates as '95,25%' or 'không phát sinh'."""
+    rows = []
+    for r in table.to_dict("records"):
+        label = m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"])
+        row = {BY_LABELS_VI[by]: label}
+        if by == "officer":
+            row.update({"Bước xử lý": int(r["steps"]), "Đúng hạn": int(r["on_time"]), "Trễ hạn": int(r["late"]),
+                        "Tỉ lệ đúng hạn": format_percent(_num(r["on_time_rate"])),
+                        "Đang xử lý": int(r["pending"]), "Đang quá hạn": int(r["pending_overdue"])})
+        else:
+            if by == "unit":
+                row["Mã định danh"] = "" if r["group"] == m.TOTAL else str(r.get("unit_code") or "")
+            row.update({COUNT_LABELS_VI[k]: int(r[k]) for k in JSON_COUNTS})
+            row.update({RATE_LABELS_VI[k]: format_percent(_num(r[k])) for k in JSON_RATES})
+            d = _num(r.get("avg_processing_days"))
+            row["TG xử lý TB (ngày làm việc)"] = "không phát sinh" if d is None else f"{d:.2f}".replace(".", ",")
+        rows.append(row)
+    return rows
+
+
+def text_table(table: pd.DataFrame, by: str, title: str) -> str:
+    """A readable fixed-width Vietnamese table for the terminal."""
+    if by == "officer":
+        cols = [("Bước", "steps"), ("Đúng hạn", "on_time"), ("Trễ", "late"), ("Tỉ lệ đúng hạn", "on_time_rate"),
+                ("Đang quá hạn", "pending_overdue")]
+    else:
+        cols = [("Tiếp nhận", "received"), ("Trực tuyến", "received_online"), ("Đã GQ", "resolved"),
+                ("Quá hạn", "late"), ("Đang GQ", "pending"), ("Đang quá hạn", "pending_overdue"),
+                ("Đúng hạn", "on_time_rate"), ("Trực tuyến %", "online_rate"), ("TT trực tuyến", "online_payment_rate"),
+                ("Số hóa", "digitization_rate"), ("Xin lỗi", "apology_rate")]
+    labels = [m.TOTAL_LABEL_VI if g == m.TOTAL else str(lab) for g, lab in zip(table["group"], table["label"],
+                                                                                strict=True)]
+    w0 = max([len(BY_LABELS_VI[by])] + [len(x) for x in labels])
+    w0 = min(w0, 48)
+
+    def cell(k, v):
+        if k.endswith("_rate"):
+            return format_percent(_num(v), na="—")
+        return format_int(int(v))
+
+    widths = [max(len(h), 9) for h, _ in cols]
+    lines = [title, ""]
+    lines.append(f"{BY_LABELS_VI[by]:<{w0}}  " + "  ".join(f"{h:>{w}}" for (h, _), w in
+                                                           zip(cols, widths, strict=True)))
+    lines.append("-" * len(lines[-1]))
+    for lab, r in zip(labels, table.to_dict("records"), strict=True):
+        if r["group"] == m.TOTAL:
+            lines.append("-" * len(lines[2]))
+        lines.append(f"{lab[:w0]:<{w0}}  " + "  ".join(f"{cell(k, r[k]):>{w}}" for (_, k), w in
+                                                      zip(cols, widths, strict=True)))
+    lines.append("")
+    lines.append("— : không phát sinh (mẫu số bằng 0).")
+    return "\n".join(lines)
+
+
+def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
+    by_field = bieu06_rows(data.classified, by="field")
+    by_unit = bieu06_rows(data.classified, by="unit", units=top_units(cfg))
+    return by_field, by_unit
+
+
+def reconciliation(data: PeriodData, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    national = data.national if data.national is not None else data.facts.iloc[0:0]
+    return reconcile(data.facts, national, data.period, cfg.reporting.timeliness_compare,
+                     units=top_units(cfg))
+
+
+def scores(unit_table: pd.DataFrame, sync_summary: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    weights = {k: (v.max_points, v.threshold) for k, v in cfg.score_766.items()}
+    sync_rates = {}
+    if sync_summary is not None and len(sync_summary):
+        for r in sync_summary.to_dict("records"):
+            sync_rates[str(r["group"])] = _num(r.get("sync_rate"))
+    return scores_by_unit(unit_table, weights, sync_rates)
+
+
+def sync_total(summary: pd.DataFrame) -> dict:
+    if summary is None or not len(summary):
+        return {"rate": None, "num": 0, "den": 0}
+    t = summary[summary["group"] == m.TOTAL]
+    if t.empty:
+        return {"rate": None, "num": 0, "den": 0}
+    r = t.iloc[0]
+    return {"rate": _num(r["sync_rate"]), "num": int(r["sync_rate_num"]), "den": int(r["sync_rate_den"])}
+
+
+def reconcile_display(summary: pd.DataFrame, mismatches: pd.DataFrame, limit: int = 200) -> list[dict]:
+    """Per unit: provincial, on the national portal, missing, mismatches, sync rate; then the first
+    mismatching dossiers (codes and units only, nothing personal)."""
+    rows = []
+    for r in summary.to_dict("records"):
+        rows.append({
+            "Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"]).strip(),
+            "Mã hồ sơ": "",
+            "Hồ sơ trên hệ thống tỉnh": int(r["provincial"]),
+            "Có trên Cổng DVCQG": int(r["on_national"]),
+            "Thiếu trên Cổng": int(r["missing"]),
+            "Lệch trạng thái": int(r["status_mismatches"]),
+            "Lệch ngày hẹn trả": int(r["due_mismatches"]),
+            "Lệch ngày kết thúc": int(r["finish_mismatches"]),
+            "Tỉ lệ đồng bộ": format_percent(_num(r["sync_rate"])),
+        })
+    for r in mismatches.head(limit).to_dict("records"):
+        rows.append({
+            "Đơn vị": str(r["unit_code"]),
+            "Mã hồ sơ": str(r["code"]),
+            "Hồ sơ trên hệ thống tỉnh": str(r["provincial_value"]),
+            "Có trên Cổng DVCQG": str(r["national_value"]),
+            "Thiếu trên Cổng": "",
+            "Lệch trạng thái": str(r["kind"]),
+            "Lệch ngày hẹn trả": "",
+            "Lệch ngày kết thúc": "",
+            "Tỉ lệ đồng bộ": "",
+        })
+    return rows
+
+
+def scores_display(scores: pd.DataFrame) -> list[dict]:
+    from cchc.domain.score766 import INDICATOR_NAMES_VI, INDICATORS
+
+    rows = []
+    for r in scores.to_dict("records"):
+        row = {"Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"]).strip()}
+        for ind in INDICATORS:
+            pts = _num(r.get(f"{ind}_points"))
+            row[INDICATOR_NAMES_VI[ind]] = "không phát sinh" if pts is None else f"{pts:.2f}".replace(".", ",")
+        total, mx = _num(r.get("total")), _num(r.get("max_total"))
+        row["Tổng điểm"] = "không phát sinh" if total is None else f"{total:.2f}".replace(".", ",")
+        row["Điểm tối đa tính được"] = "" if mx is None else f"{mx:.0f}"
+        row["Tỉ lệ đạt"] = format_percent(_num(r.get("percent")))
+        rows.append(row)
+    return rows
+
+
+def stats_command(args) -> int:
+    """`cchc stats`: compute one grouping for a period straight from the store (no Prefect server)."""
+    import os
+
+    from cchc.cli import print_json
+    from cchc.config import load_config
+    from cchc.domain.periods import last_full_month, parse_period
+
+    cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    mode = args.mode or cfg.reporting.period_mode
+    try:
+        if args.date_from or args.date_to:
+            period = parse_period(None, mode=mode, date_from=args.date_from, date_to=args.date_to)
+        elif args.period:
+            period = parse_period(args.period, mode=mode)
+        else:
+            from datetime import date
+
+            period = last_full_month(date.today(), mode)
+    except ValueError as e:
+        e.user_facing = True
+        raise
+    store = Store(cfg.database_url)
+    store.migrate()
+    data = load_period(store, cfg, period, source=args.source, with_national=False)
+    table = group_table(data, cfg, args.by)
+    if args.xlsx:
+        from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
+
+        if args.by in ("unit", "field"):
+            by_field, by_unit = bieu06(data, cfg)
+            write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
+                              period_label=period.label, period_from=period.start, period_to=period.end,
+                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated)
+        else:
+            write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: display_rows(table, args.by)},
+                             title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}")
+    if args.json:
+        print_json(json_rows(table, args.by))
+    else:
+        title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — "
+                 f"{period.label} ({period.range_label})")
+        print(text_table(table, args.by, title))
+        if args.xlsx:
+            print(f"\nĐã ghi {args.xlsx}")
+    return 0

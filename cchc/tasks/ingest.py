@@ -1,0 +1,123 @@
+"""Turn pages of raw records into stored dossiers: parse with domain rules, quarantine the bad ones,
+upsert the page with its cursor. Plain functions (no Prefect) so the flow, the CLI and the benchmark
+share one path; `cchc.tasks.sync` wraps them as Prefect tasks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from cchc.connectors.store import QuarantineItem, Store, UpsertResult
+from cchc.domain.records import Dossier, RecordError
+from cchc.domain.timeliness import effective_due
+from cchc.domain.wire import parse_dossier, strip_personal
+
+UNKNOWN_UNIT = "(không rõ đơn vị)"
+COUNT_KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined")
+
+
+@dataclass
+class SyncCounts:
+    """Counts per (source, unit): what the sync artifact and the CLI summary show."""
+
+    by_key: dict[tuple[str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: SyncCounts) -> None:
+        for k, c in other.by_key.items():
+            self.by_key[k].update(c)
+        self.errors.extend(other.errors)
+
+    def total(self, source: str | None = None) -> Counter:
+        out: Counter = Counter({k: 0 for k in COUNT_KEYS})
+        for (src, _unit), c in self.by_key.items():
+            if source is None or src == source:
+                out.update(c)
+        return out
+
+    def rows(self) -> list[dict]:
+        return [
+            {"source": src, "unit": unit, **{k: int(c.get(k, 0)) for k in COUNT_KEYS}}
+            for (src, unit), c in sorted(self.by_key.items())
+        ]
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows(), "errors": list(self.errors)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SyncCounts:
+        out = cls()
+        for r in data.get("rows", []):
+            out.by_key[(r["source"], r["unit"])].update({k: r[k] for k in COUNT_KEYS})
+        out.errors.extend(data.get("errors", []))
+        return out
+
+
+def parse_records(raws: list, source: str, salt: bytes | None) -> tuple[list[Dossier], list[QuarantineItem]]:
+    """Parse each raw record; a record that fails goes to quarantine with its reason, minus personal data."""
+    good: list[Dossier] = []
+    bad: list[QuarantineItem] = []
+    for raw in raws:
+        try:
+            good.append(parse_dossier(raw, source, salt))
+        except RecordError as e:
+            key = e.code if e.code else (raw.get("MaHoSo") if isinstance(raw, dict) else None)
+            bad.append(QuarantineItem(source, key and str(key), e.field, e.reason, strip_personal(raw)))
+    return good, bad
+
+
+def store_page(
+    store: Store,
+    source: str,
+    raws: list,
+    salt: bytes | None,
+    calendar,
+    cursor: dict | None,
+    cursor_key: str | None = None,
+    run_id: str | None = None,
+    extra_quarantine: list[QuarantineItem] | None = None,
+) -> tuple[UpsertResult, SyncCounts]:
+    """Parse and upsert one page together with its cursor (one transaction)."""
+    good, bad = parse_records(raws, source, salt)
+    if extra_quarantine:
+        bad.extend(extra_quarantine)
+    return store_dossiers(store, source, good, bad, calendar, cursor, cursor_key, run_id, fetched=len(raws))
+
+
+def store_dossiers(
+    store: Store,
+    source: str,
+    good: list[Dossier],
+    bad: list[QuarantineItem],
+    calendar,
+    cursor: dict | None,
+    cursor_key: str | None = None,
+    run_id: str | None = None,
+    fetched: int | None = None,
+) -> tuple[UpsertResult, SyncCounts]:
+    result = store.upsert_page(
+        source, good, bad, cursor=cursor, cursor_key=cursor_key,
+        effective_due=lambda d: effective_due(d, calendar), run_id=run_id,
+    )
+    counts = SyncCounts()
+    seen: set[str] = set()
+    for d in good:
+        c = counts.by_key[(source, d.unit_code or UNKNOWN_UNIT)]
+        c["fetched"] += 1
+        if d.code in seen:  # repeated within the page: fetched twice, stored once
+            c["unchanged"] += 1
+            continue
+        seen.add(d.code)
+        if d.code in result.inserted_codes:
+            c["inserted"] += 1
+        elif d.code in result.updated_codes:
+            c["updated"] += 1
+        else:
+            c["unchanged"] += 1
+    for q in bad:
+        unit = q.raw.get("DonViXuLy") if isinstance(q.raw, dict) else None
+        c = counts.by_key[(source, str(unit) if unit else UNKNOWN_UNIT)]
+        c["quarantined"] += 1
+        c["fetched"] += 0 if fetched is None else 1
+    return result, counts

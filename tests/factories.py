@@ -1,0 +1,112 @@
+"""Small builders for facts/steps DataFrames and `Dossier` records in tests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from cchc.domain.metrics import FACTS_COLUMNS, normalize_facts
+from cchc.domain.records import Dossier, Status, Supplement
+from cchc.domain.timeliness import VN_TZ
+
+_counter = iter(range(1, 10**9))
+
+
+def ts(text: str | None) -> datetime | None:
+    """'2026-10-05 08:00' or '2026-10-05' -> naive datetime (Vietnam wall clock); None -> None."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def vn(text: str) -> datetime:
+    """Aware Vietnam datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=VN_TZ)
+
+
+def fact(**overrides) -> dict:
+    """One facts row: an in-person dossier of unit H99.99.04.01, received 05/10/2026 08:00, due
+    09/10/2026 17:00, status 4 (processing). Timestamps may be given as text."""
+    n = next(_counter)
+    row = {
+        "code": f"HS{n:06d}",
+        "unit_code": "H99.99.04.01",
+        "procedure_code": "1.001",
+        "procedure_name": "Chứng thực bản sao",
+        "field_code": "CT",
+        "field_name": "Chứng thực",
+        "status": 4,
+        "channel": 1,
+        "online_level": np.nan,
+        "received_at": "2026-10-05 08:00",
+        "due_at": "2026-10-09 17:00",
+        "effective_due_at": None,
+        "finished_at": None,
+        "returned_at": None,
+        "owes_fee": False,
+        "paid_online": False,
+        "digitized_component": False,
+        "reused_component": False,
+        "e_result": False,
+        "result_paper": True,
+        "supplement_count": 0,
+        "supplement_pending": False,
+        "apology": False,
+        "evaluation": np.nan,
+    }
+    row.update(overrides)
+    if "effective_due_at" not in overrides:
+        row["effective_due_at"] = row["due_at"]
+    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at"):
+        if isinstance(row[key], str):
+            row[key] = ts(row[key])
+    return row
+
+
+def facts(*rows: dict) -> pd.DataFrame:
+    """A normalized facts frame from `fact()` rows (possibly empty)."""
+    frame = pd.DataFrame(list(rows), columns=list(FACTS_COLUMNS))
+    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at"):
+        frame[key] = pd.to_datetime(frame[key])
+    return normalize_facts(frame)
+
+
+def done(received: str, due: str, finished: str, **kw) -> dict:
+    """A dossier finished (status 10) at `finished`."""
+    kw.setdefault("status", 10)
+    return fact(received_at=received, due_at=due, finished_at=finished, returned_at=finished, **kw)
+
+
+def steps(*rows: tuple) -> pd.DataFrame:
+    """Steps frame from (code, officer, at, step_due) tuples (texts or None)."""
+    frame = pd.DataFrame(
+        [
+            {"code": c, "unit_code": "H99.99.04.01", "officer": o, "at": ts(a), "step_due": ts(d)}
+            for c, o, a, d in rows
+        ],
+        columns=["code", "unit_code", "officer", "at", "step_due"],
+    )
+    for key in ("at", "step_due"):
+        frame[key] = pd.to_datetime(frame[key]).astype("datetime64[us]")
+    return frame
+
+
+def dossier(**kw) -> Dossier:
+    """A `Dossier` with aware Vietnam datetimes given as text."""
+    for key in ("received_at", "due_at", "finished_at", "returned_at"):
+        if isinstance(kw.get(key), str):
+            kw[key] = vn(kw[key])
+    sups = []
+    for s in kw.pop("supplements", ()):
+        req, comp = s
+        sups.append(Supplement(requested_at=vn(req), completed_at=vn(comp) if comp else None))
+    kw.setdefault("source", "provincial")
+    kw.setdefault("code", f"D{next(_counter):06d}")
+    kw.setdefault("status", Status.PROCESSING)
+    return Dossier(supplements=tuple(sups), **kw)
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
