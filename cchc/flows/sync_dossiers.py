@@ -28,7 +28,7 @@ def open_store(cfg: Config) -> Store:
     return store
 
 
-def _context(cfg: Config, store: Store) -> t.SyncContext:
+def make_context(cfg: Config, store: Store) -> t.SyncContext:
     return t.SyncContext(cfg=cfg, store=store, calendar=cfg.make_calendar(), salt=cfg.salt(), run_id=t.new_run_id())
 
 
@@ -49,31 +49,14 @@ def sync_dossiers(
     log = get_run_logger()
     cfg = load_config(config_path)
     store = open_store(cfg)
-    ctx = _context(cfg, store)
+    ctx = make_context(cfg, store)
     run_day = date.fromisoformat(today) if today else datetime.now().date()
-    counts = SyncCounts()
-    errors: list[str] = []
     slug = cfg.ward.slug
     progress = start_progress(artifact_key("tien-do-dong-bo", slug), f"Tiến độ đồng bộ — {cfg.ward.name}")
 
-    if excel_file:
-        res = t.import_excel_file(ctx, excel_file)
-        counts.merge(SyncCounts.from_dict(res["counts"]))
-    else:
-        wanted = sources or [s for s in ("provincial", "national") if getattr(cfg.sources, s) is not None]
-        for s in wanted:
-            if getattr(cfg.sources, s, None) is None:
-                errors.append(f"sources.{s}: nguồn chưa được cấu hình (source not configured)")
-        if "provincial" in wanted and cfg.sources.provincial is not None:
-            try:
-                _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log)
-            except (SourceError, StoreError) as e:
-                errors.append(f"Hệ thống TTHC tỉnh: {e}")
-        if "national" in wanted and cfg.sources.national is not None:
-            try:
-                _sync_national(ctx, run_day, codes_per_task, counts, log)
-            except (SourceError, StoreError) as e:
-                errors.append(f"Cổng DVCQG: {e}")
+    counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
+                                 pages_per_task=pages_per_task, codes_per_task=codes_per_task,
+                                 progress=progress, log=log)
     update_progress(progress, 100.0)
 
     summary = _summary(counts, store, errors)
@@ -97,6 +80,46 @@ def sync_dossiers(
     return summary
 
 
+def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False, pages_per_task=20,
+                codes_per_task=5000, progress=None, log=None, plain=False) -> tuple[SyncCounts, list[str]]:
+    """The body of the flow. `plain=True` calls the task functions directly (no Prefect
+    orchestration): used by the benchmark and by tests that kill a run mid-way."""
+    import logging
+
+    log = log or logging.getLogger("cchc.sync")
+    cfg = ctx.cfg
+    call = _plain if plain else _orchestrated
+    counts = SyncCounts()
+    errors: list[str] = []
+    if excel_file:
+        res = call(t.import_excel_file, ctx, excel_file)
+        counts.merge(SyncCounts.from_dict(res["counts"]))
+        return counts, errors
+    wanted = sources or [s for s in ("provincial", "national") if getattr(cfg.sources, s) is not None]
+    for s in wanted:
+        if getattr(cfg.sources, s, None) is None:
+            errors.append(f"sources.{s}: nguồn chưa được cấu hình (source not configured)")
+    if "provincial" in wanted and cfg.sources.provincial is not None:
+        try:
+            _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, call)
+        except (SourceError, StoreError) as e:
+            errors.append(f"Hệ thống TTHC tỉnh: {e}")
+    if "national" in wanted and cfg.sources.national is not None:
+        try:
+            _sync_national(ctx, run_day, codes_per_task, counts, log, call)
+        except (SourceError, StoreError) as e:
+            errors.append(f"Cổng DVCQG: {e}")
+    return counts, errors
+
+
+def _plain(task_obj, *args):
+    return task_obj.fn(*args)
+
+
+def _orchestrated(task_obj, *args):
+    return task_obj(*args)
+
+
 def _summary(counts: SyncCounts, store: Store, errors: list[str]) -> dict:
     total = counts.total()
     out = {k: int(total[k]) for k in COUNT_KEYS}
@@ -110,32 +133,31 @@ def _summary(counts: SyncCounts, store: Store, errors: list[str]) -> dict:
     return out
 
 
-def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log) -> None:
+def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, call) -> None:
     window = t.plan_window(ctx, run_day, full=full)
     log.info("Hệ thống tỉnh: cửa sổ %s → %s, từ trang %s%s", window["from"], window["to"], window["start_page"],
              " (tiếp tục lần chạy bị gián đoạn)" if window["resumed"] else "")
     page = window["start_page"]
     while page:
-        res = t.provincial_batch(ctx, window, page, pages_per_task)
+        res = call(t.provincial_batch, ctx, window, page, pages_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
         total_pages = res["total_pages"] or 1
         page = res["next_page"]
         done = (page - 1) if page else total_pages
-        update_progress(progress, 90.0 * done / max(total_pages, 1))
-    try:
-        t.national_procedures(ctx) if ctx.cfg.sources.national is not None else None
-    except SourceError as e:  # the catalogue is helpful, not essential
-        log.warning("Không lấy được danh mục thủ tục từ Cổng DVCQG: %s", e)
+        if progress is not None:
+            update_progress(progress, 90.0 * done / max(total_pages, 1))
 
 
-def _sync_national(ctx, run_day, codes_per_task, counts, log) -> None:
+def _sync_national(ctx, run_day, codes_per_task, counts, log, call) -> None:
     cursor = ctx.store.get_cursor("national") or {}
     prov = ctx.store.get_cursor("provincial") or {}
     received_from = (prov.get("window") or {}).get("from") or run_day.isoformat()
     after = cursor.get("after_code") if cursor.get("received_from") == received_from else None
+    n_proc = call(t.national_procedures, ctx)  # the catalogue first: it also checks the portal is reachable
+    log.info("Cổng DVCQG: danh mục %s thủ tục", n_proc)
     log.info("Cổng DVCQG: đối chiếu hồ sơ tiếp nhận từ %s%s", received_from, f", sau mã {after}" if after else "")
     while True:
-        res = t.national_batch(ctx, received_from, after, codes_per_task)
+        res = call(t.national_batch, ctx, received_from, after, codes_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
         after = res["after_code"]
         if res["done"]:
