@@ -54,8 +54,17 @@ def _print_sync_summary(summary: dict) -> None:
             print(f"    - {e}")
 
 
+def _check_config() -> None:
+    """Validate the configuration before any flow starts: a bad value is one clear line."""
+    from cchc.config import load_config
+
+    load_config(os.environ.get("CCHC_CONFIG"))
+
+
 def cmd_sync(args) -> int:
     from cchc.flows.sync_dossiers import sync_dossiers
+
+    _check_config()
 
     summary = sync_dossiers(
         config_path=os.environ.get("CCHC_CONFIG"),
@@ -74,6 +83,7 @@ def cmd_sync(args) -> int:
 def cmd_import_excel(args) -> int:
     from cchc.flows.sync_dossiers import sync_dossiers
 
+    _check_config()
     if not os.path.exists(args.file):
         raise FileNotFoundError(f"{args.file}: không tìm thấy tệp (file not found)")
     summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file))
@@ -140,6 +150,7 @@ def cmd_demo(args) -> int:
     # the simulator accepts any account; real credentials come from the environment only
     os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
     os.environ.setdefault("CCHC_NATIONAL_PASSWORD", "demo")
+    _check_config()
     ward = _ward(args)
     print(f"1/3 Khởi động trình mô phỏng: {ward.n_dossiers} hồ sơ mô phỏng đến ngày {ward.as_of:%d/%m/%Y} "
           "(DỮ LIỆU GIẢ LẬP)", flush=True)
@@ -174,8 +185,15 @@ def cmd_stats(args) -> int:
 
 
 def cmd_indicators(args) -> int:
+    from cchc.domain.periods import parse_period
     from cchc.flows.compute_indicators import compute_indicators
 
+    _check_config()
+    if args.period:
+        try:
+            parse_period(args.period)
+        except ValueError as e:
+            raise _UserValueError(str(e)) from None
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=args.source)
     print(result["unit_table_text"])
     print("Artifacts: " + ", ".join(result["artifact_keys"]))
