@@ -41,8 +41,23 @@ def _positive(text: str) -> int:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the same bilingual (Vietnamese / English) wording everywhere."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "đối số / arguments"
+        self._optionals.title = "tùy chọn / options"
+        self.add_argument("-h", "--help", action="help", help="Hiện trợ giúp này / show this help and exit")
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"Lỗi / error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="cchc",
         description="Dữ liệu kiểm tra CCHC cấp phường / CCHC inspection data for a ward.",
         epilog="Biến môi trường / environment: CCHC_CONFIG, CCHC_DATABASE_URL, CCHC_PROVINCIAL_URL, "
@@ -50,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", help="Tệp cấu hình phường / ward configuration file (mặc định/default: "
                                     "$CCHC_CONFIG hoặc/or config/demo.yaml)")
-    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND", parser_class=_Parser)
 
     d = sub.add_parser("demo", help="Chạy thử trọn gói: mô phỏng + đồng bộ + chỉ số / "
                                     "end-to-end demo: simulator + sync + indicators")

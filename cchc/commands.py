@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
 
 from cchc.cli import print_json
 
@@ -228,10 +227,7 @@ def cmd_db(args) -> int:
 
 # --- bench -----------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    if args.what == "sync":
-        from bench_runner import bench_sync  # noqa: F401  (resolved below)
-    return 0
+    from cchc.benchmarks import main as bench_main
 
+    return bench_main(args.what, args.dossiers, args.db)
 
-def today() -> date:
-    return date.today()

@@ -198,6 +198,15 @@ class Config(_Model):
     def unit_by_code(self, code: str) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
 
+    def now(self):
+        """The ward's local time (aware): every 'today' of the system is the ward's date, not the server's."""
+        from datetime import datetime
+
+        return datetime.now(ZoneInfo(self.timezone))
+
+    def today(self) -> date:
+        return self.now().date()
+
     def salt(self) -> bytes | None:
         v = os.environ.get(self.salt_env)
         return v.encode() if v else None

@@ -84,7 +84,8 @@ def test_sync_artifact_has_stable_key_and_no_personal_data(env):
     table = arts[f"dong-bo-{WARD}"]
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert any(r["Nguồn"] == "TỔNG" for r in rows)
-    assert {r["Đơn vị"] for r in rows} >= {"H99.99.01", "H99.99.04"}
+    assert {r["Mã đơn vị"] for r in rows} >= {"H99.99.01", "H99.99.04"}
+    assert "Trung tâm Phục vụ hành chính công" in {r["Đơn vị"] for r in rows}
     ward = env["ward"]
     blob = json.dumps([str(a.data) + str(a.description) for a in arts.values()], ensure_ascii=False)
     for i in range(0, 2500, 7):

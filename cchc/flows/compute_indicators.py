@@ -10,7 +10,7 @@ Artifacts (ward = slug of the ward's name, period = e.g. 2026-10, 2026-q3):
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -139,7 +139,7 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
             a, b = ti._num(total[k]), ti._num(prev_total[k])
             diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
             lines.append(f"| {ti.RATE_LABELS_VI[k]} | {format_percent(a)} | {format_percent(b)} | {diff} |")
-    lines += ["", f"_Cập nhật: {datetime.now():%d/%m/%Y %H:%M}_"]
+    lines += ["", f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
     return "\n".join(lines)
 
 
@@ -152,7 +152,7 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     store = Store(cfg.database_url)
     store.migrate()
     mode = cfg.reporting.period_mode
-    run_day = date.fromisoformat(today) if today else date.today()
+    run_day = date.fromisoformat(today) if today else cfg.today()
     per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
     slug, pslug = cfg.ward.slug, per.slug
     data = load_task(store, cfg, per, source)

@@ -4,7 +4,7 @@ artifact while it runs."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from prefect import flow, get_run_logger
 
@@ -50,7 +50,7 @@ def sync_dossiers(
     cfg = load_config(config_path)
     store = open_store(cfg)
     ctx = make_context(cfg, store)
-    run_day = date.fromisoformat(today) if today else datetime.now().date()
+    run_day = date.fromisoformat(today) if today else cfg.today()
     slug = cfg.ward.slug
     progress = start_progress(artifact_key("tien-do-dong-bo", slug), f"Tiến độ đồng bộ — {cfg.ward.name}")
 
@@ -60,16 +60,18 @@ def sync_dossiers(
     update_progress(progress, 100.0)
 
     summary = _summary(counts, store, errors)
+    unit_names = {u.national_id: u.name for u in cfg.units}
     rows = [
-        {"Nguồn": SOURCE_NAMES_VI.get(r["source"], r["source"]), "Đơn vị": r["unit"], "Đã lấy": r["fetched"],
+        {"Nguồn": SOURCE_NAMES_VI.get(r["source"], r["source"]), "Mã đơn vị": r["unit"],
+         "Đơn vị": unit_names.get(r["unit"], r["unit"]), "Đã lấy": r["fetched"],
          "Thêm mới": r["inserted"], "Cập nhật": r["updated"], "Không đổi": r["unchanged"],
          "Cách ly (lỗi)": r["quarantined"]}
         for r in counts.rows()
     ]
     total = counts.total()
-    rows.append({"Nguồn": "TỔNG", "Đơn vị": "", "Đã lấy": total["fetched"], "Thêm mới": total["inserted"],
+    rows.append({"Nguồn": "TỔNG", "Mã đơn vị": "", "Đơn vị": "", "Đã lấy": total["fetched"], "Thêm mới": total["inserted"],
                  "Cập nhật": total["updated"], "Không đổi": total["unchanged"], "Cách ly (lỗi)": total["quarantined"]})
-    desc = f"Kết quả đồng bộ hồ sơ — {cfg.ward.name} — {datetime.now():%d/%m/%Y %H:%M}"
+    desc = f"Kết quả đồng bộ hồ sơ — {cfg.ward.name} — {cfg.now():%d/%m/%Y %H:%M}"
     if errors:
         desc += "\n\nLỗi: " + "; ".join(errors)
     publish_table(artifact_key("dong-bo", slug), rows, desc)

@@ -291,9 +291,7 @@ def stats_command(args) -> int:
         elif args.period:
             period = parse_period(args.period, mode=mode)
         else:
-            from datetime import date
-
-            period = last_full_month(date.today(), mode)
+            period = last_full_month(cfg.today(), mode)
     except ValueError as e:
         e.user_facing = True
         raise
