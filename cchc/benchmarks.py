@@ -84,9 +84,7 @@ def _default_db(name: str) -> str:
 
 def _reset(store: Store) -> None:
     """Empty the store's dossier tables (the benchmark database is a scratch database)."""
-    with store.engine.begin() as conn:
-        for t in ("processing_steps", "dossiers", "sync_state", "quarantine", "sync_runs"):
-            conn.execute(text(f"DELETE FROM {t}"))
+    store.clear_dossiers()
 
 
 # --- sync ----------------------------------------------------------------------------------------

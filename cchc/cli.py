@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Số hồ sơ mô phỏng / simulated dossiers (mặc định/default 20000)")
     d.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
     d.add_argument("--as-of", type=_date, help="Ngày dữ liệu / data as-of date (YYYY-MM-DD, mặc định hôm nay)")
-    d.add_argument("--db", help="URL CSDL / database URL (mặc định/default sqlite:///var/demo.sqlite)")
+    d.add_argument("--db", help="URL CSDL / database URL (mặc định: database_url của cấu hình / default: the configured database_url)")
 
     s = sub.add_parser("simulate", help="Chạy trình mô phỏng hệ thống tỉnh và Cổng DVCQG / "
                                         "run the provincial + national portal simulator")

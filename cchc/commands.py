@@ -143,36 +143,51 @@ class _UserValueError(ValueError):
 
 # --- demo ------------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
+    from cchc.config import load_config
     from cchc.connectors.simulator.server import running
+    from cchc.connectors.store import Store, safe_url
 
-    os.environ.setdefault("CCHC_DATABASE_URL", args.db or "sqlite:///var/demo.sqlite")
+    if args.db:
+        os.environ["CCHC_DATABASE_URL"] = args.db
     # the simulator accepts any account; real credentials come from the environment only
     os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
     os.environ.setdefault("CCHC_NATIONAL_PASSWORD", "demo")
-    _check_config()
+    cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    if not cfg.ward.simulated:
+        raise _UserValueError(f"{os.environ.get('CCHC_CONFIG') or 'config/demo.yaml'}: ward.simulated không bật — "
+                              "lệnh demo chỉ chạy với cấu hình mô phỏng (demo runs on a simulated ward only)")
     ward = _ward(args)
+    store = Store(cfg.database_url)
+    store.migrate()
+    params = {"seed": args.seed, "dossiers": args.dossiers, "as_of": ward.as_of.isoformat()}
+    last = store.get_cursor("demo")
+    if last is not None and {k: last.get(k) for k in ("seed", "dossiers")} != {k: params[k] for k in
+                                                                                ("seed", "dossiers")}:
+        print(f"   (dữ liệu mô phỏng khác lần trước: làm mới kho {safe_url(cfg.database_url)})", flush=True)
+        store.clear_dossiers()
+    store.save_cursor("demo", params)
     print(f"1/3 Khởi động trình mô phỏng: {ward.n_dossiers} hồ sơ mô phỏng đến ngày {ward.as_of:%d/%m/%Y} "
           "(DỮ LIỆU GIẢ LẬP)", flush=True)
     with running(ward) as url:
         os.environ["CCHC_PROVINCIAL_URL"] = url
         os.environ["CCHC_NATIONAL_URL"] = url
-        print("2/3 Đồng bộ hồ sơ (flow sync_dossiers)...", flush=True)
+        print(f"2/3 Đồng bộ hồ sơ (flow sync_dossiers) vào {safe_url(cfg.database_url)}...", flush=True)
         from cchc.flows.sync_dossiers import sync_dossiers
 
         summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), today=ward.as_of.isoformat())
         _print_sync_summary(summary)
     print("3/3 Tính chỉ số tháng trước (flow compute_indicators)...", flush=True)
-    try:
-        from cchc.flows.compute_indicators import compute_indicators
-    except ImportError:
-        print("  (chưa có flow compute_indicators)")
-        return 0
     from cchc.domain.periods import last_full_month
+    from cchc.flows.compute_indicators import compute_indicators
 
-    period = last_full_month(ward.as_of, "calendar")
+    period = last_full_month(ward.as_of, cfg.reporting.period_mode)
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=period.slug,
                                 today=ward.as_of.isoformat())
     print(result["unit_table_text"])
+    if result.get("xlsx"):
+        print(f"\nBiểu 06: {result['xlsx']}")
+    print(f"Xem thêm: cchc stats --period {period.slug} --by procedure  |  artifact: "
+          + ", ".join(result["artifact_keys"][:3]) + ", ...")
     return 0
 
 

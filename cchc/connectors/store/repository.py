@@ -291,6 +291,12 @@ class Store:
             [{"source": key, "cursor": cursor, "updated_at": now}],
         )
 
+    def clear_dossiers(self) -> None:
+        """Remove every dossier, step, cursor and quarantined record (the demo's fresh start)."""
+        with self.engine.begin() as conn:
+            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs):
+                conn.execute(delete(t))
+
     def save_cursor(self, key: str, cursor: dict) -> None:
         with self.engine.begin() as conn:
             self._save_cursor(conn, key, cursor, datetime.now(VN).replace(tzinfo=None, microsecond=0))
