@@ -353,11 +353,12 @@ def classify(
     timeliness = pd.array(np.where(resolved, cmp, 0).astype(np.int8), dtype="Int8")
     timeliness[~resolved] = pd.NA
 
-    # Pending at the period end: overdue by the rule, unless exempt (waiting on the citizen,
-    # financial obligation, stopped, a single pending supplement, or an unknown end time).
+    # Pending at the period end: overdue by the rule, unless exempt (waiting on the citizen for a
+    # supplement, whatever the status code says, financial obligation, stopped, or an unknown end
+    # time). In 766 mode more than one supplement request is late all the same (multi_766).
     open_now = ~ended
     exempt = (
-        open_now & (np.isin(status, (5, 6, 8)) | (f["supplement_pending"].to_numpy() & (supplements <= 1)))
+        open_now & (np.isin(status, (5, 6, 8)) | f["supplement_pending"].to_numpy())
     ) | no_end
     overdue_by_due = is_overdue_at_series(due, period.end, compare).to_numpy()
     pending_overdue = pending & (multi_766 | (~exempt & overdue_by_due))

@@ -407,24 +407,37 @@ class Store:
     BOOL_COLUMNS = ("owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
                     "supplement_pending", "apology")
 
-    def load_facts(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    def load_facts(self, source: str, start: date | None = None, end: date | None = None,
+                   scope_source: str | None = None) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
-        classifies). Columns: FACT_COLUMNS + result_paper (from the procedure catalogue, default True)."""
+        classifies). Columns: FACT_COLUMNS + result_paper (from the procedure catalogue, default True).
+
+        The pre-filter only drops what no rule can count: dossiers received after the period, and
+        dossiers in a finished status (7/9/10) both received and ended before it. With
+        `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
+        (the national copies of the provincial dossiers of the period, whatever their own dates)."""
         cols = ", ".join(f"d.{c}" for c in self.FACT_COLUMNS)
         sql = (
             f"SELECT {cols}, p.result_paper FROM dossiers d "
             "LEFT JOIN procedures p ON p.code = d.procedure_code WHERE d.source = :source"
         )
         params: dict = {"source": source}
+        scope = "d"
+        if scope_source is not None:
+            sql += " AND EXISTS (SELECT 1 FROM dossiers s WHERE s.source = :scope_source AND s.code = d.code"
+            params["scope_source"] = scope_source
+            scope = "s"
         if end is not None:
-            sql += " AND d.received_at < :end_excl"
+            sql += f" AND ({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)"
             params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
         if start is not None:
             sql += (
-                " AND (d.status = 8 OR COALESCE(d.finished_at, d.returned_at) IS NULL"
-                " OR COALESCE(d.finished_at, d.returned_at) >= :start)"
+                f" AND NOT ({scope}.status IN (7, 9, 10) AND {scope}.received_at < :start"
+                f" AND COALESCE({scope}.finished_at, {scope}.returned_at) < :start)"
             )
             params["start"] = datetime.combine(start, datetime.min.time())
+        if scope_source is not None:
+            sql += ")"
         with self.engine.connect() as conn:
             res = conn.execute(text(sql), params)
             df = pd.DataFrame(res.fetchall(), columns=[*self.FACT_COLUMNS, "result_paper"])

@@ -73,10 +73,11 @@ def test_load_facts_keeps_dossier_whose_end_time_precedes_its_reception(sqlite_u
 def test_national_copy_with_a_different_end_date_is_present_not_missing(sqlite_url):
     # DOMAIN §4: sync rate = dossiers present on the national portal / dossiers in the provincial
     # system; date differences are reported as mismatches. tasks/indicators.load_period loads the
-    # national side with load_facts(period), which filters national rows by their OWN dates: a
+    # national side with load_facts(period), which filtered national rows by their OWN dates: a
     # national copy whose end (28/09) differs from the provincial one (02/10) is dropped and
     # reported "thiếu trên Cổng DVCQG". Expected on_national 1, sync 100%, 1 finish mismatch;
-    # actual on_national 0, sync 0%, no finish mismatch.
+    # actual on_national 0, sync 0%, no finish mismatch. Fixed: the national copies are scoped by
+    # the provincial dossiers of the period (scope_source="provincial").
     s = _store(
         sqlite_url, "provincial", _raw("C", 10, NgayKetThucXuLy="20261002100000", NgayTra="20261002100000")
     )
@@ -89,7 +90,9 @@ def test_national_copy_with_a_different_end_date_is_present_not_missing(sqlite_u
         ],
     )
     summary, _ = reconcile(
-        s.load_facts("provincial", OCT.start, OCT.end), s.load_facts("national", OCT.start, OCT.end), OCT
+        s.load_facts("provincial", OCT.start, OCT.end),
+        s.load_facts("national", OCT.start, OCT.end, scope_source="provincial"),
+        OCT,
     )
     total = summary.iloc[-1]
     assert (total["on_national"], total["missing"], total["finish_mismatches"]) == (1, 0, 1)
