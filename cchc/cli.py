@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     ind.add_argument("--period", help="Kỳ / period (như/as in stats)")
     ind.add_argument("--source", default="provincial", help="Nguồn / source")
 
+    sv = sub.add_parser("serve", help="Chạy các job theo lịch của prefect.yaml trên máy này / "
+                                      "serve the prefect.yaml schedules on this machine")
+    sv.add_argument("--file", default="prefect.yaml", help="Tệp deployment / deployments file")
+
+    q = sub.add_parser("quarantine", help="Xem các bản ghi bị cách ly vì lỗi / list quarantined records")
+    q.add_argument("--source", help="Nguồn / source (provincial, national, excel)")
+    q.add_argument("--limit", type=_positive, default=50, help="Số dòng / rows (mặc định/default 50)")
+
     c = sub.add_parser("config", help="Kiểm tra cấu hình / check a configuration")
     c.add_argument("action", choices=["check"], help="check")
     c.add_argument("file", nargs="?", help="Tệp / file (mặc định/default $CCHC_CONFIG)")

@@ -214,6 +214,47 @@ def cmd_indicators(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from cchc.flows.schedule import deployment_specs, serve_all
+
+    _check_config()
+    for spec in deployment_specs(args.file):
+        when = "; ".join(f"{x['cron']} ({x['timezone']})" for x in spec["schedules"]) or "chạy tay / manual"
+        print(f"  {spec['name']:<24} {when}")
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    hint = ("cần một Prefect server: chạy `prefect server start` rồi đặt "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (serve needs a running Prefect server)")
+    if not api:
+        raise _UserValueError(hint)
+    print("Đang phục vụ các job theo lịch; Ctrl+C để dừng / serving; press Ctrl+C to stop.", flush=True)
+    try:
+        serve_all(args.file)
+    except OSError as e:
+        raise _UserValueError(f"{api}: {e} — {hint}") from None
+    except Exception as e:
+        if type(e).__name__ in ("ConnectError", "ConnectTimeout"):
+            raise _UserValueError(f"không kết nối được Prefect server {api} — {hint}") from None
+        raise
+    return 0
+
+
+def cmd_quarantine(args) -> int:
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+
+    store = Store(load_config(os.environ.get("CCHC_CONFIG")).database_url)
+    store.migrate()
+    rows = store.quarantine_rows(args.source, limit=args.limit)
+    total = store.count_quarantine(args.source)
+    print(f"BẢN GHI BỊ CÁCH LY: {total} (hiện {len(rows)})")
+    for r in rows:
+        print(f"  {r['last_seen']:%d/%m/%Y %H:%M}  {r['source']:<10} {r['record_key'] or '(không có mã)':<24} "
+              f"{r['field']}: {r['reason']}")
+    return 0
+
+
 # --- config / db -----------------------------------------------------------------------------
 def cmd_config(args) -> int:
     from cchc.config import all_errors, config_path

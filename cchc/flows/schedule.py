@@ -1,0 +1,68 @@
+"""`cchc serve`: run the deployments of prefect.yaml on this machine with Prefect's `serve()`, for a
+ward that has one server and no work pool. prefect.yaml stays the one source of the schedules."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import yaml
+
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+class ScheduleError(ValueError):
+    user_facing = True
+
+
+def _load_flow(entrypoint: str, where: str):
+    try:
+        path, name = entrypoint.split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        return getattr(module, name)
+    except (ValueError, ImportError, AttributeError) as e:
+        raise ScheduleError(f"{where}.entrypoint: không nạp được {entrypoint!r} ({e})") from None
+
+
+def deployment_specs(path: str | Path = "prefect.yaml") -> list[dict]:
+    """The deployments of prefect.yaml as plain dicts (name, flow, parameters, schedules)."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ScheduleError(f"{p}: không tìm thấy tệp (file not found)") from None
+    specs = []
+    for i, d in enumerate(data.get("deployments") or []):
+        where = f"{p}: deployments[{i}]"
+        if not d.get("name") or not d.get("entrypoint"):
+            raise ScheduleError(f"{where}: cần name và entrypoint (name and entrypoint are required)")
+        schedules = []
+        for j, s in enumerate(d.get("schedules") or []):
+            if "cron" not in s:
+                raise ScheduleError(f"{where}.schedules[{j}]: chỉ hỗ trợ cron (only cron schedules)")
+            schedules.append({"cron": s["cron"], "timezone": s.get("timezone") or DEFAULT_TZ})
+        specs.append({"name": d["name"], "entrypoint": d["entrypoint"], "flow": _load_flow(d["entrypoint"], where),
+                      "parameters": d.get("parameters") or {}, "description": d.get("description"),
+                      "schedules": schedules, "concurrency_limit": d.get("concurrency_limit")})
+    if not specs:
+        raise ScheduleError(f"{p}: không có deployment nào (no deployments)")
+    return specs
+
+
+def build_deployments(path: str | Path = "prefect.yaml") -> list:
+    from prefect.schedules import Cron
+
+    return [
+        s["flow"].to_deployment(
+            name=s["name"], parameters=s["parameters"], description=s["description"],
+            schedules=[Cron(x["cron"], timezone=x["timezone"]) for x in s["schedules"]],
+            concurrency_limit=s["concurrency_limit"],
+        )
+        for s in deployment_specs(path)
+    ]
+
+
+def serve_all(path: str | Path = "prefect.yaml") -> None:
+    from prefect import serve
+
+    serve(*build_deployments(path))
