@@ -106,8 +106,32 @@ def test_datetimes_round_trip_as_vietnam_local_time(db_url):
     row = facts.iloc[0]
     assert row["received_at"] == datetime(2026, 10, 1, 8, 0)
     assert row["due_at"] == datetime(2026, 10, 5, 17, 0)
+    assert row["status"] == 4 and row["channel"] == 1
+    assert row["owes_fee"] is False or row["owes_fee"] == False  # noqa: E712 - numpy bool
+    assert bool(row["result_paper"]) is True  # no catalogue entry: paper result assumed
     with s.engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM processing_steps")).scalar() == 1
+
+
+def test_fact_types_are_the_same_on_every_database(db_url):
+    s = Store(db_url)
+    s.migrate()
+    s.upsert_page("provincial", _page(["A"], KenhThucHien=2, DuocThanhToanTrucTuyen=1, MienLePhi=0,
+                                      DanhSachLePhi=[{"MaPhiLePhi": "L", "TenPhiLePhi": "Lệ phí", "Gia": 8000}],
+                                      DanhGiaHaiLong=1, MucDo=4))
+    s.upsert_page("provincial", _page(["B"]))
+    s.upsert_procedures([{"code": "P1", "name": "x", "field_code": "", "field_name": "", "online_level": 4,
+                          "has_fee": True, "result_paper": False, "working_days": 3}])
+    s.upsert_page("provincial", _page(["C"], MaTTHC="P1"))
+    f = s.load_facts("provincial").set_index("code")
+    assert f["owes_fee"].dtype == bool and f["paid_online"].dtype == bool
+    assert f.loc["A", "owes_fee"] and f.loc["A", "paid_online"] and not f.loc["B", "owes_fee"]
+    assert not f.loc["B", "paid_online"]
+    assert f.loc["A", "channel"] == 2 and f.loc["A", "online_level"] == 4.0 and f.loc["A", "evaluation"] == 1.0
+    assert f.loc["C", "result_paper"] == False and f.loc["A", "result_paper"] == True  # noqa: E712
+    steps = s.load_steps("provincial")
+    assert list(steps.columns) == ["code", "officer", "at", "step_due"]
+    assert str(steps["step_due"].dtype).startswith("datetime64")
 
 
 def test_load_facts_window_filters_old_finished(db_url):
