@@ -164,7 +164,8 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine: Engine = create_engine(url, echo=echo, future=True, pool_pre_ping=True)
+            kwargs = {"executemany_mode": "values_plus_batch"} if url.startswith("postgresql+psycopg2") else {}
+            self.engine: Engine = create_engine(url, echo=echo, future=True, pool_pre_ping=True, **kwargs)
         except (SQLAlchemyError, ImportError, ValueError) as e:
             raise StoreError(f"URL cơ sở dữ liệu không dùng được: {safe_url(url)} ({e})") from None
         self.dialect = self.engine.dialect.name
