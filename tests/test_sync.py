@@ -121,6 +121,9 @@ def test_server_dies_mid_run_then_resume_loses_and_doubles_nothing(tmp_path, db_
     cursor = store.get_cursor("provincial")
     assert cursor["next_page"] == 4  # pages 1..3 are safe, page 4 is where to resume
     assert store.count_dossiers("provincial") == 3 * 50
+    run = store.runs(1)[0]  # the audit trail says what happened
+    assert run["source"] == "provincial" and run["status"] == "failed" and "/api/v1/hoso" in run["error"]
+    assert run["inserted"] == 150
     with running(ward) as url:
         cfg, _ = make_cfg(tmp_path, url, db_url)
         store, counts, errors = sync(cfg, sources=["provincial"])

@@ -94,24 +94,33 @@ def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False
     counts = SyncCounts()
     errors: list[str] = []
     if excel_file:
-        res = call(t.import_excel_file, ctx, excel_file)
-        counts.merge(SyncCounts.from_dict(res["counts"]))
+        _tracked(ctx, "excel", counts, errors, lambda: counts.merge(
+            SyncCounts.from_dict(call(t.import_excel_file, ctx, excel_file)["counts"])))
         return counts, errors
     wanted = sources or [s for s in ("provincial", "national") if getattr(cfg.sources, s) is not None]
     for s in wanted:
         if getattr(cfg.sources, s, None) is None:
             errors.append(f"sources.{s}: nguồn chưa được cấu hình (source not configured)")
     if "provincial" in wanted and cfg.sources.provincial is not None:
-        try:
-            _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, call)
-        except (SourceError, StoreError) as e:
-            errors.append(f"Hệ thống TTHC tỉnh: {e}")
+        _tracked(ctx, "provincial", counts, errors,
+                 lambda: _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, call))
     if "national" in wanted and cfg.sources.national is not None:
-        try:
-            _sync_national(ctx, run_day, codes_per_task, counts, log, call)
-        except (SourceError, StoreError) as e:
-            errors.append(f"Cổng DVCQG: {e}")
+        _tracked(ctx, "national", counts, errors,
+                 lambda: _sync_national(ctx, run_day, codes_per_task, counts, log, call))
     return counts, errors
+
+
+def _tracked(ctx, source: str, counts: SyncCounts, errors: list[str], work) -> None:
+    """Run one source's sync, recording it in `sync_runs` (status, counts, error) for the audit trail."""
+    ctx.store.start_run(ctx.run_id, source)
+    before = counts.total(source)
+    try:
+        work()
+    except (SourceError, StoreError) as e:
+        errors.append(f"{SOURCE_NAMES_VI[source]}: {e}")
+        ctx.store.finish_run(ctx.run_id, source, "failed", counts.total(source) - before, error=str(e))
+        return
+    ctx.store.finish_run(ctx.run_id, source, "ok", counts.total(source) - before)
 
 
 def _plain(task_obj, *args):
@@ -143,6 +152,8 @@ def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, 
     while page:
         res = call(t.provincial_batch, ctx, window, page, pages_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
+        if res.get("error") is not None:
+            raise res["error"]
         total_pages = res["total_pages"] or 1
         page = res["next_page"]
         done = (page - 1) if page else total_pages
@@ -161,6 +172,8 @@ def _sync_national(ctx, run_day, codes_per_task, counts, log, call) -> None:
     while True:
         res = call(t.national_batch, ctx, received_from, after, codes_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
+        if res.get("error") is not None:
+            raise res["error"]
         after = res["after_code"]
         if res["done"]:
             break

@@ -14,6 +14,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from cchc.config import Config
+from cchc.connectors.http import SourceError
 from cchc.connectors.national import NationalPortalClient
 from cchc.connectors.provincial import ProvincialClient
 from cchc.connectors.store import QuarantineItem, Store
@@ -88,7 +89,10 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
     counts = SyncCounts()
     page, total_pages, next_page = start_page, None, None
     for _ in range(max_pages):
-        p = client.fetch_page(wfrom, wto, page, unit=ctx.cfg.ward.national_id)
+        try:
+            p = client.fetch_page(wfrom, wto, page, unit=ctx.cfg.ward.national_id)
+        except SourceError as e:  # pages stored before it stay stored and counted; the cursor says `page`
+            return {"counts": counts.to_dict(), "next_page": page, "total_pages": total_pages, "error": e}
         total_pages = p.total_pages
         last = (not p.has_next) or page >= p.total_pages or not p.records
         next_page = None if last else page + 1
@@ -144,7 +148,10 @@ def national_batch(ctx: SyncContext, received_from: str, after_code: str | None,
     last = after_code
     for i in range(0, len(codes), batch):
         chunk = codes[i : i + batch]
-        records = list(client.lookup(chunk))
+        try:
+            records = list(client.lookup(chunk))
+        except SourceError as e:  # lookups stored before it stay stored and counted
+            return {"counts": counts.to_dict(), "after_code": last, "done": False, "error": e}
         last = chunk[-1]
         done = i + batch >= len(codes) and len(codes) < max_codes
         cursor = {"received_from": received_from, "after_code": None if done else last, "run_id": ctx.run_id}

@@ -337,26 +337,27 @@ class Store:
             )
 
     # --- reading ---------------------------------------------------------------------------
-    def count_dossiers(self, source: str | None = None) -> int:
-        q = select(func.count()).select_from(dossiers)
+    def _count(self, table, source: str | None) -> int:
+        q = select(func.count()).select_from(table)
         if source:
-            q = q.where(dossiers.c.source == source)
+            q = q.where(table.c.source == source)
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+    def count_dossiers(self, source: str | None = None) -> int:
+        return self._count(dossiers, source)
 
     def count_steps(self, source: str | None = None) -> int:
-        q = select(func.count()).select_from(processing_steps)
-        if source:
-            q = q.where(processing_steps.c.source == source)
-        with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
+        return self._count(processing_steps, source)
 
     def count_quarantine(self, source: str | None = None) -> int:
-        q = select(func.count()).select_from(quarantine)
-        if source:
-            q = q.where(quarantine.c.source == source)
+        return self._count(quarantine, source)
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        """The latest sync runs, newest first: what ran, when, with what counts and error."""
+        q = select(sync_runs).order_by(sync_runs.c.started_at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar() or 0)
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def quarantine_rows(self, source: str | None = None, limit: int = 1000) -> list[dict]:
         q = select(quarantine).order_by(quarantine.c.id).limit(limit)
