@@ -130,7 +130,7 @@ def test_fact_types_are_the_same_on_every_database(db_url):
     assert f.loc["A", "channel"] == 2 and f.loc["A", "online_level"] == 4.0 and f.loc["A", "evaluation"] == 1.0
     assert f.loc["C", "result_paper"] == False and f.loc["A", "result_paper"] == True  # noqa: E712
     steps = s.load_steps("provincial")
-    assert list(steps.columns) == ["code", "officer", "at", "step_due"]
+    assert list(steps.columns) == ["officer", "at", "step_due"]
     assert str(steps["step_due"].dtype).startswith("datetime64")
 
 

@@ -68,7 +68,8 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
     facts = store.load_facts(source, period.start, period.end)
     steps = store.load_steps(source, period.start, period.end)
     classified = m.classify(facts, period, mode=mode, compare=cfg.reporting.timeliness_compare, calendar=cal)
-    national = (store.load_facts("national", period.start, period.end, scope_source=source)
+    national = (store.load_facts("national", period.start, period.end, scope_source=source,
+                                 columns=store.NATIONAL_COLUMNS)
                 if with_national else None)
     return PeriodData(period, facts, steps, classified, national)
 

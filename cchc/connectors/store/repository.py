@@ -410,26 +410,28 @@ class Store:
     BOOL_COLUMNS = ("owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
                     "supplement_pending", "apology")
 
+    NATIONAL_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "effective_due_at",
+                        "finished_at", "returned_at")
+
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
-                   scope_source: str | None = None) -> pd.DataFrame:
+                   scope_source: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
-        classifies). Columns: FACT_COLUMNS + result_paper (from the procedure catalogue, default True).
+        classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper (from the procedure
+        catalogue, default True).
 
         The pre-filter only drops what no rule can count: dossiers received after the period, and
         dossiers in a finished status (7/9/10) both received and ended before it. With
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
         (the national copies of the provincial dossiers of the period, whatever their own dates)."""
-        cols = ", ".join(f"d.{c}" for c in self.FACT_COLUMNS)
-        sql = (
-            f"SELECT {cols}, p.result_paper FROM dossiers d "
-            "LEFT JOIN procedures p ON p.code = d.procedure_code WHERE d.source = :source"
-        )
+        columns = tuple(columns or self.FACT_COLUMNS)
+        sql = f"SELECT {', '.join('d.' + c for c in columns)} FROM dossiers d"
         params: dict = {"source": source}
         scope = "d"
         if scope_source is not None:
-            sql += " AND EXISTS (SELECT 1 FROM dossiers s WHERE s.source = :scope_source AND s.code = d.code"
+            sql += " JOIN dossiers s ON s.source = :scope_source AND s.code = d.code"
             params["scope_source"] = scope_source
             scope = "s"
+        sql += " WHERE d.source = :source"
         if end is not None:
             sql += f" AND ({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)"
             params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
@@ -439,14 +441,25 @@ class Store:
                 f" AND COALESCE({scope}.finished_at, {scope}.returned_at) < :start)"
             )
             params["start"] = datetime.combine(start, datetime.min.time())
-        if scope_source is not None:
-            sql += ")"
-        return _typed_facts(self._frame(sql, params, [*self.FACT_COLUMNS, "result_paper"]))
+        df = self._frame(sql, params, list(columns), _typed_facts)
+        if "procedure_code" in df.columns:
+            paper = self.result_paper_by_procedure()
+            df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
+        return df
 
-    def _frame(self, sql: str, params: dict, columns: list[str]) -> pd.DataFrame:
-        """Run a read query through the driver itself and return a DataFrame: for a million rows the
-        ORM's row objects cost several times the query. PostgreSQL streams it with COPY ... CSV."""
+    def result_paper_by_procedure(self) -> dict[str, bool]:
+        """The catalogue's "result is a paper document" flag by procedure code (unknown: paper)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(procedures.c.code, procedures.c.result_paper)).all()
+        return {code: (True if paper is None else bool(paper)) for code, paper in rows}
+
+    def _frame(self, sql: str, params: dict, columns: list[str], convert, chunk: int = 100_000) -> pd.DataFrame:
+        """Run a read query through the driver itself, typed chunk by chunk: for a million rows the
+        ORM's row objects cost several times the query, and typing each chunk as it arrives keeps
+        memory to the typed frame (text columns become Arrow-backed strings: one buffer per column,
+        not a Python object per value). PostgreSQL streams the rows with COPY ... CSV."""
         params = {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in params.items()}
+        parts: list[pd.DataFrame] = []
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             if self.dialect == "postgresql":
@@ -458,19 +471,25 @@ class Store:
                 buf = io.StringIO()
                 cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buf)
                 buf.seek(0)
-                df = pd.read_csv(buf, header=None, names=columns, dtype=str, keep_default_na=False,
-                                 na_values=[""])
-                return _from_csv_text(df)
-            cur = raw.cursor()
-            try:
-                cur.execute(sql, params)
-                return pd.DataFrame.from_records(cur.fetchall(), columns=columns)
-            finally:
-                cur.close()
+                reader = pd.read_csv(buf, header=None, names=columns, dtype=str, keep_default_na=False,
+                                     na_values=[""], chunksize=chunk)
+                parts = [convert(part) for part in reader]
+            else:
+                cur = raw.cursor()
+                try:
+                    cur.execute(sql, params)
+                    while rows := cur.fetchmany(chunk):
+                        parts.append(convert(pd.DataFrame.from_records(rows, columns=columns)))
+                finally:
+                    cur.close()
+        if not parts:
+            return convert(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def load_steps(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-        """Processing steps that can matter for [start, end]: started by its end and not done before it."""
-        sql = "SELECT code, officer, done_at, step_due FROM processing_steps WHERE source = :source"
+        """Processing steps that can matter for [start, end]: started by its end and not done before it.
+        Columns: officer, at (done), step_due."""
+        sql = "SELECT officer, done_at, step_due FROM processing_steps WHERE source = :source"
         params: dict = {"source": source}
         if end is not None:
             sql += " AND (started_at IS NULL OR started_at < :end_excl)"
@@ -478,10 +497,14 @@ class Store:
         if start is not None:
             sql += " AND (done_at IS NULL OR done_at >= :start)"
             params["start"] = datetime.combine(start, datetime.min.time())
-        df = self._frame(sql, params, ["code", "officer", "at", "step_due"])
-        for c in ("at", "step_due"):
-            df[c] = _to_datetime(df[c]).astype("datetime64[us]")
-        return df
+        return self._frame(sql, params, ["officer", "at", "step_due"], _typed_steps)
+
+
+def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
+    for c in ("at", "step_due"):
+        df[c] = _to_datetime(df[c]).astype("datetime64[us]")
+    df["officer"] = df["officer"].fillna("").astype(str)
+    return df
 
 
 def _quarantine_upsert(dialect: str):
@@ -525,18 +548,22 @@ def _bool(col: pd.Series, default: bool) -> pd.Series:
 
 
 def _typed_facts(df: pd.DataFrame) -> pd.DataFrame:
+    cols = set(df.columns)
     for c in Store.DATE_COLUMNS:
-        df[c] = _to_datetime(df[c]).astype("datetime64[us]")
+        if c in cols:
+            df[c] = _to_datetime(df[c]).astype("datetime64[us]")
     for c in Store.BOOL_COLUMNS:
-        df[c] = _bool(df[c], False)
-    df["result_paper"] = _bool(df["result_paper"], True)
-    df["status"] = pd.to_numeric(df["status"]).astype("int16")
-    df["channel"] = pd.to_numeric(df["channel"]).astype("int16")
-    df["supplement_count"] = pd.to_numeric(df["supplement_count"]).fillna(0).astype("int16")
-    df["online_level"] = pd.to_numeric(df["online_level"], errors="coerce").astype(float)
-    df["evaluation"] = pd.to_numeric(df["evaluation"], errors="coerce").astype(float)
+        if c in cols:
+            df[c] = _bool(df[c], False)
+    for c in ("status", "channel", "supplement_count"):
+        if c in cols:
+            df[c] = pd.to_numeric(df[c]).fillna(0).astype("int16")
+    for c in ("online_level", "evaluation"):
+        if c in cols:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     for c in ("code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name"):
-        df[c] = df[c].astype(object).fillna("")
+        if c in cols:
+            df[c] = df[c].fillna("").astype(str)
     return df
 
 
