@@ -623,6 +623,10 @@ class ExportStream:
         it = getattr(self, "_iter", None)
         if it is not None:
             it.close()
+        self._release()
+
+    def _release(self) -> None:
+        """Close the workbook and the file handle (idempotent)."""
         if self._wb is not None:
             self._wb.close()
             self._wb = None
@@ -648,13 +652,7 @@ class ExportStream:
                 f"Tệp '{self.path.name}': lỗi đọc tệp sau dòng {self.header_row + self.rows_read} "
                 f"({type(e).__name__}).", self.path) from None
         finally:
-            if self._wb is not None:
-                self._wb.close()
-                self._wb = None
-            fh = getattr(self, "_fh", None)
-            if fh is not None:
-                fh.close()
-                self._fh = None
+            self._release()
 
     def _row(self, n: int, row: tuple) -> Iterator[tuple[int, Dossier | RowError]]:
         cells = [(c, row[i] if i < len(row) else None, written) for c, i, written in self._cols]
