@@ -283,9 +283,12 @@ def bench_indicators(n: int, db_url: str | None = None) -> dict:
         store.save_cursor("bench-populate", marker)
         print(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     period = Period.custom(AS_OF - timedelta(days=364), AS_OF)
-    t0 = time.perf_counter()
-    base_rows = baseline_indicators(store, period.start, period.end)
-    base_s = time.perf_counter() - t0
+    baseline_indicators(store, period.start, period.end)  # warm the page cache for both sides alike
+    base_s = float("inf")
+    for _ in range(2):  # the faster of two runs: the baseline at its best
+        t0 = time.perf_counter()
+        base_rows = baseline_indicators(store, period.start, period.end)
+        base_s = min(base_s, time.perf_counter() - t0)
     t0 = time.perf_counter()
     info = full_indicator_set(store, cfg, period)
     full_s = time.perf_counter() - t0
