@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from cchc.connectors.store.arrow_read import read_frame, select_list
 from cchc.connectors.store.schema import (
     dossiers,
     metadata,
@@ -424,7 +425,7 @@ class Store:
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
         (the national copies of the provincial dossiers of the period, whatever their own dates)."""
         columns = tuple(columns or self.FACT_COLUMNS)
-        sql = f"SELECT {', '.join('d.' + c for c in columns)} FROM dossiers d"
+        sql = "SELECT {columns} FROM dossiers d"
         params: dict = {"source": source}
         scope = "d"
         if scope_source is not None:
@@ -441,7 +442,7 @@ class Store:
                 f" AND COALESCE({scope}.finished_at, {scope}.returned_at) < :start)"
             )
             params["start"] = datetime.combine(start, datetime.min.time())
-        df = self._frame(sql, params, list(columns), _typed_facts)
+        df = self._frame(sql, params, [(c, _fact_kind(c)) for c in columns], _typed_facts, alias="d")
         if "procedure_code" in df.columns:
             paper = self.result_paper_by_procedure()
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
@@ -453,11 +454,20 @@ class Store:
             rows = conn.execute(select(procedures.c.code, procedures.c.result_paper)).all()
         return {code: (True if paper is None else bool(paper)) for code, paper in rows}
 
-    def _frame(self, sql: str, params: dict, columns: list[str], convert, chunk: int = 100_000) -> pd.DataFrame:
-        """Run a read query through the driver itself, typed chunk by chunk: for a million rows the
-        ORM's row objects cost several times the query, and typing each chunk as it arrives keeps
-        memory to the typed frame (text columns become Arrow-backed strings: one buffer per column,
-        not a Python object per value). PostgreSQL streams the rows with COPY ... CSV."""
+    def _frame(self, sql: str, params: dict, kinds: list[tuple[str, str]], convert, alias: str = "",
+               chunk: int = 100_000) -> pd.DataFrame:
+        """Run a read query (`{columns}` in `sql` stands for the SELECT list of `kinds`, (name,
+        kind) pairs) into a typed frame. First choice: the columnar ADBC drivers (`arrow_read`).
+        Otherwise the DB-API driver itself, typed chunk by chunk: for a million rows the ORM's row
+        objects cost several times the query, and typing each chunk as it arrives keeps memory to
+        the typed frame (text columns become Arrow-backed strings: one buffer per column, not a
+        Python object per value). PostgreSQL then streams the rows with COPY ... CSV."""
+        frame = read_frame(self.engine, sql.format(columns=select_list(kinds, self.dialect, alias)), params, kinds)
+        if frame is not None:
+            return convert(frame)
+        columns = [name for name, _ in kinds]
+        prefix = f"{alias}." if alias else ""
+        sql = sql.format(columns=", ".join(prefix + c for c in columns))
         params = {k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in params.items()}
         parts: list[pd.DataFrame] = []
         with self.engine.connect() as conn:
@@ -489,7 +499,7 @@ class Store:
     def load_steps(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """Processing steps that can matter for [start, end]: started by its end and not done before it.
         Columns: officer, at (done), step_due."""
-        sql = "SELECT officer, done_at, step_due FROM processing_steps WHERE source = :source"
+        sql = "SELECT {columns} FROM processing_steps WHERE source = :source"
         params: dict = {"source": source}
         if end is not None:
             sql += " AND (started_at IS NULL OR started_at < :end_excl)"
@@ -497,11 +507,25 @@ class Store:
         if start is not None:
             sql += " AND (done_at IS NULL OR done_at >= :start)"
             params["start"] = datetime.combine(start, datetime.min.time())
-        return self._frame(sql, params, ["officer", "at", "step_due"], _typed_steps)
+        frame = self._frame(sql, params, [("officer", "text"), ("done_at", "time"), ("step_due", "time")],
+                            _typed_steps)
+        return frame.rename(columns={"done_at": "at"})
+
+
+def _fact_kind(column: str) -> str:
+    if column in Store.DATE_COLUMNS:
+        return "time"
+    if column in Store.BOOL_COLUMNS:
+        return "bool"
+    if column in ("status", "channel", "supplement_count"):
+        return "int"
+    if column in ("online_level", "evaluation"):
+        return "float"
+    return "text"
 
 
 def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
-    for c in ("at", "step_due"):
+    for c in ("done_at", "step_due"):
         df[c] = _to_datetime(df[c]).astype("datetime64[us]")
     df["officer"] = df["officer"].fillna("").astype(str)
     return df
