@@ -513,3 +513,29 @@ def test_classify_accepts_aware_timestamps():
         f[col] = f[col].dt.tz_localize("Asia/Ho_Chi_Minh").dt.tz_convert("UTC")
     r = classify(f, OCT).iloc[0]
     assert r["on_time"] and r["end_at"] == pd.Timestamp("2026-10-09 18:00")
+
+
+def test_tables_are_the_same_when_the_store_reads_text_as_categoricals():
+    # The store reads unit, procedure and field columns as Categoricals (a code per row). Field
+    # codes and names sort differently here (CT < DD < XD, but "Đất đai" > "Xây dựng"): a label
+    # mapped by category position instead of by value would swap them.
+    rows = [
+        fact(field_code="XD", field_name="Xây dựng", procedure_code="3", procedure_name="C"),
+        fact(field_code="DD", field_name="Đất đai", procedure_code="2", procedure_name="A thủ tục"),
+        fact(field_code="CT", field_name="Chứng thực", procedure_code="1", procedure_name="Z thủ tục"),
+        fact(field_code="DD", field_name="Đất đai", procedure_code="2", procedure_name="A thủ tục",
+             unit_code="H99.99.01"),
+    ]
+    plain = facts(*rows)
+    coded = plain.copy()
+    for col in ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name"):
+        coded[col] = pd.Categorical(coded[col], categories=sorted(set(coded[col])))
+    for by in ("field", "procedure", "unit"):
+        want = indicator_table(classify(plain, OCT), by=by)
+        got = indicator_table(classify(coded, OCT), by=by)
+        assert got["label"].astype(str).tolist() == want["label"].astype(str).tolist(), by
+        assert got["group"].astype(str).tolist() == want["group"].astype(str).tolist(), by
+        assert got["received"].tolist() == want["received"].tolist(), by
+    t = indicator_table(classify(coded, OCT), by="field").set_index("group")
+    assert t.loc["DD", "label"] == "Đất đai" and t.loc["DD", "received"] == 2
+    assert t.loc["XD", "label"] == "Xây dựng"

@@ -82,3 +82,18 @@ def test_carried_over_pending_dossier_is_reconciled():
     summary, mismatches = reconcile(provincial, facts(), OCT)
     assert summary["provincial"].iloc[-1] == 1
     assert list(mismatches["kind"]) == [KIND_MISSING]
+
+
+@pytest.mark.parametrize("compare", ["date", "timestamp"])
+def test_a_classified_frame_gives_the_same_result_and_other_rules_reclassify(compare):
+    from cchc.domain.metrics import classify
+
+    provincial, national = pair()
+    want_s, want_m = reconcile(provincial, national, OCT, compare=compare)
+    got_s, got_m = reconcile(classify(provincial, OCT, compare=compare), national, OCT, compare=compare)
+    pd.testing.assert_frame_equal(got_s, want_s)
+    pd.testing.assert_frame_equal(got_m, want_m)
+    # classified for another period: classified again for this one, not reused
+    other = classify(provincial, parse_period("2026-09"), compare=compare)
+    again_s, _ = reconcile(other, national, OCT, compare=compare)
+    pd.testing.assert_frame_equal(again_s, want_s)

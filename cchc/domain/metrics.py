@@ -229,6 +229,20 @@ def steps_from_dossiers(dossiers: Iterable[Dossier]) -> pd.DataFrame:
     return frame
 
 
+def _text(s: pd.Series) -> pd.Series:
+    """Text with "" for missing. A Categorical of text stays one (the store reads units,
+    procedures and fields so: a code per row, not a string); text without gaps is not copied."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories.dtype):
+        if s.isna().any():
+            if "" not in s.cat.categories:
+                s = s.cat.add_categories([""])
+            s = s.fillna("")
+        return s
+    if s.dtype != object and pd.api.types.is_string_dtype(s.dtype) and not s.isna().any():
+        return s
+    return s.fillna("").astype(str)
+
+
 def normalize_facts(facts: pd.DataFrame) -> pd.DataFrame:
     """Check the required columns and give every facts column its type and default (see module
     docstring). Raises ValueError naming missing required columns."""
@@ -243,7 +257,7 @@ def normalize_facts(facts: pd.DataFrame) -> pd.DataFrame:
     idx = facts.index
     for c in STRING_COLUMNS:
         s = facts[c] if c in facts.columns else pd.Series("", index=idx)
-        out[c] = s.fillna("").astype(str)
+        out[c] = _text(s)
     out["status"] = pd.to_numeric(facts["status"], errors="coerce").fillna(0).astype(np.int64)
     ch = facts["channel"] if "channel" in facts.columns else pd.Series(1, index=idx)
     out["channel"] = pd.to_numeric(ch, errors="coerce").fillna(int(Channel.IN_PERSON)).astype(np.int64)
@@ -571,8 +585,9 @@ def _labels(grouped: pd.DataFrame, keys: list[str], kind: str | None, rows: pd.D
         group = grouped[keys].astype(str).agg(" / ".join, axis=1)
     grouped.insert(len(keys), "group", group.to_numpy())
     if kind in _GROUP_LABELS:
-        names = rows.groupby(keys[0], sort=False)[_GROUP_LABELS[kind]].first()
-        label = grouped[keys[0]].map(names).fillna("").astype(str)
+        first = rows.groupby(keys[0], sort=False, observed=True)[_GROUP_LABELS[kind]].first()
+        names = {str(k): str(v) for k, v in first.items() if not pd.isna(v)}  # plain text: no
+        label = grouped[keys[0]].astype(str).map(names).fillna("").astype(str)  # categorical mapping
         label = label.where(label != "", grouped["group"])
     elif kind == "channel":
         label = grouped["channel"].map(
@@ -664,7 +679,7 @@ def indicator_table(
     arrays = _additive_arrays(c, rows)
     summed = pd.Series(_totals(arrays), dtype=object)
     if keys:
-        key_frame = pd.DataFrame({k: c[k].to_numpy()[rows] for k in keys})
+        key_frame = pd.DataFrame({k: c[k][rows].reset_index(drop=True) for k in keys})
         grouper = key_frame.groupby(keys, sort=True, dropna=False)
         codes = grouper.ngroup().to_numpy()
         sizes = grouper.size()
@@ -765,7 +780,7 @@ def officer_table(steps: pd.DataFrame, period: Period, compare: str = "date") ->
     final TOTAL row. Officers with nothing in the period are left out."""
     _check(compare, COMPARE_MODES, "comparison mode")
     sa = _steps_additive(steps, period, compare)
-    sa["officer"] = steps["officer"].fillna("").astype(str).to_numpy()
+    sa["officer"] = _text(steps["officer"]).array  # a Categorical stays one (no string per step)
     sa = sa[(sa["steps"] > 0) | (sa["steps_pending"] > 0)]
     cols = [c for c in sa.columns if c != "officer"]
     grouped = sa.groupby("officer", sort=True)[cols].sum().reset_index()

@@ -77,6 +77,8 @@ def reconcile(
     units: Sequence[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare the provincial dossiers of `period` with the national portal's, matched by code.
+    `provincial` may be the facts or their `classify` output for the same period, mode and compare
+    (then not classified again).
 
     The provincial dossiers of the period are those in scope of `classify(provincial, period,
     mode)`: received in it, or received before it and not ended before it (so resolved in it or
@@ -94,7 +96,11 @@ def reconcile(
     "10 - Đã trả kết quả", dates dd/mm/yyyy, "" when absent)."""
     if compare not in COMPARE_MODES:
         raise ValueError(f"unknown comparison mode {compare!r}; expected 'date' or 'timestamp'")
-    c = classify(provincial, period, mode=mode, compare=compare)
+    a = provincial.attrs
+    if "in_scope" in provincial.columns and (a.get("period"), a.get("mode"), a.get("compare")) == (period, mode, compare):
+        c = provincial  # already classified for this period and rules: not again
+    else:
+        c = classify(provincial, period, mode=mode, compare=compare)
     p = c.loc[c["in_scope"].to_numpy(dtype=bool), ["code", "unit_code", "status", "due_at"]].copy()
     p["end"] = _end(c.loc[p.index])
     n = normalize_facts(national)

@@ -24,8 +24,9 @@ from sqlalchemy.engine import Engine
 log = logging.getLogger(__name__)
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
-#: Column kinds understood by `read_frame`.
-KINDS = ("text", "time", "int", "float", "bool")
+#: Column kinds understood by `read_frame`; "label" is text with few distinct values (unit,
+#: procedure, field, officer), read as a pandas Categorical with sorted categories.
+KINDS = ("text", "label", "time", "int", "float", "bool")
 
 
 def _connect(engine: Engine):
@@ -65,17 +66,27 @@ def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
     return _PARAM.sub(sub, sql), values
 
 
-def _column(arr: pa.ChunkedArray, kind: str) -> pa.ChunkedArray:
+_TYPES = {"text": pa.string(), "label": pa.dictionary(pa.int32(), pa.string()), "time": pa.timestamp("us"), "int": pa.int16(), "float": pa.float64(),
+          "bool": pa.bool_()}
+_STR = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' own `str` dtype
+
+
+def _pandas_type(t: pa.DataType):
+    return _STR if t == pa.string() else None
+
+
+def _column(arr: pa.Array, kind: str) -> pa.Array:
     t = arr.type
-    if kind == "text":
-        return pc.fill_null(arr.cast(pa.string()) if not pa.types.is_string(t) else arr, "")
+    if kind in ("text", "label"):
+        text = pc.fill_null(arr.cast(pa.string()) if not pa.types.is_string(t) else arr, "")
+        return pc.dictionary_encode(text) if kind == "label" else text
     if kind == "time":
         if pa.types.is_timestamp(t):
             if t.tz is None:
                 return arr.cast(pa.timestamp("us"))
             return pc.local_timestamp(arr.cast(pa.timestamp("us", tz="Asia/Ho_Chi_Minh")))
         if pa.types.is_null(t) or pa.types.is_integer(t):  # all NULL: SQLite reports int64
-            return pa.chunked_array([pa.nulls(len(arr), pa.timestamp("us"))])
+            return pa.nulls(len(arr), pa.timestamp("us"))
         text = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
         return text.cast(pa.timestamp("us"))
     if kind == "int":
@@ -89,6 +100,16 @@ def _column(arr: pa.ChunkedArray, kind: str) -> pa.ChunkedArray:
     raise ValueError(f"unknown column kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
+def _owned(result: pa.Array, source: pa.Array) -> pa.Array:
+    """`result` with buffers of its own. An imported batch is freed only when no array uses any of
+    its buffers: a column kept as is (text without NULLs) would keep the whole batch, every other
+    column's raw text included, alive until the end of the read."""
+    src = {b.address for b in source.buffers() if b is not None}
+    if any(b is not None and b.address in src for b in result.buffers()):
+        return pa.concat_arrays([result, pa.array([], type=result.type)])  # concatenation copies
+    return result
+
+
 def select_list(columns: Sequence[tuple[str, str]], dialect: str, alias: str = "") -> str:
     """The SELECT list for `read_frame`: on SQLite, text and time columns are COALESCEd to ''
     so that the driver's type inference never meets a NULL-only first batch."""
@@ -96,7 +117,7 @@ def select_list(columns: Sequence[tuple[str, str]], dialect: str, alias: str = "
     out = []
     for name, kind in columns:
         expr = prefix + name
-        if dialect == "sqlite" and kind in ("text", "time"):
+        if dialect == "sqlite" and kind in ("text", "label", "time"):
             expr = f"COALESCE({expr}, '')"
         out.append(expr)
     return ", ".join(out)
@@ -108,6 +129,9 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     (name, kind) pairs in select order, kind one of KINDS. Text NULL -> "", int NULL -> 0,
     bool NULL -> False, float and time NULL -> NaN / NaT; times naive (local wall clock).
     None when the columnar path is not available for this engine."""
+    for _, kind in columns:
+        if kind not in _TYPES:
+            raise ValueError(f"unknown column kind {kind!r}; expected one of {', '.join(KINDS)}")
     try:
         conn, style = _connect(engine)
     except Exception as e:  # noqa: BLE001 - an optimisation: the DB-API path still works
@@ -122,13 +146,36 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
                 # SQLite has no column types: the driver infers them from the first batch.
                 cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
             cur.execute(query, values)
-            table = cur.fetch_arrow_table()
+            # Batch by batch, typed as it arrives: memory holds the typed columns and one batch.
+            parts: list[list[pa.Array]] = [[] for _ in columns]
+            for batch in cur.fetch_record_batch():
+                for i, (_, kind) in enumerate(columns):
+                    parts[i].append(_owned(_column(batch.column(i), kind), batch.column(i)))
+                del batch
     except Exception as e:  # noqa: BLE001 - same rows through the DB-API rather than no report
         log.warning("columnar read failed (%s); reading through the DB-API", e)
         return None
     finally:
         conn.close()
-    names = [n for n, _ in columns]
-    arrays = {n: _column(table.column(i), kind) for i, (n, kind) in enumerate(columns)}
-    frame = pa.table(arrays).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=float("nan"))}.get)
-    return frame[names]
+    arrays = {}
+    for i, (n, kind) in enumerate(columns):
+        arrays[n] = pa.chunked_array(parts[i], type=_TYPES[kind])
+        parts[i] = []
+    table = pa.table(arrays).unify_dictionaries()
+    del arrays
+    frame = table.to_pandas(types_mapper=_pandas_type, self_destruct=True, split_blocks=True)
+    for n, kind in columns:
+        if kind == "label":
+            frame[n] = sorted_categories(frame[n])
+    return frame
+
+
+def sorted_categories(s: pd.Series) -> pd.Series:
+    """A Categorical of text whose categories are sorted (so grouping by codes sorts like text)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype("category")
+    cats = s.cat.categories
+    ordered = sorted(str(c) for c in cats)
+    if list(cats) != ordered:
+        s = s.cat.rename_categories([str(c) for c in cats]).cat.reorder_categories(ordered)
+    return s

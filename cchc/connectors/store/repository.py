@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from cchc.connectors.store.arrow_read import read_frame, select_list
+from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossiers,
     metadata,
@@ -507,9 +507,12 @@ class Store:
         if start is not None:
             sql += " AND (done_at IS NULL OR done_at >= :start)"
             params["start"] = datetime.combine(start, datetime.min.time())
-        frame = self._frame(sql, params, [("officer", "text"), ("done_at", "time"), ("step_due", "time")],
+        frame = self._frame(sql, params, [("officer", "label"), ("done_at", "time"), ("step_due", "time")],
                             _typed_steps)
         return frame.rename(columns={"done_at": "at"})
+
+
+_LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
 
 
 def _fact_kind(column: str) -> str:
@@ -521,13 +524,15 @@ def _fact_kind(column: str) -> str:
         return "int"
     if column in ("online_level", "evaluation"):
         return "float"
+    if column in _LABEL_COLUMNS:
+        return "label"
     return "text"
 
 
 def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("done_at", "step_due"):
         df[c] = _to_datetime(df[c]).astype("datetime64[us]")
-    df["officer"] = df["officer"].fillna("").astype(str)
+    df["officer"] = _label(df["officer"])
     return df
 
 
@@ -585,10 +590,19 @@ def _typed_facts(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("online_level", "evaluation"):
         if c in cols:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    for c in ("code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name"):
+    if "code" in cols and (df["code"].dtype == object or df["code"].isna().any()):
+        df["code"] = df["code"].fillna("").astype(str)
+    for c in _LABEL_COLUMNS:
         if c in cols:
-            df[c] = df[c].fillna("").astype(str)
+            df[c] = _label(df[c])
     return df
+
+
+def _label(col: pd.Series) -> pd.Series:
+    """Text with few distinct values as a Categorical with sorted categories ("" for NULL)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col
+    return sorted_categories(col.fillna("").astype(str))
 
 
 def _chunks(seq: list, n: int) -> Iterator[list]:
