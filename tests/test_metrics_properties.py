@@ -153,3 +153,24 @@ def test_quarter_counts_equal_sum_of_months(f, pmode, mode, compare, text):
         "late",
     ):
         assert whole[col] == sum(m[col] for m in months), col
+
+
+@SETTINGS
+@given(frames, periods, modes, compares, st.booleans())
+def test_cells_give_the_same_tables_as_rows(f, text, mode, compare, categorical):
+    from cchc.domain.calendar import WorkCalendar
+    from cchc.domain.metrics import cell_table
+
+    if categorical:  # as the store reads them
+        for col in ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name"):
+            f[col] = pd.Categorical(f[col], categories=sorted(set(f[col])))
+    c = classify(f, parse_period(text), mode=mode, compare=compare, calendar=WorkCalendar())
+    cells = cell_table(c)
+    for by in (None, "unit", "procedure", "field", "channel"):
+        want, got = indicator_table(c, by=by), indicator_table(cells, by=by)
+        pd.testing.assert_frame_equal(got.astype(str), want.astype(str), obj=f"by={by}")
+    units = [("H99.99.04", "Phòng 4"), ("H99.99.05", "Phòng 5")]
+    pd.testing.assert_frame_equal(rollup_units(cells, units).astype(str), rollup_units(c, units).astype(str))
+    if mode == "bieu06":
+        assert bieu06_rows(cells, by="field") == bieu06_rows(c, by="field")
+        assert bieu06_rows(cells, by="unit", units=units) == bieu06_rows(c, by="unit", units=units)

@@ -97,3 +97,26 @@ def test_a_classified_frame_gives_the_same_result_and_other_rules_reclassify(com
     other = classify(provincial, parse_period("2026-09"), compare=compare)
     again_s, _ = reconcile(other, national, OCT, compare=compare)
     pd.testing.assert_frame_equal(again_s, want_s)
+
+
+def test_a_code_repeated_on_the_national_side_counts_its_last_row():
+    provincial = facts(done("2026-10-05 08:00", "2026-10-09 17:00", "2026-10-08 10:00", code="A"),
+                       fact(code="B"))
+    first = provincial[provincial["code"] == "A"].copy()
+    first["status"] = 9
+    national = pd.concat([first, provincial[provincial["code"] == "A"]], ignore_index=True)
+    summary, mismatches = reconcile(provincial, national, OCT)
+    total = summary[summary["group"] == "TOTAL"].iloc[0]
+    assert (total["provincial"], total["on_national"], total["missing"], total["status_mismatches"]) == (2, 1, 1, 0)
+    assert set(zip(mismatches["code"], mismatches["kind"], strict=True)) == {("B", KIND_MISSING)}
+    # and the other way round: the last row differs
+    summary, mismatches = reconcile(provincial, national.iloc[::-1].reset_index(drop=True), OCT)
+    assert set(zip(mismatches["code"], mismatches["kind"], strict=True)) == {("B", KIND_MISSING), ("A", KIND_STATUS)}
+
+
+def test_no_national_rows_at_all():
+    provincial = facts(fact(code="A"), fact(code="B"))
+    summary, mismatches = reconcile(provincial, provincial.iloc[0:0], OCT)
+    total = summary[summary["group"] == "TOTAL"].iloc[0]
+    assert (total["provincial"], total["missing"], total["on_national"]) == (2, 2, 0)
+    assert math.isclose(total["sync_rate"], 0.0)

@@ -582,7 +582,8 @@ def _labels(grouped: pd.DataFrame, keys: list[str], kind: str | None, rows: pd.D
     if len(keys) == 1:
         group = grouped[keys[0]].astype(str)
     else:
-        group = grouped[keys].astype(str).agg(" / ".join, axis=1)
+        group = (grouped[keys].astype(str).agg(" / ".join, axis=1) if len(grouped)
+                 else pd.Series([], dtype=object))
     grouped.insert(len(keys), "group", group.to_numpy())
     if kind in _GROUP_LABELS:
         first = rows.groupby(keys[0], sort=False, observed=True)[_GROUP_LABELS[kind]].first()
@@ -659,8 +660,12 @@ def indicator_table(
     steps_on_time, steps_late, steps_pending, steps_overdue (at the period end) and
     step_on_time_rate(_num/_den). Only groups with at least one dossier in scope or flagged appear.
     """
+    if classified.attrs.get("table") == "cells":
+        if steps is not None:
+            raise ValueError("indicator_table with steps needs the classified rows, not cells")
+        return _from_cells(classified, by)
     if "in_scope" not in classified.columns:
-        raise ValueError("indicator_table needs the output of classify()")
+        raise ValueError("indicator_table needs the output of classify() or cell_table()")
     keys, kind = _keys_for(by)
     missing = [k for k in keys if k not in classified.columns]
     if missing:
@@ -715,6 +720,51 @@ def indicator_table(
     return out
 
 
+# ============================================================================ cells
+
+#: The finest grouping: every grouping of `indicator_table` (unit, procedure, field, channel, or
+#: none) is a sum of these cells.
+CELL_KEYS = ("unit_code", "procedure_code", "field_code", "channel")
+
+
+def cell_table(classified: pd.DataFrame, calendar=None) -> pd.DataFrame:
+    """The additive counts of a classified frame per cell (unit, procedure, field, channel): the
+    rules run over the rows once, and `indicator_table`, `rollup_units` and `bieu06_rows` given
+    this frame sum cells instead of rows, to the same numbers. The procedure and field names are
+    those `indicator_table` would show (the first row's, per code). attrs["table"] == "cells"."""
+    t = indicator_table(classified, by=list(CELL_KEYS), calendar=calendar)
+    cells = t[t["group"] != TOTAL].drop(columns=["group", "label", *RATES, "avg_processing_days"])
+    cells = cells.reset_index(drop=True)
+    for code, name in (("procedure_code", "procedure_name"), ("field_code", "field_name")):
+        first = classified.groupby(code, sort=False, observed=True)[name].first()
+        names = {str(k): str(v) for k, v in first.items() if not pd.isna(v)}
+        cells[name] = cells[code].astype(str).map(names).fillna("").astype(str)
+    cells.attrs = {**classified.attrs, "table": "cells"}
+    return cells
+
+
+def _from_cells(cells: pd.DataFrame, by: str | list[str] | None) -> pd.DataFrame:
+    keys, kind = _keys_for(by)
+    missing = [k for k in keys if k not in cells.columns]
+    if missing:
+        raise ValueError(f"unknown grouping column(s) for cells: {', '.join(missing)}")
+    additive = _additive_columns(cells)
+    summed = cells[additive].sum()
+    if keys:
+        grouped = cells.groupby(keys, sort=True, dropna=False, observed=True)[additive].sum().reset_index()
+    else:
+        grouped = pd.DataFrame(columns=additive)
+    grouped = _labels(grouped, keys, kind, cells)
+    total = _total_row(summed, keys)
+    table = pd.concat([grouped, total], ignore_index=True) if len(grouped) else total
+    ints = [col for col in _additive_columns(table) if col != "processing_days_sum"]
+    table[ints] = table[ints].fillna(0).astype(np.int64)
+    table["processing_days_sum"] = table["processing_days_sum"].fillna(0.0).astype(float)
+    out = _finish(table)
+    out.attrs = {k: v for k, v in cells.attrs.items() if k != "table"}
+    return out
+
+
 # ============================================================================ roll-up
 
 
@@ -736,7 +786,7 @@ def rollup_units(
     Then an "UNMATCHED" row when some dossiers belong to none of the units (never dropped), and the
     TOTAL row over all dossiers. Accepts a `classify` output or an `indicator_table(by="unit")`."""
     t = table_or_classified
-    if "in_scope" in t.columns:
+    if "in_scope" in t.columns or t.attrs.get("table") == "cells":
         t = indicator_table(t, by="unit")
     if "unit_code" not in t.columns or "group" not in t.columns:
         raise ValueError("rollup_units needs a classified frame or an indicator_table(by='unit')")

@@ -48,6 +48,34 @@ def _end(frame: pd.DataFrame) -> pd.Series:
     return frame["finished_at"].where(frame["finished_at"].notna(), frame["returned_at"])
 
 
+def _match(p: pd.DataFrame, n: pd.DataFrame) -> pd.DataFrame:
+    """Each provincial row (code, unit_code, status, due_at, end) with its national copy's status,
+    due_at and end (suffixes _p / _n) and `present`; when the national side repeats a code, its
+    last row counts. A hash lookup (Arrow `index_in`), not a merge: a million codes in well under
+    a second."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    last_first = n.iloc[::-1]
+    pos = pc.index_in(pa.array(p["code"].astype(str)), value_set=pa.array(last_first["code"].astype(str)))
+    present = pos.is_valid().to_numpy(zero_copy_only=False)
+    idx = pos.fill_null(0).to_numpy(zero_copy_only=False)
+    out = {"code": p["code"].to_numpy(), "unit_code": p["unit_code"].array, "present": present}
+    for col in ("status", "due_at", "end"):
+        out[f"{col}_p"] = p[col].to_numpy()
+        values = last_first[col].to_numpy()
+        if len(values):
+            taken = values[idx]
+        else:
+            taken = np.zeros(len(idx), dtype=values.dtype)
+        if col == "status":
+            out[f"{col}_n"] = pd.array(np.where(present, taken, 0), dtype="Int64")
+            out[f"{col}_n"][~present] = pd.NA
+        else:
+            out[f"{col}_n"] = np.where(present, taken, np.datetime64("NaT", "us"))
+    return pd.DataFrame(out)
+
+
 def _differs(a: pd.Series, b: pd.Series, compare: str) -> np.ndarray:
     """True where two timestamps disagree: one missing and not the other, or different dates
     (compare "date") / different times to the second (compare "timestamp")."""
@@ -104,9 +132,8 @@ def reconcile(
     p = c.loc[c["in_scope"].to_numpy(dtype=bool), ["code", "unit_code", "status", "due_at"]].copy()
     p["end"] = _end(c.loc[p.index])
     n = normalize_facts(national)
-    n = n.assign(end=_end(n))[["code", "status", "due_at", "end"]].drop_duplicates("code", keep="last")
-    m = p.reset_index(drop=True).merge(n, on="code", how="left", suffixes=("_p", "_n"), indicator=True)
-    present = (m["_merge"] == "both").to_numpy()
+    m = _match(p.reset_index(drop=True), n.assign(end=_end(n))[["code", "status", "due_at", "end"]])
+    present = m["present"].to_numpy(dtype=bool)
     missing = ~present
     status_mis = present & (m["status_p"].to_numpy() != m["status_n"].fillna(-1).to_numpy())
     due_mis = present & _differs(m["due_at_p"], m["due_at_n"], compare)

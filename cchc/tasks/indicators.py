@@ -60,6 +60,11 @@ class PeriodData:
     classified: pd.DataFrame
     national: pd.DataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cells: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.cells is None:  # the rules' one pass over the rows; every grouping sums these
+            self.cells = m.cell_table(self.classified)
 
 
 def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
@@ -105,16 +110,15 @@ def all_units(cfg: Config) -> list[tuple[str, str]]:
 
 def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) -> pd.DataFrame:
     """The indicator table for one grouping (with TOTAL last)."""
-    cal = cfg.make_calendar()
     if by == "unit":
-        return m.rollup_units(m.indicator_table(data.classified, by="unit", calendar=cal),
+        return m.rollup_units(m.indicator_table(data.cells, by="unit"),
                               all_units(cfg) if nested else top_units(cfg))
     if by == "officer":
         names = {o.username: o.name for o in cfg.officers}
         t = m.officer_table(data.steps, data.period, compare=cfg.reporting.timeliness_compare)
         t["label"] = [names.get(g, g) if g != m.TOTAL else m.TOTAL_LABEL_VI for g in t["group"]]
         return t
-    return m.indicator_table(data.classified, by=by, calendar=cal)
+    return m.indicator_table(data.cells, by=by)
 
 
 def _num(v):
@@ -210,8 +214,8 @@ def text_table(table: pd.DataFrame, by: str, title: str) -> str:
 
 
 def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
-    by_field = bieu06_rows(data.classified, by="field")
-    by_unit = bieu06_rows(data.classified, by="unit", units=top_units(cfg))
+    by_field = bieu06_rows(data.cells, by="field")
+    by_unit = bieu06_rows(data.cells, by="unit", units=top_units(cfg))
     return by_field, by_unit
 
 

@@ -1,0 +1,15 @@
+"""`cchc bench indicators` at a tiny N: the JSON keys the issue names, sane figures (no timing asserted)."""
+
+from cchc.benchmarks import bench_indicators
+
+
+def test_bench_indicators_reports_the_named_keys(tmp_path):
+    out = bench_indicators(300, f"sqlite:///{tmp_path}/bench.sqlite")
+    for key in ("seconds", "ratio", "peak_rss_mb"):
+        assert out[key] > 0, key
+    assert out["baseline_seconds"] >= 0
+    assert out["dossiers"] >= 290
+    assert out["tables"] == 5 and out["bieu06_rows"] > 2 and out["scores"] > 1
+    assert out["first_run_seconds"] >= out["seconds"]
+    again = bench_indicators(300, f"sqlite:///{tmp_path}/bench.sqlite")  # the fill is reused
+    assert again["dossiers"] == out["dossiers"]
