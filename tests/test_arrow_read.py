@@ -103,3 +103,28 @@ def test_unknown_kind_is_named(sqlite_url, kind):
     s = _filled(sqlite_url, 5)
     with pytest.raises(ValueError, match="nope"):
         read_frame(s.engine, "SELECT code FROM dossiers", {}, [("code", kind)])
+
+
+def test_sqlite_read_waits_for_a_lock_instead_of_falling_back(sqlite_url):
+    # The lock is held by this process's own sqlite3 module. The ADBC driver links another copy of
+    # SQLite; in this process it would not even see the lock (two copies do not share POSIX lock
+    # state), which is why SQLite reads run in a helper process: there the lock holds, and the
+    # reader waits for it (busy_timeout) rather than failing over to the slow path.
+    import sqlite3
+    import threading
+    import time
+
+    s = _filled(sqlite_url, 30)
+    s.engine.dispose()
+    path = sqlite_url[len("sqlite:///"):]
+    locker = sqlite3.connect(path, check_same_thread=False, timeout=10)
+    locker.execute("PRAGMA journal_mode = DELETE")  # (in WAL mode a writer never blocks readers)
+    locker.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.0, lambda: (locker.commit(), locker.close()))
+    release.start()
+    t0 = time.perf_counter()
+    kinds = [("code", "text")]
+    got = read_frame(s.engine, "SELECT " + select_list(kinds, s.dialect) + " FROM dossiers", {}, kinds)
+    release.join()
+    assert got is not None, "the columnar read gave up on a lock held for a second"
+    assert len(got) >= 30 and time.perf_counter() - t0 >= 0.5

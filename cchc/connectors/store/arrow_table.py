@@ -1,0 +1,101 @@
+"""One query into one typed Arrow table through an ADBC driver (imports pyarrow and the driver only).
+
+For SQLite this runs in a separate process (see `arrow_read`): the ADBC SQLite driver carries its
+own copy of the SQLite library, and two copies in one process break each other's POSIX file locks
+("How To Corrupt An SQLite Database File", §2.2.1). PostgreSQL reads run in-process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Column kinds; "label" is text with few distinct values (unit, procedure, field, officer),
+#: dictionary-encoded (a pandas Categorical on the other side).
+KINDS = ("text", "label", "time", "int", "float", "bool")
+TYPES = {"text": pa.string(), "label": pa.dictionary(pa.int32(), pa.string()), "time": pa.timestamp("us"),
+         "int": pa.int16(), "float": pa.float64(), "bool": pa.bool_()}
+
+
+def check_kinds(columns: Sequence[tuple[str, str]]) -> None:
+    for _, kind in columns:
+        if kind not in TYPES:
+            raise ValueError(f"unknown column kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _column(arr: pa.Array, kind: str) -> pa.Array:
+    t = arr.type
+    if kind in ("text", "label"):
+        text = pc.fill_null(arr.cast(pa.string()) if not pa.types.is_string(t) else arr, "")
+        return pc.dictionary_encode(text) if kind == "label" else text
+    if kind == "time":
+        if pa.types.is_timestamp(t):
+            if t.tz is None:
+                return arr.cast(pa.timestamp("us"))
+            return pc.local_timestamp(arr.cast(pa.timestamp("us", tz="Asia/Ho_Chi_Minh")))
+        if pa.types.is_null(t) or pa.types.is_integer(t):  # all NULL: SQLite reports int64
+            return pa.nulls(len(arr), pa.timestamp("us"))
+        text = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        return text.cast(pa.timestamp("us"))
+    if kind == "int":
+        return pc.fill_null(arr, 0).cast(pa.int16())
+    if kind == "float":
+        return arr.cast(pa.float64())
+    if pa.types.is_boolean(t):  # bool
+        return pc.fill_null(arr, False)
+    return pc.not_equal(pc.fill_null(arr, 0), 0)
+
+
+def _owned(result: pa.Array, source: pa.Array) -> pa.Array:
+    """`result` with buffers of its own. An imported batch is freed only when no array uses any of
+    its buffers: a column kept as is (text without NULLs) would keep the whole batch, every other
+    column's raw text included, alive until the end of the read."""
+    src = {b.address for b in source.buffers() if b is not None}
+    if any(b is not None and b.address in src for b in result.buffers()):
+        return pa.concat_arrays([result, pa.array([], type=result.type)])  # concatenation copies
+    return result
+
+
+def _connect(driver: str, target: str):
+    if driver == "sqlite":
+        import adbc_driver_sqlite.dbapi as dbapi
+
+        conn = dbapi.connect(target)
+        with conn.cursor() as cur:  # wait for a writer or a WAL recovery, as the DB-API engine does
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.fetchall()
+        return conn
+    import adbc_driver_postgresql.dbapi as dbapi
+
+    return dbapi.connect(target)
+
+
+def read_table(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
+               batch_rows: int = 65_536) -> pa.Table:
+    """Run `query` (positional parameters `values`) on `driver` ("sqlite": `target` is a file path;
+    "postgresql": a libpq URI) and return its rows typed by `columns` ((name, kind) pairs in select
+    order). Text NULL -> "", int NULL -> 0, bool NULL -> False, float and time NULL stay null;
+    times naive (local wall clock). Batch by batch, typed as it arrives: memory holds the typed
+    columns and one batch."""
+    check_kinds(columns)
+    conn = _connect(driver, target)
+    try:
+        parts: list[list[pa.Array]] = [[] for _ in columns]
+        with conn.cursor() as cur:
+            if driver == "sqlite":
+                # SQLite has no column types: the driver infers them from the first batch.
+                cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            cur.execute(query, values)
+            for batch in cur.fetch_record_batch():
+                for i, (_, kind) in enumerate(columns):
+                    parts[i].append(_owned(_column(batch.column(i), kind), batch.column(i)))
+                del batch
+    finally:
+        conn.close()
+    arrays = {}
+    for i, (name, kind) in enumerate(columns):
+        arrays[name] = pa.chunked_array(parts[i], type=TYPES[kind])
+        parts[i] = []
+    return pa.table(arrays).unify_dictionaries()
