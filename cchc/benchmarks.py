@@ -295,6 +295,10 @@ def bench_indicators(n: int, db_url: str | None = None) -> dict:
         info = full_indicator_set(store, cfg, period)
         runs.append(time.perf_counter() - t0)
     full_s = min(runs)
+    from cchc.connectors.store.arrow_read import shutdown_helpers
+
+    shutdown_helpers()  # so that the helper processes' peak memory is known (RUSAGE_CHILDREN)
+    helper_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     return {
         "dossiers": store.count_dossiers("provincial"),
         "period": period.slug,
@@ -303,6 +307,8 @@ def bench_indicators(n: int, db_url: str | None = None) -> dict:
         "baseline_seconds": round(base_s, 2),
         "ratio": round(full_s / base_s, 2),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "helper_peak_rss_mb": round(helper_mb, 1),
+        "peak_rss_total_mb": round(peak_rss_mb() + 2 * helper_mb, 1),
         "baseline_groups": len(base_rows),
         **info,
         "database": store.dialect,

@@ -709,14 +709,18 @@ def indicator_table(
         else:
             summed = pd.concat([summed, sa[step_cols].sum()])
 
-    grouped = _labels(grouped, keys, kind, c)
+    return _assemble(_labels(grouped, keys, kind, c), summed, keys, dict(classified.attrs))
+
+
+def _assemble(grouped: pd.DataFrame, summed: pd.Series, keys: list[str], attrs: dict) -> pd.DataFrame:
+    """Labelled groups + the TOTAL row, counts as ints, rates computed."""
     total = _total_row(summed, keys)
     table = pd.concat([grouped, total], ignore_index=True) if len(grouped) else total
     ints = [col for col in _additive_columns(table) if col != "processing_days_sum"]
     table[ints] = table[ints].fillna(0).astype(np.int64)
     table["processing_days_sum"] = table["processing_days_sum"].fillna(0.0).astype(float)
     out = _finish(table)
-    out.attrs = dict(classified.attrs)
+    out.attrs = attrs
     return out
 
 
@@ -754,15 +758,8 @@ def _from_cells(cells: pd.DataFrame, by: str | list[str] | None) -> pd.DataFrame
         grouped = cells.groupby(keys, sort=True, dropna=False, observed=True)[additive].sum().reset_index()
     else:
         grouped = pd.DataFrame(columns=additive)
-    grouped = _labels(grouped, keys, kind, cells)
-    total = _total_row(summed, keys)
-    table = pd.concat([grouped, total], ignore_index=True) if len(grouped) else total
-    ints = [col for col in _additive_columns(table) if col != "processing_days_sum"]
-    table[ints] = table[ints].fillna(0).astype(np.int64)
-    table["processing_days_sum"] = table["processing_days_sum"].fillna(0.0).astype(float)
-    out = _finish(table)
-    out.attrs = {k: v for k, v in cells.attrs.items() if k != "table"}
-    return out
+    attrs = {k: v for k, v in cells.attrs.items() if k != "table"}
+    return _assemble(_labels(grouped, keys, kind, cells), summed, keys, attrs)
 
 
 # ============================================================================ roll-up
