@@ -295,9 +295,6 @@ def bench_indicators(n: int, db_url: str | None = None) -> dict:
         info = full_indicator_set(store, cfg, period)
         runs.append(time.perf_counter() - t0)
     full_s = min(runs)
-    from cchc.connectors.store.arrow_read import shutdown_helpers
-
-    shutdown_helpers()  # so that the helper processes' peak memory is known (RUSAGE_CHILDREN)
     helper_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     return {
         "dossiers": store.count_dossiers("provincial"),

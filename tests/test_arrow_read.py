@@ -128,3 +128,12 @@ def test_sqlite_read_waits_for_a_lock_instead_of_falling_back(sqlite_url):
     release.join()
     assert got is not None, "the columnar read gave up on a lock held for a second"
     assert len(got) >= 30 and time.perf_counter() - t0 >= 0.5
+
+
+def test_a_failing_helper_is_reported_and_the_caller_falls_back(sqlite_url, caplog):
+    s = _filled(sqlite_url, 5)
+    kinds = [("code", "text")]
+    with caplog.at_level("WARNING"):
+        got = read_frame(s.engine, "SELECT COALESCE(code, '') FROM no_such_table", {}, kinds)
+    assert got is None
+    assert "no_such_table" in caplog.text and "DB-API" in caplog.text

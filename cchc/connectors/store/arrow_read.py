@@ -6,10 +6,11 @@ times the query itself; the ADBC drivers for SQLite and PostgreSQL build Arrow b
 are parsed by Arrow, text stays Arrow-backed in pandas, units, procedures, fields and officers
 become Categoricals.
 
-SQLite reads run in a helper process (`arrow_table.read_table`): the ADBC SQLite driver links its
-own copy of SQLite, and two copies in one process silently release each other's POSIX locks on
-the database file; in a separate process the ordinary file locking between processes applies.
-The helper processes (two, spawned on first use) also let the period's reads run on both cores.
+SQLite reads run in a helper process (`python -m cchc.connectors.arrow_table`, Arrow IPC on its
+stdout): the ADBC SQLite driver links its own copy of SQLite, and two copies in one process
+silently release each other's POSIX locks on the database file; in a separate process the ordinary
+file locking between processes applies. A plain subprocess, not multiprocessing: nothing of the
+caller's main module is re-run. The period's reads, each in its process, run on both cores.
 
 `read_frame` returns None when the columnar path cannot serve the engine (an in-memory SQLite
 database, another dialect, the driver not installed, the helper failing); the caller then reads
@@ -18,19 +19,20 @@ through the DB-API, to the same frame.
 
 from __future__ import annotations
 
-import atexit
+import json
 import logging
 import re
-import threading
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
 
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Engine
 
-from cchc.connectors.store.arrow_table import KINDS, check_kinds, read_table
+from cchc.connectors.arrow_table import KINDS, check_kinds, read_table
 
 __all__ = ["KINDS", "read_frame", "select_list", "sorted_categories"]
 
@@ -38,28 +40,28 @@ log = logging.getLogger(__name__)
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 _STR = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' own `str` dtype
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
-def _helpers() -> ProcessPoolExecutor:
-    """The helper processes for SQLite reads (spawned, not forked: the parent has threads)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            import multiprocessing
-
-            _pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
-            atexit.register(shutdown_helpers)
-        return _pool
-
-
-def shutdown_helpers() -> None:
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+def _read_in_helper(driver: str, target: str, query: str, values: list, columns, batch_rows: int) -> pa.Table:
+    """`read_table` in a child process; its table comes back as an Arrow IPC stream."""
+    spec = json.dumps({"driver": driver, "target": target, "query": query, "values": values,
+                       "columns": [list(c) for c in columns], "batch_rows": batch_rows})
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+        [sys.executable, "-m", "cchc.connectors.arrow_table"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=errors,  # a file, not a pipe: a chatty helper cannot block on a full stderr pipe
+    ) as proc:
+        proc.stdin.write(spec.encode())
+        proc.stdin.close()
+        try:
+            table = pa.ipc.open_stream(proc.stdout).read_all()
+        except pa.ArrowInvalid:
+            table = None
+        code = proc.wait()
+        errors.seek(0)
+        err = errors.read().decode(errors="replace").strip()
+    if code != 0 or table is None:
+        raise RuntimeError(err or f"helper exited with code {code}")
+    return table
 
 
 def _target(engine: Engine) -> tuple[str, str] | None:
@@ -118,14 +120,12 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     query, values = _positional(sql, params, "?" if driver == "sqlite" else "$")
     try:
         if driver == "sqlite":
-            table = _helpers().submit(read_table, driver, where, query, values, list(columns), batch_rows).result()
+            table = _read_in_helper(driver, where, query, values, columns, batch_rows)
         else:
             table = read_table(driver, where, query, values, columns, batch_rows)
     except Exception as e:  # noqa: BLE001 - an optimisation: the same rows come through the DB-API
         log.warning("columnar read failed (%s); reading through the DB-API", str(e).splitlines()[0][:300]
                     if str(e) else type(e).__name__)
-        if driver == "sqlite":
-            shutdown_helpers()  # a broken helper is not reused
         return None
     frame = table.to_pandas(types_mapper=lambda t: _STR if t == pa.string() else None, self_destruct=True,
                             split_blocks=True)

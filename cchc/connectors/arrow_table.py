@@ -1,12 +1,19 @@
 """One query into one typed Arrow table through an ADBC driver (imports pyarrow and the driver only).
 
-For SQLite this runs in a separate process (see `arrow_read`): the ADBC SQLite driver carries its
-own copy of the SQLite library, and two copies in one process break each other's POSIX file locks
-("How To Corrupt An SQLite Database File", §2.2.1). PostgreSQL reads run in-process.
+For SQLite this runs in a separate process (see `store.arrow_read`): the ADBC SQLite driver carries
+its own copy of the SQLite library, and two copies in one process break each other's POSIX file
+locks ("How To Corrupt An SQLite Database File", §2.2.1). As a process:
+
+    python -m cchc.connectors.arrow_table < {"driver", "target", "query", "values", "columns"} (JSON)
+
+writes the table as an Arrow IPC stream to stdout, or a one-line reason to stderr and exits 1.
+PostgreSQL reads call `read_table` in-process.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -99,3 +106,20 @@ def read_table(driver: str, target: str, query: str, values: list, columns: Sequ
         arrays[name] = pa.chunked_array(parts[i], type=TYPES[kind])
         parts[i] = []
     return pa.table(arrays).unify_dictionaries()
+
+
+def main() -> int:
+    try:
+        spec = json.load(sys.stdin)
+        table = read_table(spec["driver"], spec["target"], spec["query"], spec["values"],
+                           [tuple(c) for c in spec["columns"]], int(spec.get("batch_rows", 65_536)))
+    except Exception as e:  # noqa: BLE001 - the parent reads the reason and takes the DB-API path
+        print(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500], file=sys.stderr)
+        return 1
+    with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
+        writer.write_table(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
