@@ -29,7 +29,16 @@ def _filled(url: str, n: int = 400) -> Store:
 
 
 def _both_paths(s: Store, monkeypatch, read):
+    calls = []
+
+    def recorded(*a, **k):
+        frame = read_frame(*a, **k)
+        calls.append(frame is not None)
+        return frame
+
+    monkeypatch.setattr(repo, "read_frame", recorded)
     columnar = read()
+    assert calls and all(calls), "the columnar path was not taken"
     monkeypatch.setattr(repo, "read_frame", lambda *a, **k: None)
     dbapi = read()
     monkeypatch.undo()

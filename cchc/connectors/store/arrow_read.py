@@ -83,12 +83,15 @@ def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
 
     def sub(m: re.Match) -> str:
         value = params[m.group(1)]
-        if isinstance(value, datetime):
-            value = value.isoformat(sep=" ")
+        cast = None
+        if isinstance(value, datetime):  # SQLite compares the stored text; PostgreSQL casts it
+            value, cast = value.isoformat(sep=" "), "TIMESTAMP"
         elif isinstance(value, date):
-            value = value.isoformat()
+            value, cast = value.isoformat(), "DATE"
         values.append(value)
-        return "?" if style == "?" else f"${len(values)}"
+        if style == "?":
+            return "?"
+        return f"CAST(${len(values)} AS {cast})" if cast else f"${len(values)}"
 
     return _PARAM.sub(sub, sql), values
 
