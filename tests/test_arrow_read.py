@@ -146,3 +146,13 @@ def test_a_failing_helper_is_reported_and_the_caller_falls_back(sqlite_url, capl
         got = read_frame(s.engine, "SELECT COALESCE(code, '') FROM no_such_table", {}, kinds)
     assert got is None
     assert "no_such_table" in caplog.text and "DB-API" in caplog.text
+
+
+def test_parameters_with_quotes_and_backslashes_are_values_not_sql(db_url):
+    s = _filled(db_url, 5)
+    kinds = [("code", "text")]
+    sql = "SELECT " + select_list(kinds, s.dialect) + " FROM dossiers WHERE source = :src"
+    for tricky in ("it's", "a\\'b", "x'; DROP TABLE dossiers; --", "$1"):
+        got = read_frame(s.engine, sql, {"src": tricky}, kinds)
+        assert got is not None and len(got) == 0, tricky
+    assert s.count_dossiers() > 0

@@ -65,6 +65,25 @@ def _owned(result: pa.Array, source: pa.Array) -> pa.Array:
     return result
 
 
+def _release_freed_memory() -> None:
+    """Give the C heap's freed pages back to the system (glibc keeps what the drivers free: for a
+    million dossiers read from PostgreSQL, ~700 MB of freed batches stayed resident). A no-op
+    where there is no glibc."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def _connect(driver: str, target: str):
     if driver == "sqlite":
         import adbc_driver_sqlite.dbapi as dbapi
@@ -95,12 +114,15 @@ def read_table(driver: str, target: str, query: str, values: list, columns: Sequ
                 # SQLite has no column types: the driver infers them from the first batch.
                 cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
             cur.execute(query, values)
-            for batch in cur.fetch_record_batch():
+            for n, batch in enumerate(cur.fetch_record_batch(), start=1):
                 for i, (_, kind) in enumerate(columns):
                     parts[i].append(_owned(_column(batch.column(i), kind), batch.column(i)))
                 del batch
+                if n % 8 == 0:
+                    _release_freed_memory()
     finally:
         conn.close()
+    _release_freed_memory()
     arrays = {}
     for i, (name, kind) in enumerate(columns):
         arrays[name] = pa.chunked_array(parts[i], type=TYPES[kind])

@@ -78,7 +78,9 @@ def _target(engine: Engine) -> tuple[str, str] | None:
 
 
 def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
-    """`:name` parameters to `?` (SQLite) or `$n` (PostgreSQL), values in order."""
+    """`:name` parameters to `?` with values in order (SQLite), or to SQL literals (PostgreSQL:
+    the ADBC driver streams a query's rows with COPY only when nothing is bound; with bound
+    parameters it returns the whole result as one batch, a gigabyte for a million dossiers)."""
     values: list = []
 
     def sub(m: re.Match) -> str:
@@ -88,12 +90,28 @@ def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
             value, cast = value.isoformat(sep=" "), "TIMESTAMP"
         elif isinstance(value, date):
             value, cast = value.isoformat(), "DATE"
-        values.append(value)
         if style == "?":
+            values.append(value)
             return "?"
-        return f"CAST(${len(values)} AS {cast})" if cast else f"${len(values)}"
+        literal = _literal(value)
+        return f"CAST({literal} AS {cast})" if cast else literal
 
     return _PARAM.sub(sub, sql), values
+
+
+def _literal(value) -> str:
+    """A PostgreSQL literal for the store's own parameters (text, integers, None)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        if "\x00" in value or "$cchc$" in value:
+            raise ValueError("query parameter cannot be quoted")
+        return f"$cchc${value}$cchc$"  # dollar quoting: no escapes, whatever the server settings
+    raise TypeError(f"unsupported query parameter type {type(value).__name__}")
 
 
 def select_list(columns: Sequence[tuple[str, str]], dialect: str, alias: str = "") -> str:
