@@ -11,5 +11,7 @@ def test_bench_indicators_reports_the_named_keys(tmp_path):
     assert out["dossiers"] >= 290
     assert out["tables"] == 5 and out["bieu06_rows"] > 2 and out["scores"] > 1
     assert out["first_run_seconds"] >= out["seconds"]
+    assert 0 < out["helper_peak_rss_mb"] <= out["peak_rss_with_helpers_mb"]  # SQLite reads ran in helpers
+    assert out["peak_rss_with_helpers_mb"] >= out["peak_rss_mb"]
     again = bench_indicators(300, f"sqlite:///{tmp_path}/bench.sqlite")  # the fill is reused
     assert again["dossiers"] == out["dossiers"]

@@ -6,7 +6,7 @@ locks ("How To Corrupt An SQLite Database File", §2.2.1). As a process:
 
     python -m cchc.connectors.arrow_table < {"driver", "target", "query", "values", "columns"} (JSON)
 
-writes the table as an Arrow IPC stream to stdout, or a one-line reason to stderr and exits 1.
+streams the typed batches as Arrow IPC to stdout (see `main`).
 PostgreSQL reads call `read_table` in-process.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,11 +32,11 @@ def check_kinds(columns: Sequence[tuple[str, str]]) -> None:
             raise ValueError(f"unknown column kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
-def _column(arr: pa.Array, kind: str) -> pa.Array:
+def _column(arr: pa.Array, kind: str, encode_labels: bool = True) -> pa.Array:
     t = arr.type
     if kind in ("text", "label"):
         text = pc.fill_null(arr.cast(pa.string()) if not pa.types.is_string(t) else arr, "")
-        return pc.dictionary_encode(text) if kind == "label" else text
+        return pc.dictionary_encode(text) if kind == "label" and encode_labels else text
     if kind == "time":
         if pa.types.is_timestamp(t):
             if t.tz is None:
@@ -98,48 +98,94 @@ def _connect(driver: str, target: str):
     return dbapi.connect(target)
 
 
-def read_table(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
-               batch_rows: int = 65_536) -> pa.Table:
+def typed_batches(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
+                  batch_rows: int = 65_536, encode_labels: bool = True) -> Iterator[list[pa.Array]]:
     """Run `query` (positional parameters `values`) on `driver` ("sqlite": `target` is a file path;
-    "postgresql": a libpq URI) and return its rows typed by `columns` ((name, kind) pairs in select
-    order). Text NULL -> "", int NULL -> 0, bool NULL -> False, float and time NULL stay null;
-    times naive (local wall clock). Batch by batch, typed as it arrives: memory holds the typed
-    columns and one batch."""
+    "postgresql": a libpq URI) and yield its rows batch by batch, each a list of arrays typed by
+    `columns` ((name, kind) pairs in select order). Text NULL -> "", int NULL -> 0, bool NULL ->
+    False, float and time NULL stay null; times naive (local wall clock); "label" columns
+    dictionary-encoded, or plain text with `encode_labels=False`."""
     check_kinds(columns)
     conn = _connect(driver, target)
     try:
-        parts: list[list[pa.Array]] = [[] for _ in columns]
         with conn.cursor() as cur:
             if driver == "sqlite":
                 # SQLite has no column types: the driver infers them from the first batch.
                 cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
             cur.execute(query, values)
             for n, batch in enumerate(cur.fetch_record_batch(), start=1):
-                for i, (_, kind) in enumerate(columns):
-                    parts[i].append(_owned(_column(batch.column(i), kind), batch.column(i)))
+                arrays = [_owned(_column(batch.column(i), kind, encode_labels), batch.column(i))
+                          for i, (_, kind) in enumerate(columns)]
                 del batch
+                yield arrays
                 if n % 8 == 0:
                     _release_freed_memory()
     finally:
         conn.close()
-    _release_freed_memory()
-    arrays = {}
+        _release_freed_memory()
+
+
+def collect(batches: Iterable[Sequence[pa.Array]], columns: Sequence[tuple[str, str]]) -> pa.Table:
+    """One table from typed batches (label columns encoded here if they came as text): memory
+    holds the typed columns and the batch at hand."""
+    parts: list[list[pa.Array]] = [[] for _ in columns]
+    for arrays in batches:
+        for i, (_, kind) in enumerate(columns):
+            arr = arrays[i]
+            if kind == "label" and not pa.types.is_dictionary(arr.type):
+                arr = pc.dictionary_encode(arr)
+            parts[i].append(arr)
+    table = {}
     for i, (name, kind) in enumerate(columns):
-        arrays[name] = pa.chunked_array(parts[i], type=TYPES[kind])
+        table[name] = pa.chunked_array(parts[i], type=TYPES[kind])
         parts[i] = []
-    return pa.table(arrays).unify_dictionaries()
+    return pa.table(table).unify_dictionaries()
+
+
+def read_table(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
+               batch_rows: int = 65_536) -> pa.Table:
+    """`typed_batches` collected into one table."""
+    return collect(typed_batches(driver, target, query, values, columns, batch_rows), columns)
+
+
+def wire_schema(columns: Sequence[tuple[str, str]]) -> pa.Schema:
+    """The helper's stream schema: the typed columns, labels as plain text (encoded by the reader)."""
+    return pa.schema([(name, pa.string() if kind == "label" else TYPES[kind]) for name, kind in columns])
 
 
 def main() -> int:
+    """The helper: the spec as JSON on stdin; the typed batches as an Arrow IPC stream on stdout,
+    written as they come (the helper holds one batch); on stderr, a one-line reason and exit 1, or
+    `cchc.helper_peak_kb=N` and exit 0."""
     try:
         spec = json.load(sys.stdin)
-        table = read_table(spec["driver"], spec["target"], spec["query"], spec["values"],
-                           [tuple(c) for c in spec["columns"]], int(spec.get("batch_rows", 65_536)))
+        columns = [tuple(c) for c in spec["columns"]]
+        schema = wire_schema(columns)
+        with pa.ipc.new_stream(sys.stdout.buffer, schema) as writer:
+            for arrays in typed_batches(spec["driver"], spec["target"], spec["query"], spec["values"], columns,
+                                        int(spec.get("batch_rows", 65_536)), encode_labels=False):
+                writer.write_batch(pa.record_batch(arrays, schema=schema))
     except Exception as e:  # noqa: BLE001 - the parent reads the reason and takes the DB-API path
         print(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:500], file=sys.stderr)
         return 1
-    with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
-        writer.write_table(table)
+    print(f"{PEAK_KEY}={_peak_kb()}", file=sys.stderr)
+    return 0
+
+
+#: How the helper reports its peak resident memory (kB), last line of its stderr.
+PEAK_KEY = "cchc.helper_peak_kb"
+
+
+def _peak_kb() -> int:
+    """This process's peak resident memory (VmHWM; 0 where /proc is missing). Not ru_maxrss: that
+    one keeps the parent's size from before exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
 
 

@@ -625,19 +625,19 @@ def _steps_additive(steps: pd.DataFrame, period: Period, compare: str) -> pd.Dat
         not_done &= np.isnat(st) | (st < after)
     overdue = not_done & is_overdue_at_series(due, period.end, compare).to_numpy()
     no_deadline = done & np.isnat(local_us_values(due))
-    return pd.DataFrame(
+    return pd.DataFrame(  # 0/1 as bool: a byte per step and column (sums count them)
         {
-            "steps": done.astype(np.int64),
-            "steps_on_time": on_time.astype(np.int64),
-            "steps_late": late.astype(np.int64),
-            "steps_pending": not_done.astype(np.int64),
-            "steps_overdue": overdue.astype(np.int64),
-            f"{STEP_RATE}_num": on_time.astype(np.int64),
-            f"{STEP_RATE}_den": done.astype(np.int64),
-            "step_data_issues": no_deadline.astype(np.int64),
+            "steps": done,
+            "steps_on_time": on_time,
+            "steps_late": late,
+            "steps_pending": not_done,
+            "steps_overdue": overdue,
+            f"{STEP_RATE}_num": on_time,
+            f"{STEP_RATE}_den": done,
+            "step_data_issues": no_deadline,
         },
         index=s.index,
-    )
+    ).astype(bool)
 
 
 def indicator_table(

@@ -32,9 +32,9 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Engine
 
-from cchc.connectors.arrow_table import KINDS, check_kinds, read_table
+from cchc.connectors.arrow_table import KINDS, PEAK_KEY, check_kinds, collect, read_table
 
-__all__ = ["KINDS", "read_frame", "select_list", "sorted_categories"]
+__all__ = ["KINDS", "helper_peak_mb", "read_frame", "select_list", "sorted_categories"]
 
 log = logging.getLogger(__name__)
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
@@ -53,15 +53,28 @@ def _read_in_helper(driver: str, target: str, query: str, values: list, columns,
         proc.stdin.write(spec.encode())
         proc.stdin.close()
         try:
-            table = pa.ipc.open_stream(proc.stdout).read_all()
+            reader = pa.ipc.open_stream(proc.stdout)
+            table = collect((batch.columns for batch in reader), columns)
         except pa.ArrowInvalid:
             table = None
         code = proc.wait()
         errors.seek(0)
-        err = errors.read().decode(errors="replace").strip()
+        lines = errors.read().decode(errors="replace").strip().splitlines()
     if code != 0 or table is None:
-        raise RuntimeError(err or f"helper exited with code {code}")
+        raise RuntimeError(lines[-1] if lines else f"helper exited with code {code}")
+    global _helper_peak_kb
+    for line in lines[-1:]:
+        if line.startswith(PEAK_KEY + "="):
+            _helper_peak_kb = max(_helper_peak_kb, int(line.split("=", 1)[1]))
     return table
+
+
+_helper_peak_kb = 0
+
+
+def helper_peak_mb() -> float:
+    """The largest peak resident memory of any helper process so far (MB)."""
+    return _helper_peak_kb / 1024.0
 
 
 def _target(engine: Engine) -> tuple[str, str] | None:
@@ -151,6 +164,7 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     frame = table.to_pandas(types_mapper=lambda t: _STR if t == pa.string() else None, self_destruct=True,
                             split_blocks=True)
     del table
+    pa.default_memory_pool().release_unused()  # the Arrow pool's freed pages back to the system
     for name, kind in columns:
         if kind == "label":
             frame[name] = sorted_categories(frame[name])
