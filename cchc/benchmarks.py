@@ -40,17 +40,6 @@ class TreeMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cchc-memory", daemon=True)
 
-    @staticmethod
-    def _rss_kb(pid: str) -> int:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
-
     def _children(self) -> list[str]:
         out = []
         for task in Path("/proc/self/task").glob("*/children"):
@@ -61,7 +50,9 @@ class TreeMemory:
         return out
 
     def sample(self) -> None:
-        kb = self._rss_kb("self") + sum(self._rss_kb(pid) for pid in self._children())
+        from cchc.connectors.arrow_table import proc_status_kb
+
+        kb = proc_status_kb("VmRSS") + sum(proc_status_kb("VmRSS", pid) for pid in self._children())
         self.peak_mb = max(self.peak_mb, kb / 1024.0)
 
     def _run(self) -> None:

@@ -176,17 +176,22 @@ def main() -> int:
 PEAK_KEY = "cchc.helper_peak_kb"
 
 
-def _peak_kb() -> int:
-    """This process's peak resident memory (VmHWM; 0 where /proc is missing). Not ru_maxrss: that
-    one keeps the parent's size from before exec."""
+def proc_status_kb(key: str, pid: str = "self") -> int:
+    """A memory figure from /proc/<pid>/status in kB ("VmRSS", "VmHWM"); 0 where it is missing."""
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def _peak_kb() -> int:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: that one keeps the parent's
+    size from before exec."""
+    return proc_status_kb("VmHWM")
 
 
 if __name__ == "__main__":

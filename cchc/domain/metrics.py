@@ -575,6 +575,12 @@ def _keys_for(by: str | list[str] | None) -> tuple[list[str], str | None]:
     return list(by), None
 
 
+def _first_names(rows: pd.DataFrame, code: str, name: str) -> dict[str, str]:
+    """code -> the first row's name, as plain text (mapping Categoricals by value, not position)."""
+    first = rows.groupby(code, sort=False, observed=True)[name].first()
+    return {str(k): str(v) for k, v in first.items() if not pd.isna(v)}
+
+
 def _labels(grouped: pd.DataFrame, keys: list[str], kind: str | None, rows: pd.DataFrame) -> pd.DataFrame:
     """Add `group` (key text) and `label` (human-readable name) to a grouped table."""
     if not keys:
@@ -586,9 +592,8 @@ def _labels(grouped: pd.DataFrame, keys: list[str], kind: str | None, rows: pd.D
                  else pd.Series([], dtype=object))
     grouped.insert(len(keys), "group", group.to_numpy())
     if kind in _GROUP_LABELS:
-        first = rows.groupby(keys[0], sort=False, observed=True)[_GROUP_LABELS[kind]].first()
-        names = {str(k): str(v) for k, v in first.items() if not pd.isna(v)}  # plain text: no
-        label = grouped[keys[0]].astype(str).map(names).fillna("").astype(str)  # categorical mapping
+        names = _first_names(rows, keys[0], _GROUP_LABELS[kind])
+        label = grouped[keys[0]].astype(str).map(names).fillna("").astype(str)
         label = label.where(label != "", grouped["group"])
     elif kind == "channel":
         label = grouped["channel"].map(
@@ -740,9 +745,7 @@ def cell_table(classified: pd.DataFrame, calendar=None) -> pd.DataFrame:
     cells = t[t["group"] != TOTAL].drop(columns=["group", "label", *RATES, "avg_processing_days"])
     cells = cells.reset_index(drop=True)
     for code, name in (("procedure_code", "procedure_name"), ("field_code", "field_name")):
-        first = classified.groupby(code, sort=False, observed=True)[name].first()
-        names = {str(k): str(v) for k, v in first.items() if not pd.isna(v)}
-        cells[name] = cells[code].astype(str).map(names).fillna("").astype(str)
+        cells[name] = cells[code].astype(str).map(_first_names(classified, code, name)).fillna("").astype(str)
     cells.attrs = {**classified.attrs, "table": "cells"}
     return cells
 

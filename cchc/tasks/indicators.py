@@ -71,9 +71,9 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
                 with_national: bool = True, mode: str = "bieu06") -> PeriodData:
     """Read the period's facts, steps and (optionally) the national copies, and classify the facts.
 
-    The three reads run side by side: the columnar drivers release the GIL while SQLite or
-    PostgreSQL produces rows, so on two cores the period loads in about the time of its largest
-    read; the facts are classified while the other reads are still running."""
+    The three reads run side by side (SQLite's in helper processes, PostgreSQL's driver releases the
+    GIL while rows arrive), so on two cores the period loads in about the time of its largest read;
+    the facts are classified while the other reads are still running."""
     from concurrent.futures import ThreadPoolExecutor
 
     cal = cfg.make_calendar()
@@ -221,8 +221,9 @@ def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
 
 def reconciliation(data: PeriodData, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     national = data.national if data.national is not None else data.facts.iloc[0:0]
+    # Biểu 06 scope (the default mode); the classification is reused when it is that one.
     return reconcile(data.classified, national, data.period, cfg.reporting.timeliness_compare,
-                     mode=data.classified.attrs.get("mode", "bieu06"), units=top_units(cfg))
+                     units=top_units(cfg))
 
 
 def scores(unit_table: pd.DataFrame, sync_summary: pd.DataFrame, cfg: Config) -> pd.DataFrame:
