@@ -146,6 +146,7 @@ def test_a_failing_helper_is_reported_and_the_caller_falls_back(sqlite_url, capl
         got = read_frame(s.engine, "SELECT COALESCE(code, '') FROM no_such_table", {}, kinds)
     assert got is None
     assert "no_such_table" in caplog.text and "DB-API" in caplog.text
+    assert "cchc.sqlite" in caplog.text  # which database
 
 
 def test_parameters_with_quotes_and_backslashes_are_values_not_sql(db_url):

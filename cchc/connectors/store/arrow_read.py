@@ -158,8 +158,9 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
         else:
             table = read_table(driver, where, query, values, columns, batch_rows)
     except Exception as e:  # noqa: BLE001 - an optimisation: the same rows come through the DB-API
-        log.warning("columnar read failed (%s); reading through the DB-API", str(e).splitlines()[0][:300]
-                    if str(e) else type(e).__name__)
+        reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        log.warning("Đọc theo cột từ %s không được (%s); đọc qua DB-API / columnar read from %s failed (%s); "
+                    "reading through the DB-API", *(engine.url.render_as_string(hide_password=True), reason) * 2)
         return None
     frame = table.to_pandas(types_mapper=lambda t: _STR if t == pa.string() else None, self_destruct=True,
                             split_blocks=True)
