@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 
 #: Column kinds; "label" is text with few distinct values (unit, procedure, field, officer),
 #: dictionary-encoded (a pandas Categorical on the other side).
-KINDS = ("text", "label", "time", "int", "float", "bool")
 TYPES = {"text": pa.string(), "label": pa.dictionary(pa.int32(), pa.string()), "time": pa.timestamp("us"),
          "int": pa.int16(), "float": pa.float64(), "bool": pa.bool_()}
+KINDS = tuple(TYPES)
 
 
 def check_kinds(columns: Sequence[tuple[str, str]]) -> None:

@@ -41,9 +41,8 @@ _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 _STR = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' own `str` dtype
 
 
-
 def _read_in_helper(driver: str, target: str, query: str, values: list, columns, batch_rows: int) -> pa.Table:
-    """`read_table` in a child process; its table comes back as an Arrow IPC stream."""
+    """`typed_batches` in a child process, streamed back as Arrow IPC and collected here."""
     spec = json.dumps({"driver": driver, "target": target, "query": query, "values": values,
                        "columns": [list(c) for c in columns], "batch_rows": batch_rows})
     with tempfile.TemporaryFile() as errors, subprocess.Popen(
@@ -90,8 +89,8 @@ def _target(engine: Engine) -> tuple[str, str] | None:
     return None
 
 
-def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
-    """`:name` parameters to `?` with values in order (SQLite), or to SQL literals (PostgreSQL:
+def _positional(sql: str, params: Mapping, inline: bool) -> tuple[str, list]:
+    """`:name` parameters to `?` with values in order (SQLite), or, `inline`, to SQL literals (PostgreSQL:
     the ADBC driver streams a query's rows with COPY only when nothing is bound; with bound
     parameters it returns the whole result as one batch, a gigabyte for a million dossiers)."""
     values: list = []
@@ -103,7 +102,7 @@ def _positional(sql: str, params: Mapping, style: str) -> tuple[str, list]:
             value, cast = value.isoformat(sep=" "), "TIMESTAMP"
         elif isinstance(value, date):
             value, cast = value.isoformat(), "DATE"
-        if style == "?":
+        if not inline:
             values.append(value)
             return "?"
         literal = _literal(value)
@@ -151,7 +150,7 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     if target is None:
         return None
     driver, where = target
-    query, values = _positional(sql, params, "?" if driver == "sqlite" else "$")
+    query, values = _positional(sql, params, inline=driver == "postgresql")
     try:
         if driver == "sqlite":
             table = _read_in_helper(driver, where, query, values, columns, batch_rows)

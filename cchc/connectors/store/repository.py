@@ -467,7 +467,7 @@ class Store:
         Python object per value). PostgreSQL then streams the rows with COPY ... CSV."""
         frame = read_frame(self.engine, sql.format(columns=select_list(kinds, self.dialect, alias)), params, kinds)
         if frame is not None:
-            return convert(frame)
+            return frame  # typed by `kinds` already; `convert` types the DB-API path's text to match
         columns = [name for name, _ in kinds]
         prefix = f"{alias}." if alias else ""
         sql = sql.format(columns=", ".join(prefix + c for c in columns))
