@@ -70,7 +70,7 @@ def test_columnar_path_is_used_and_agrees_with_dbapi(db_url, monkeypatch):
         "national", start, end, scope_source="provincial", columns=s.NATIONAL_COLUMNS))
     _same(nat, nat_dbapi)
     steps, steps_dbapi = _both_paths(s, monkeypatch, lambda: s.load_steps("provincial", start, end))
-    assert list(steps.columns) == ["officer", "at", "step_due"]
+    assert list(steps.columns) == ["officer", "at", "step_due", "started_at"]
     _same(steps.sort_values(["officer", "at"]), steps_dbapi.sort_values(["officer", "at"]))
 
 

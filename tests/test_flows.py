@@ -71,10 +71,25 @@ def test_sync_cli_json_twice_is_idempotent(env, capsys):
     for key in ("fetched", "inserted", "updated", "quarantined", "total"):
         assert isinstance(first[key], int)
     assert first["inserted"] > 2000 and first["total"] == first["inserted"]
+    kept = _cell_entries(env)  # the sync's last step: the cells of the last 13 months, current
+    assert sorted({e["period_start"] for e in kept}) == [date(2025 + (10 + i) // 12, (10 + i) % 12 + 1, 1)
+                                                         for i in range(13)]
     code, out, _ = run_cli(capsys, "sync", "--json", "--today", AS_OF.isoformat())
     second = json.loads(out)
     assert second["total"] == first["total"]
     assert second["inserted"] == 0 and second["updated"] == 0
+    assert _cell_entries(env) == kept  # nothing changed, nothing recomputed
+
+
+def _cell_entries(env) -> list[dict]:
+    from cchc.config import load_config
+    from cchc.connectors.store import Store, cell_cache
+
+    store = Store(load_config(str(env["cfg"])).database_url)
+    try:
+        return cell_cache.entries(store.engine, "provincial")
+    finally:
+        store.dispose()
 
 
 def test_sync_artifact_has_stable_key_and_no_personal_data(env):

@@ -27,7 +27,7 @@ def test_migrate_is_idempotent(db_url):
     s = Store(db_url)
     s.migrate()
     s.migrate()
-    assert s.revision() == "0001"
+    assert s.revision() == "0002"
     assert s.count_dossiers() == 0
 
 
@@ -130,8 +130,9 @@ def test_fact_types_are_the_same_on_every_database(db_url):
     assert f.loc["A", "channel"] == 2 and f.loc["A", "online_level"] == 4.0 and f.loc["A", "evaluation"] == 1.0
     assert f.loc["C", "result_paper"] == False and f.loc["A", "result_paper"] == True  # noqa: E712
     steps = s.load_steps("provincial")
-    assert list(steps.columns) == ["officer", "at", "step_due"]
+    assert list(steps.columns) == ["officer", "at", "step_due", "started_at"]
     assert str(steps["step_due"].dtype).startswith("datetime64")
+    assert str(steps["started_at"].dtype).startswith("datetime64")
 
 
 def test_load_facts_window_filters_old_finished(db_url):

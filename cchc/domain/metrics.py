@@ -243,6 +243,32 @@ def _text(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str)
 
 
+_FINISHED = (7, 9, 10)
+
+
+def can_matter(facts: pd.DataFrame, period: Period) -> np.ndarray:
+    """The rows of `facts` that the store's read for `period` selects (`Store.load_facts`, SQL NULL
+    logic included): received by the period's end (or no reception time), and not (in a finished
+    status, received before the period and ended before it). A frame read once for several periods
+    is cut to each with this, so each period's numbers are those of its own read."""
+    start, after = _bounds(period)
+    recv = local_us_values(facts["received_at"])
+    fin = local_us_values(facts["finished_at"])
+    end = np.where(np.isnat(fin), local_us_values(facts["returned_at"]), fin)
+    status = facts["status"].to_numpy()
+    placed_before = np.isnat(recv) | (recv < after)
+    kept = ~np.isin(status, _FINISHED) | (~np.isnat(recv) & (recv >= start)) | (~np.isnat(end) & (end >= start))
+    return placed_before & kept
+
+
+def steps_can_matter(steps: pd.DataFrame, period: Period) -> np.ndarray:
+    """The steps `Store.load_steps` selects for `period`: started by its end, not done before it."""
+    start, after = _bounds(period)
+    started = local_us_values(steps["started_at"])
+    done = local_us_values(steps["at"])
+    return (np.isnat(started) | (started < after)) & (np.isnat(done) | (done >= start))
+
+
 def normalize_facts(facts: pd.DataFrame) -> pd.DataFrame:
     """Check the required columns and give every facts column its type and default (see module
     docstring). Raises ValueError naming missing required columns."""
@@ -437,9 +463,16 @@ def _relevant_rows(c: pd.DataFrame) -> np.ndarray:
     return in_scope | no_recv
 
 
-def _additive_arrays(c: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
+#: Parts of the counts that are not sums over sub-periods, kept in cells so that the cells of
+#: consecutive sub-periods compose into the period's (`cchc.domain.cells`): data issues among the
+#: dossiers carried over / not placed in time (no reception time), and apologies among the dossiers
+#: pending overdue at the period end.
+COMPONENT_COLUMNS = ("data_issues_carried", "data_issues_unplaced", "apology_overdue")
+
+
+def _additive_arrays(c: pd.DataFrame, rows: np.ndarray, components: bool = False) -> dict[str, np.ndarray]:
     """Per-row 0/1 arrays (bool) and processing days (float) over the selected rows, whose group
-    sums make every count and rate."""
+    sums make every count and rate (with `components`, also COMPONENT_COLUMNS)."""
 
     def col(name: str, dtype=None) -> np.ndarray:
         return c[name].to_numpy(dtype=dtype)[rows]
@@ -496,6 +529,10 @@ def _additive_arrays(c: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]
     }
     cols["processing_days_sum"] = np.where(proc_ok, proc, 0.0)
     cols["processing_days_count"] = proc_ok
+    if components:
+        cols["data_issues_carried"] = g["data_issue"] & g["carried_over"]
+        cols["data_issues_unplaced"] = g["data_issue"] & ~g["in_scope"]
+        cols["apology_overdue"] = g["pending_overdue"] & col("apology", bool)
     return cols
 
 
@@ -521,7 +558,7 @@ def _additive_columns(table: pd.DataFrame) -> list[str]:
     names = list(COUNT_COLUMNS)
     for r in (*RATES, STEP_RATE):
         names += [f"{r}_num", f"{r}_den"]
-    names += ["processing_days_sum", "processing_days_count", *STEP_COUNT_COLUMNS]
+    names += ["processing_days_sum", "processing_days_count", *STEP_COUNT_COLUMNS, *COMPONENT_COLUMNS]
     return [n for n in names if n in table.columns]
 
 
@@ -555,14 +592,14 @@ def _ordered_columns(table: pd.DataFrame) -> list[str]:
     cols += ["avg_processing_days", "processing_days_sum", "processing_days_count"]
     if "steps" in table.columns:
         cols += [*STEP_COUNT_COLUMNS, f"{STEP_RATE}_num", f"{STEP_RATE}_den", STEP_RATE]
-    return cols
+    return cols + [c for c in COMPONENT_COLUMNS if c in table.columns]
 
 
 def _known_columns() -> set[str]:
     known = set(COUNT_COLUMNS) | {"avg_processing_days", "processing_days_sum", "processing_days_count"}
     for r in (*RATES, STEP_RATE):
         known |= {r, f"{r}_num", f"{r}_den"}
-    return known | set(STEP_COUNT_COLUMNS)
+    return known | set(STEP_COUNT_COLUMNS) | set(COMPONENT_COLUMNS)
 
 
 def _keys_for(by: str | list[str] | None) -> tuple[list[str], str | None]:
@@ -650,6 +687,7 @@ def indicator_table(
     by: str | list[str] | None = None,
     steps: pd.DataFrame | None = None,
     calendar=None,
+    _components: bool = False,
 ) -> pd.DataFrame:
     """One row per group plus a final TOTAL row (`group` == "TOTAL", `label` "Tổng cộng").
 
@@ -686,7 +724,7 @@ def indicator_table(
             proc[resolved] = working_days_series(a, b, calendar).to_numpy()
         c["processing_days"] = proc
     rows = _relevant_rows(c)
-    arrays = _additive_arrays(c, rows)
+    arrays = _additive_arrays(c, rows, components=_components)
     summed = pd.Series(_totals(arrays), dtype=object)
     if keys:
         key_frame = pd.DataFrame({k: c[k][rows].reset_index(drop=True) for k in keys})
@@ -741,7 +779,7 @@ def cell_table(classified: pd.DataFrame, calendar=None) -> pd.DataFrame:
     rules run over the rows once, and `indicator_table`, `rollup_units` and `bieu06_rows` given
     this frame sum cells instead of rows, to the same numbers. The procedure and field names are
     those `indicator_table` would show (the first row's, per code). attrs["table"] == "cells"."""
-    t = indicator_table(classified, by=list(CELL_KEYS), calendar=calendar)
+    t = indicator_table(classified, by=list(CELL_KEYS), calendar=calendar, _components=True)
     cells = t[t["group"] != TOTAL].drop(columns=["group", "label", *RATES, "avg_processing_days"])
     cells = cells.reset_index(drop=True)
     for code, name in (("procedure_code", "procedure_name"), ("field_code", "field_name")):
@@ -755,7 +793,7 @@ def _from_cells(cells: pd.DataFrame, by: str | list[str] | None) -> pd.DataFrame
     missing = [k for k in keys if k not in cells.columns]
     if missing:
         raise ValueError(f"unknown grouping column(s) for cells: {', '.join(missing)}")
-    additive = _additive_columns(cells)
+    additive = [c for c in _additive_columns(cells) if c not in COMPONENT_COLUMNS]
     summed = cells[additive].sum()
     if keys:
         grouped = cells.groupby(keys, sort=True, dropna=False, observed=True)[additive].sum().reset_index()
@@ -833,54 +871,43 @@ def officer_table(steps: pd.DataFrame, period: Period, compare: str = "date") ->
     sa["officer"] = _text(steps["officer"]).array  # a Categorical stays one (no string per step)
     sa = sa[(sa["steps"] > 0) | (sa["steps_pending"] > 0)]
     cols = [c for c in sa.columns if c != "officer"]
-    grouped = sa.groupby("officer", sort=True)[cols].sum().reset_index()
-    total = sa[cols].sum().to_dict()
+    grouped = sa.groupby("officer", sort=True, observed=True)[cols].sum().reset_index()
+    grouped = grouped.rename(columns=_OFFICER_NAMES)
+    grouped["officer"] = grouped["officer"].astype(str)
+    return officer_table_from_counts(grouped, period)
+
+
+_OFFICER_NAMES = {
+    "steps_on_time": "on_time",
+    "steps_late": "late",
+    "steps_pending": "pending",
+    "steps_overdue": "pending_overdue",
+    f"{STEP_RATE}_num": "on_time_rate_num",
+    f"{STEP_RATE}_den": "on_time_rate_den",
+    "step_data_issues": "data_issues",
+}
+_OFFICER_COUNTS = ("steps", "on_time", "late", "on_time_rate_num", "on_time_rate_den", "pending",
+                   "pending_overdue", "data_issues")
+
+
+def officer_table_from_counts(grouped: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The officer table (see `officer_table`) from per-officer counts: TOTAL row, rate, order."""
+    grouped = grouped.sort_values("officer", ignore_index=True)
+    total = {c: grouped[c].sum() for c in _OFFICER_COUNTS}
     total["officer"] = ""
-    table = pd.concat([grouped, pd.DataFrame([total])], ignore_index=True)
+    table = pd.concat([grouped[["officer", *_OFFICER_COUNTS]], pd.DataFrame([total])], ignore_index=True)
     table.insert(1, "group", list(grouped["officer"]) + [TOTAL])
     table.insert(2, "label", list(grouped["officer"]) + [TOTAL_LABEL_VI])
-    table = table.rename(
-        columns={
-            "steps_on_time": "on_time",
-            "steps_late": "late",
-            "steps_pending": "pending",
-            "steps_overdue": "pending_overdue",
-            f"{STEP_RATE}_num": "on_time_rate_num",
-            f"{STEP_RATE}_den": "on_time_rate_den",
-            "step_data_issues": "data_issues",
-        }
-    )
-    for col in (
-        "steps",
-        "on_time",
-        "late",
-        "pending",
-        "pending_overdue",
-        "on_time_rate_num",
-        "on_time_rate_den",
-        "data_issues",
-    ):
+    for col in _OFFICER_COUNTS:
         table[col] = table[col].astype(np.int64)
     num = table["on_time_rate_num"].to_numpy(dtype=float)
     den = table["on_time_rate_den"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["on_time_rate"] = np.where(den > 0, num / den * 100.0, np.nan)
-    return table[
-        [
-            "officer",
-            "group",
-            "label",
-            "steps",
-            "on_time",
-            "late",
-            "on_time_rate_num",
-            "on_time_rate_den",
-            "on_time_rate",
-            "pending",
-            "pending_overdue",
-            "data_issues",
-        ]
-    ]
+    out = table[["officer", "group", "label", "steps", "on_time", "late", "on_time_rate_num", "on_time_rate_den",
+                 "on_time_rate", "pending", "pending_overdue", "data_issues"]].reset_index(drop=True)
+    out.attrs = {"period": period, "table": "officers"}
+    return out
 
 
 # ============================================================================ display

@@ -159,7 +159,7 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     tables = {by: table_task(data, cfg, by) for by in GROUPINGS}
     by_field, by_unit = bieu06_task(data, cfg)
     rec_summary, mismatches = reconcile_task(data, cfg)
-    scores = ti.scores(tables["unit"], rec_summary, cfg)
+    scores = ti.scores(ti.unit_table_766(data, cfg), rec_summary, cfg)
 
     keys = []
     for by, prefix in GROUPINGS.items():
@@ -183,7 +183,7 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     prev_total = None
     try:
         prev = ti.load_period(store, cfg, per.previous(), source=source, with_national=False)
-        pt = m.indicator_table(prev.classified, by=None)
+        pt = m.indicator_table(prev.cells, by=None)
         prev_total = pt[pt["group"] == m.TOTAL].iloc[0] if len(pt) else None
     except Exception as e:  # the comparison is a nicety; never fail the run for it
         log.warning("Không tính được kỳ trước: %s", e)

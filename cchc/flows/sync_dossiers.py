@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from cchc.config import Config, load_config
 from cchc.connectors.http import SourceError
 from cchc.connectors.store import Store, StoreError
+from cchc.tasks import period_cells
 from cchc.tasks import sync as t
 from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
 from cchc.tasks.ingest import COUNT_KEYS, SyncCounts
@@ -57,6 +59,8 @@ def sync_dossiers(
     counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
                                  pages_per_task=pages_per_task, codes_per_task=codes_per_task,
                                  progress=progress, log=log)
+    for source in (["excel"] if excel_file else [s for s in (sources or ["provincial"]) if s == "provincial"]):
+        refresh_cells(store, cfg, source, run_day)
     update_progress(progress, 100.0)
 
     summary = _summary(counts, store, errors)
@@ -80,6 +84,22 @@ def sync_dossiers(
     if errors:
         raise SyncFailed("; ".join(errors))
     return summary
+
+
+@task(name="cap-nhat-o-so-lieu", cache_policy=NO_CACHE, task_run_name="cập nhật ô số liệu: {source}")
+def refresh_cells(store: Store, cfg: Config, source: str, run_day: date) -> dict:
+    """Keep the recent months' cells current (the reports compose periods from them). A failure here
+    loses nothing: a report recomputes an out-of-date month from the rows."""
+    log = get_run_logger()
+    try:
+        done = period_cells.refresh(store, cfg, source=source, today=run_day)
+    except Exception as e:  # noqa: BLE001 — the sync itself succeeded; say why and go on
+        log.warning("Không cập nhật được ô số liệu các tháng (%s): %s — báo cáo sẽ tính lại từ hồ sơ", source, e)
+        return {"computed": [], "error": str(e)}
+    if done["computed"]:
+        log.info("Đã tính lại ô số liệu %s tháng (%s): %s", len(done["computed"]), source,
+                 ", ".join(done["computed"]))
+    return done
 
 
 def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False, pages_per_task=20,

@@ -54,40 +54,38 @@ BY_LABELS_VI = {"unit": "Đơn vị", "officer": "Cán bộ", "procedure": "Th�
 
 @dataclass
 class PeriodData:
+    """A period's cells (Biểu 06 and 766 modes, officers) and, for reconciliation, its rows."""
+
     period: Period
-    facts: pd.DataFrame
-    steps: pd.DataFrame
-    classified: pd.DataFrame
+    cells: pd.DataFrame
+    cells_766: pd.DataFrame
+    officers: pd.DataFrame
+    classified: pd.DataFrame | None = None
     national: pd.DataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    cells: pd.DataFrame | None = None
-
-    def __post_init__(self) -> None:
-        if self.cells is None:  # the rules' one pass over the rows; every grouping sums these
-            self.cells = m.cell_table(self.classified)
 
 
 def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
-                with_national: bool = True, mode: str = "bieu06") -> PeriodData:
-    """Read the period's facts, steps and (optionally) the national copies, and classify the facts.
-
-    The three reads run side by side (SQLite's in helper processes, PostgreSQL's driver releases the
-    GIL while rows arrive), so on two cores the period loads in about the time of its largest read;
-    the facts are classified while the other reads are still running."""
+                with_national: bool = True) -> PeriodData:
+    """The period's cells, composed from its months' cells kept in the store (`period_cells`:
+    computed from the rows only for months not current), and — `with_national` — the rows that
+    reconciliation with the national portal compares: the period's classified facts and the national
+    copies, read side by side."""
     from concurrent.futures import ThreadPoolExecutor
 
-    cal = cfg.make_calendar()
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="cchc-load") as pool:
-        facts_f = pool.submit(store.load_facts, source, period.start, period.end)
-        steps_f = pool.submit(store.load_steps, source, period.start, period.end)
-        national_f = (pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
-                                  columns=store.NATIONAL_COLUMNS)
-                      if with_national else None)
-        facts = facts_f.result()
-        classified = m.classify(facts, period, mode=mode, compare=cfg.reporting.timeliness_compare, calendar=cal)
-        steps = steps_f.result()
-        national = national_f.result() if national_f is not None else None
-    return PeriodData(period, facts, steps, classified, national)
+    from cchc.tasks.period_cells import period_cells
+
+    if not with_national:
+        c = period_cells(store, cfg, period, source)
+        return PeriodData(period, c.bieu06, c.c766, c.officers)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cchc-load") as pool:
+        national_f = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
+                                 columns=store.NATIONAL_COLUMNS)
+        facts = store.load_facts(source, period.start, period.end)
+        classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
+        c = period_cells(store, cfg, period, source)
+        national = national_f.result()
+    return PeriodData(period, c.bieu06, c.c766, c.officers, classified, national)
 
 
 def top_units(cfg: Config) -> list[tuple[str, str]]:
@@ -115,7 +113,7 @@ def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) ->
                               all_units(cfg) if nested else top_units(cfg))
     if by == "officer":
         names = {o.username: o.name for o in cfg.officers}
-        t = m.officer_table(data.steps, data.period, compare=cfg.reporting.timeliness_compare)
+        t = data.officers.copy()
         t["label"] = [names.get(g, g) if g != m.TOTAL else m.TOTAL_LABEL_VI for g in t["group"]]
         return t
     return m.indicator_table(data.cells, by=by)
@@ -219,8 +217,16 @@ def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
     return by_field, by_unit
 
 
+def unit_table_766(data: PeriodData, cfg: Config) -> pd.DataFrame:
+    """The unit table in 766 mode (status 8 ends; more than one supplement request is late): what
+    the 766 scores read."""
+    return m.rollup_units(m.indicator_table(data.cells_766, by="unit"), all_units(cfg))
+
+
 def reconciliation(data: PeriodData, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    national = data.national if data.national is not None else data.facts.iloc[0:0]
+    if data.classified is None:
+        raise ValueError("reconciliation needs the period's rows: load_period(..., with_national=True)")
+    national = data.national if data.national is not None else data.classified.iloc[0:0]
     # Biểu 06 scope (the default mode); the classification is reused when it is that one.
     return reconcile(data.classified, national, data.period, cfg.reporting.timeliness_compare,
                      units=top_units(cfg))

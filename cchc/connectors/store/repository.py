@@ -22,8 +22,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
+    dossier_changes,
     dossiers,
     metadata,
+    period_cells,
     procedures,
     processing_steps,
     quarantine,
@@ -238,7 +240,7 @@ class Store:
         with self.engine.begin() as conn:
             if rows:
                 existing = self._existing_hashes(conn, source, list(latest))
-                changed = [r for r in rows if existing.get(r["code"]) != r["row_hash"]]
+                changed = [r for r in rows if existing.get(r["code"], (None,))[0] != r["row_hash"]]
                 result.inserted_codes = {r["code"] for r in changed if r["code"] not in existing}
                 result.updated_codes = {r["code"] for r in changed if r["code"] in existing}
                 result.inserted = len(result.inserted_codes)
@@ -256,6 +258,14 @@ class Store:
                     steps = [s for r in changed for s in step_rows(latest[r["code"]])]
                     if steps:
                         conn.execute(processing_steps.insert(), steps)
+                    # How far back the change reaches: reception (old and new) and the new steps' times.
+                    received = [r["received_at"] for r in changed]
+                    received += [existing[r["code"]][1] for r in changed if r["code"] in existing]
+                    known = [t for t in received if t is not None]
+                    known += [s[k] for s in steps for k in ("started_at", "done_at") if s[k] is not None]
+                    conn.execute(dossier_changes.insert(), [{
+                        "source": source, "first_received": min(known) if known else None,
+                        "unplaced": None in received, "rows": len(changed), "changed_at": now}])
             q_rows = []
             for q in quarantined:
                 q_rows.append(
@@ -279,13 +289,14 @@ class Store:
                 self._save_cursor(conn, cursor_key or source, cursor, now)
         return result
 
-    def _existing_hashes(self, conn: Connection, source: str, codes: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _existing_hashes(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
+        """code -> (row hash, reception time) of the stored versions."""
+        out: dict[str, tuple] = {}
         for chunk in _chunks(codes, 900):
-            q = select(dossiers.c.code, dossiers.c.row_hash).where(
+            q = select(dossiers.c.code, dossiers.c.row_hash, dossiers.c.received_at).where(
                 dossiers.c.source == source, dossiers.c.code.in_(chunk)
             )
-            out.update((c, h) for c, h in conn.execute(q))
+            out.update((c, (h, r)) for c, h, r in conn.execute(q))
         return out
 
     def _save_cursor(self, conn: Connection, key: str, cursor: dict, now: datetime) -> None:
@@ -297,7 +308,7 @@ class Store:
     def clear_dossiers(self) -> None:
         """Remove every dossier, step, cursor and quarantined record (the demo's fresh start)."""
         with self.engine.begin() as conn:
-            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs):
+            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs, dossier_changes, period_cells):
                 conn.execute(delete(t))
 
     def save_cursor(self, key: str, cursor: dict) -> None:
@@ -421,7 +432,8 @@ class Store:
         catalogue, default True).
 
         The pre-filter only drops what no rule can count: dossiers received after the period, and
-        dossiers in a finished status (7/9/10) both received and ended before it. With
+        dossiers in a finished status (7/9/10) both received and ended before it (SQL's NULL logic:
+        `metrics.can_matter` selects the same rows from a frame). With
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
         (the national copies of the provincial dossiers of the period, whatever their own dates)."""
         columns = tuple(columns or self.FACT_COLUMNS)
@@ -500,8 +512,8 @@ class Store:
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def load_steps(self, source: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-        """Processing steps that can matter for [start, end]: started by its end and not done before it.
-        Columns: officer, at (done), step_due."""
+        """Processing steps that can matter for [start, end]: started by its end and not done before it
+        (`metrics.steps_can_matter`). Columns: officer, at (done), step_due, started_at."""
         sql = "SELECT {columns} FROM processing_steps WHERE source = :source"
         params: dict = {"source": source}
         if end is not None:
@@ -510,8 +522,8 @@ class Store:
         if start is not None:
             sql += " AND (done_at IS NULL OR done_at >= :start)"
             params["start"] = datetime.combine(start, datetime.min.time())
-        frame = self._frame(sql, params, [("officer", "label"), ("done_at", "time"), ("step_due", "time")],
-                            _typed_steps)
+        frame = self._frame(sql, params, [("officer", "label"), ("done_at", "time"), ("step_due", "time"),
+                                          ("started_at", "time")], _typed_steps)
         return frame.rename(columns={"done_at": "at"})
 
 
@@ -533,7 +545,7 @@ def _fact_kind(column: str) -> str:
 
 
 def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
-    for c in ("done_at", "step_due"):
+    for c in ("done_at", "step_due", "started_at"):
         df[c] = _to_datetime(df[c]).astype("datetime64[us]")
     df["officer"] = _label(df["officer"])
     return df

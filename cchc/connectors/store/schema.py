@@ -13,9 +13,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -134,4 +136,35 @@ procedures = Table(
     Column("result_paper", Boolean),
     Column("working_days", Integer),
     Column("updated_at", DateTime, nullable=False),
+)
+
+#: One row per committed page that changed dossiers of a source: the earliest reception time among
+#: the changed rows, old and new versions (`unplaced`: one of them had none). The cells of a
+#: sub-period computed at change id N are out of date when a later change reaches back to it.
+dossier_changes = Table(
+    "dossier_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),
+    Column("first_received", DateTime),
+    Column("unplaced", Boolean, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Index("ix_dossier_changes_source_id", "source", "id"),
+)
+
+#: Cells (counts, no dossier) of a sub-period, as an Arrow IPC stream: kind "bieu06" / "766"
+#: (metrics.cell_table) or "officers" (metrics.officer_table). `fingerprint` covers the rules'
+#: code, the settings and the catalogue they read; `change_id` the data (see dossier_changes).
+period_cells = Table(
+    "period_cells",
+    metadata,
+    Column("source", String(16), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("period_end", Date, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("change_id", Integer, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )

@@ -1,0 +1,83 @@
+"""Cells of sub-periods kept in the store (table `period_cells`) and whether they are still current.
+
+An entry is current when its fingerprint (rules' code, settings, catalogue) is the caller's and no
+dossier change committed after it (table `dossier_changes`, written by `Store.upsert_page` in the
+page's own transaction) reaches back into its sub-period: a change whose earliest reception or step
+time is after the sub-period's end cannot alter it. Frames travel as Arrow IPC streams.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.engine import Engine
+
+from cchc.connectors.store.schema import dossier_changes, period_cells
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def encode(frame: pd.DataFrame) -> bytes:
+    frame = frame.copy(deep=False)
+    frame.attrs = {}  # rebuilt by the reader from the key; a Period is not JSON
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode(payload: bytes) -> pd.DataFrame:
+    return pa.ipc.open_stream(pa.py_buffer(payload)).read_all().to_pandas()
+
+
+def last_change_id(engine: Engine, source: str) -> int:
+    with engine.connect() as conn:
+        value = conn.execute(select(func.max(dossier_changes.c.id)).where(dossier_changes.c.source == source)).scalar()
+    return int(value or 0)
+
+
+def get(engine: Engine, source: str, kind: str, start: date, end: date, fingerprint: str) -> pd.DataFrame | None:
+    """The stored frame of (source, kind, [start, end]) if it is current, else None."""
+    c = period_cells.c
+    after = datetime.combine(end + timedelta(days=1), datetime.min.time())
+    with engine.connect() as conn:
+        row = conn.execute(select(c.fingerprint, c.change_id, c.payload).where(
+            c.source == source, c.kind == kind, c.period_start == start, c.period_end == end)).first()
+        if row is None or row.fingerprint != fingerprint:
+            return None
+        d = dossier_changes.c
+        later = conn.execute(select(func.count()).select_from(dossier_changes).where(
+            d.source == source, d.id > row.change_id,
+            or_(d.unplaced, d.first_received.is_(None), d.first_received < after))).scalar()
+    if later:
+        return None
+    return decode(row.payload)
+
+
+def put(engine: Engine, source: str, kind: str, start: date, end: date, fingerprint: str, change_id: int,
+        frame: pd.DataFrame) -> None:
+    """Store (replace) the frame of (source, kind, [start, end]) computed from data up to `change_id`."""
+    c = period_cells.c
+    now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+    with engine.begin() as conn:
+        conn.execute(delete(period_cells).where(and_(
+            c.source == source, c.kind == kind, c.period_start == start, c.period_end == end)))
+        conn.execute(period_cells.insert(), [{
+            "source": source, "kind": kind, "period_start": start, "period_end": end,
+            "fingerprint": fingerprint, "change_id": change_id, "computed_at": now,
+            "payload": encode(frame)}])
+
+
+def entries(engine: Engine, source: str) -> list[dict]:
+    """What is stored (no payloads): for `cchc` status output and tests."""
+    c = period_cells.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(c.kind, c.period_start, c.period_end, c.fingerprint, c.change_id,
+                                   c.computed_at).where(c.source == source)
+                            .order_by(c.period_start, c.kind)).all()
+    return [dict(r._mapping) for r in rows]

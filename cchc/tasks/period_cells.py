@@ -1,0 +1,156 @@
+"""A period's cells for the reports, assembled from the cells of its months kept in the store.
+
+A period splits into the months of its regime (calendar, or the administrative 15th–14th; a custom
+range into month pieces). Each whole month's cells — Biểu 06 mode, 766 mode, and the officer table
+— are read from the store when current, else computed from the rows with the domain rules and
+kept; pieces of months (the edges of a custom range) are computed and not kept. The months then
+compose into the period (`cchc.domain.cells`, property-tested to equal the direct computation).
+So a year's report reads twelve months of cells instead of a million rows, and `refresh` — run by
+the sync flow after it stores a change — keeps the recent months current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from cchc.config import Config
+from cchc.connectors.store import Store
+from cchc.connectors.store import cell_cache as cache
+from cchc.domain import metrics as m
+from cchc.domain.cells import compose_cells, compose_officers
+from cchc.domain.periods import Period, period_of
+
+KINDS = ("bieu06", "766", "officers")
+#: The rules whose code is part of the fingerprint: a change to any of them recomputes the cells.
+_RULE_MODULES = ("metrics", "cells", "timeliness", "calendar", "periods", "records")
+_DOMAIN = Path(__file__).resolve().parent.parent / "domain"
+
+
+@dataclass(frozen=True)
+class Cells:
+    period: Period
+    bieu06: pd.DataFrame
+    c766: pd.DataFrame
+    officers: pd.DataFrame
+
+    def frame(self, kind: str) -> pd.DataFrame:
+        return {"bieu06": self.bieu06, "766": self.c766, "officers": self.officers}[kind]
+
+
+def fingerprint(store: Store, cfg: Config) -> str:
+    """What the cells depend on besides the dossiers: the rules' code, the settings they read (the
+    comparison rule, the working-day calendar, office hours, time zone) and the catalogue's
+    paper-result flags."""
+    h = hashlib.sha256()
+    for name in _RULE_MODULES:
+        h.update((_DOMAIN / f"{name}.py").read_bytes())
+    settings = {"compare": cfg.reporting.timeliness_compare, "calendar": cfg.calendar.model_dump(mode="json"),
+                "office_hours": [str(x) for x in cfg.office_hours], "tz": cfg.timezone,
+                "paper": sorted(store.result_paper_by_procedure().items())}
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:32]
+
+
+def compute(store: Store, cfg: Config, period: Period, source: str = "provincial") -> Cells:
+    """The cells of `period` straight from the rows."""
+    return compute_pieces(store, cfg, [period], source)[0]
+
+
+def compute_pieces(store: Store, cfg: Config, pieces: list[Period], source: str = "provincial") -> list[Cells]:
+    """The cells of each piece from the rows, read once for all of them (facts and steps side by
+    side), then cut to each piece's rows (`metrics.can_matter`: the rows the piece's own read would
+    give, so a month's cells do not depend on how they were read) for the rules."""
+    cal = cfg.make_calendar()
+    compare = cfg.reporting.timeliness_compare
+    start, end = min(p.start for p in pieces), max(p.end for p in pieces)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-cells") as pool:
+        steps_f = pool.submit(store.load_steps, source, start, end)
+        facts = store.load_facts(source, start, end)
+        steps = steps_f.result()
+    out = []
+    for piece in pieces:
+        f = facts if len(pieces) == 1 else facts[m.can_matter(facts, piece)]
+        st = steps if len(pieces) == 1 else steps[m.steps_can_matter(steps, piece)]
+        b06 = m.cell_table(m.classify(f, piece, mode="bieu06", compare=compare, calendar=cal))
+        c766 = m.cell_table(m.classify(f, piece, mode="766", compare=compare, calendar=cal))
+        out.append(Cells(piece, b06, c766, m.officer_table(st, piece, compare=compare)))
+    return out
+
+
+def _attrs(kind: str, period: Period, cfg: Config) -> dict:
+    if kind == "officers":
+        return {"period": period, "table": "officers"}
+    return {"period": period, "mode": kind, "compare": cfg.reporting.timeliness_compare,
+            "processing_basis": "working", "table": "cells"}
+
+
+def _keepable(piece: Period) -> bool:
+    return piece.kind == "month"
+
+
+def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str) -> Cells | None:
+    """The piece's cells from the store if it keeps them and they are current, else None."""
+    if not _keepable(piece):
+        return None
+    frames = {}
+    for kind in KINDS:
+        frame = cache.get(store.engine, source, kind, piece.start, piece.end, fp)
+        if frame is None:
+            return None
+        frame.attrs = _attrs(kind, piece, cfg)
+        frames[kind] = frame
+    return Cells(piece, frames["bieu06"], frames["766"], frames["officers"])
+
+
+def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str
+                 ) -> tuple[list[Cells], list[str]]:
+    """Each piece's cells: from the store when current, the others computed together from one read
+    (and kept when whole months). Returns (cells, slugs of the computed pieces)."""
+    found: list[Cells | None] = [_stored(store, cfg, p, source, fp) for p in pieces]
+    missing = [i for i, c in enumerate(found) if c is None]
+    if missing:
+        change_id = cache.last_change_id(store.engine, source)  # before reading: later changes make it stale
+        for i, cells in zip(missing, compute_pieces(store, cfg, [pieces[i] for i in missing], source), strict=True):
+            found[i] = cells
+            if _keepable(cells.period):
+                for kind in KINDS:
+                    cache.put(store.engine, source, kind, cells.period.start, cells.period.end, fp, change_id,
+                              cells.frame(kind))
+    return [c for c in found if c is not None], [pieces[i].slug for i in missing]
+
+
+def period_cells(store: Store, cfg: Config, period: Period, source: str = "provincial") -> Cells:
+    """The cells of `period`, composed from its months' (see the module's docstring)."""
+    parts, _ = pieces_cells(store, cfg, period.sub_periods("month"), source, fingerprint(store, cfg))
+    if len(parts) == 1:
+        only = parts[0]
+        frames = {}
+        for kind in KINDS:
+            f = only.frame(kind).copy(deep=False)
+            f.attrs = {**only.frame(kind).attrs, "period": period}
+            frames[kind] = f
+        return replace(only, period=period, bieu06=frames["bieu06"], c766=frames["766"], officers=frames["officers"])
+    return Cells(period,
+                 compose_cells([p.bieu06 for p in parts], period),
+                 compose_cells([p.c766 for p in parts], period),
+                 compose_officers([p.officers for p in parts], period))
+
+
+def refresh(store: Store, cfg: Config, source: str = "provincial", months: int = 13,
+            today: date | None = None) -> dict:
+    """Bring the cells of the last `months` months (the current one included) up to date: the
+    sync flow's last step, so that reports read current cells. Returns what it did."""
+    mode = cfg.reporting.period_mode
+    current = period_of(today or cfg.today(), "month", mode)
+    pieces = [current]
+    while len(pieces) < months:
+        pieces.insert(0, pieces[0].previous())
+    _, computed = pieces_cells(store, cfg, pieces, source, fingerprint(store, cfg))
+    return {"months": len(pieces), "computed": computed, "mode": mode}
