@@ -355,7 +355,7 @@ def classify(
     ret = f["returned_at"].to_numpy(dtype="datetime64[us]")
     end_time = np.where(np.isnat(fin), ret, fin)
 
-    ending_statuses = (7, 9, 10, 8) if mode == "766" else (7, 9, 10)
+    ending_statuses = (*_FINISHED, 8) if mode == "766" else _FINISHED
     ending = ~excluded & np.isin(status, ending_statuses)
     no_end = ending & np.isnat(end_time)
     end_at = np.where(ending & ~no_end, end_time, np.datetime64("NaT", "us"))

@@ -59,8 +59,10 @@ def sync_dossiers(
     counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
                                  pages_per_task=pages_per_task, codes_per_task=codes_per_task,
                                  progress=progress, log=log)
-    for source in (["excel"] if excel_file else [s for s in (sources or ["provincial"]) if s == "provincial"]):
-        refresh_cells(store, cfg, source, run_day)
+    if excel_file:
+        refresh_cells(store, cfg, "excel", run_day)
+    elif sources is None or "provincial" in sources:
+        refresh_cells(store, cfg, "provincial", run_day)
     update_progress(progress, 100.0)
 
     summary = _summary(counts, store, errors)

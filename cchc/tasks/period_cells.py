@@ -99,13 +99,11 @@ def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str) -> C
     """The piece's cells from the store if it keeps them and they are current, else None."""
     if not _keepable(piece):
         return None
-    frames = {}
-    for kind in KINDS:
-        frame = cache.get(store.engine, source, kind, piece.start, piece.end, fp)
-        if frame is None:
-            return None
+    frames = cache.get(store.engine, source, piece.start, piece.end, fp, KINDS)
+    if frames is None:
+        return None
+    for kind, frame in frames.items():
         frame.attrs = _attrs(kind, piece, cfg)
-        frames[kind] = frame
     return Cells(piece, frames["bieu06"], frames["766"], frames["officers"])
 
 
@@ -120,9 +118,8 @@ def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, f
         for i, cells in zip(missing, compute_pieces(store, cfg, [pieces[i] for i in missing], source), strict=True):
             found[i] = cells
             if _keepable(cells.period):
-                for kind in KINDS:
-                    cache.put(store.engine, source, kind, cells.period.start, cells.period.end, fp, change_id,
-                              cells.frame(kind))
+                cache.put(store.engine, source, cells.period.start, cells.period.end, fp, change_id,
+                          {kind: cells.frame(kind) for kind in KINDS})
     return [c for c in found if c is not None], [pieces[i].slug for i in missing]
 
 

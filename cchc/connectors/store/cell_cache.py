@@ -8,8 +8,8 @@ time is after the sub-period's end cannot alter it. Frames travel as Arrow IPC s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow as pa
@@ -17,8 +17,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 
 from cchc.connectors.store.schema import dossier_changes, period_cells
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+from cchc.domain.timeliness import VN_TZ
 
 
 def encode(frame: pd.DataFrame) -> bytes:
@@ -41,36 +40,37 @@ def last_change_id(engine: Engine, source: str) -> int:
     return int(value or 0)
 
 
-def get(engine: Engine, source: str, kind: str, start: date, end: date, fingerprint: str) -> pd.DataFrame | None:
-    """The stored frame of (source, kind, [start, end]) if it is current, else None."""
+def get(engine: Engine, source: str, start: date, end: date, fingerprint: str,
+        kinds: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+    """The stored frames of every kind of (source, [start, end]) if all are there and current, else None."""
     c = period_cells.c
     after = datetime.combine(end + timedelta(days=1), datetime.min.time())
     with engine.connect() as conn:
-        row = conn.execute(select(c.fingerprint, c.change_id, c.payload).where(
-            c.source == source, c.kind == kind, c.period_start == start, c.period_end == end)).first()
-        if row is None or row.fingerprint != fingerprint:
+        rows = {r.kind: r for r in conn.execute(select(c.kind, c.fingerprint, c.change_id, c.payload).where(
+            c.source == source, c.period_start == start, c.period_end == end))}
+        if any(k not in rows or rows[k].fingerprint != fingerprint for k in kinds):
             return None
         d = dossier_changes.c
         later = conn.execute(select(func.count()).select_from(dossier_changes).where(
-            d.source == source, d.id > row.change_id,
-            or_(d.unplaced, d.first_received.is_(None), d.first_received < after))).scalar()
+            d.source == source, d.id > min(rows[k].change_id for k in kinds),
+            or_(d.unplaced, d.first_received < after))).scalar()
     if later:
         return None
-    return decode(row.payload)
+    return {k: decode(rows[k].payload) for k in kinds}
 
 
-def put(engine: Engine, source: str, kind: str, start: date, end: date, fingerprint: str, change_id: int,
-        frame: pd.DataFrame) -> None:
-    """Store (replace) the frame of (source, kind, [start, end]) computed from data up to `change_id`."""
+def put(engine: Engine, source: str, start: date, end: date, fingerprint: str, change_id: int,
+        frames: dict[str, pd.DataFrame]) -> None:
+    """Store (replace) the frames by kind of (source, [start, end]) computed from data up to `change_id`."""
     c = period_cells.c
-    now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
+    now = datetime.now(VN_TZ).replace(tzinfo=None, microsecond=0)
     with engine.begin() as conn:
         conn.execute(delete(period_cells).where(and_(
-            c.source == source, c.kind == kind, c.period_start == start, c.period_end == end)))
+            c.source == source, c.kind.in_(list(frames)), c.period_start == start, c.period_end == end)))
         conn.execute(period_cells.insert(), [{
             "source": source, "kind": kind, "period_start": start, "period_end": end,
             "fingerprint": fingerprint, "change_id": change_id, "computed_at": now,
-            "payload": encode(frame)}])
+            "payload": encode(frame)} for kind, frame in frames.items()])
 
 
 def entries(engine: Engine, source: str) -> list[dict]:

@@ -239,7 +239,7 @@ class Store:
         rows = [dossier_row(d, effective_due(d) if effective_due else d.due_at, now) for d in latest.values()]
         with self.engine.begin() as conn:
             if rows:
-                existing = self._existing_hashes(conn, source, list(latest))
+                existing = self._stored_versions(conn, source, list(latest))
                 changed = [r for r in rows if existing.get(r["code"], (None,))[0] != r["row_hash"]]
                 result.inserted_codes = {r["code"] for r in changed if r["code"] not in existing}
                 result.updated_codes = {r["code"] for r in changed if r["code"] in existing}
@@ -289,7 +289,7 @@ class Store:
                 self._save_cursor(conn, cursor_key or source, cursor, now)
         return result
 
-    def _existing_hashes(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
+    def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
         """code -> (row hash, reception time) of the stored versions."""
         out: dict[str, tuple] = {}
         for chunk in _chunks(codes, 900):
