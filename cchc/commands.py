@@ -264,6 +264,7 @@ def cmd_config(args) -> int:
     if errors:
         for e in errors:
             print(f"Lỗi / error: {e}", file=sys.stderr)
+        print(f"{path}: {len(errors)} lỗi / error(s)", file=sys.stderr)
         return 1
     print(f"{path}: cấu hình hợp lệ / configuration is valid")
     return 0

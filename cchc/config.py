@@ -9,6 +9,7 @@ CCHC_NATIONAL_URL. Credentials are read from the environment variables the file 
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, time
 from pathlib import Path
 from typing import Literal
@@ -34,12 +35,39 @@ class Ward(_Model):
     province: str = Field(min_length=1)
     national_id: str = Field(min_length=1)
     simulated: bool = False
+    #: the place name of the date line ("Hòa An, ngày … tháng … năm …"); default: the name without
+    #: "Phường"/"Xã"/"Thị trấn" and without a parenthesis
+    place: str | None = None
+    #: the body that receives the ward's reports (Biểu 06 "Đơn vị nhận báo cáo"); default: the
+    #: provincial People's Committee ("Ủy ban nhân dân tỉnh …")
+    reports_to: str | None = None
 
     @property
     def slug(self) -> str:
         from cchc.domain.text import slugify
 
         return slugify(self.name)
+
+    @property
+    def place_name(self) -> str:
+        if self.place:
+            return self.place
+        name = re.sub(r"\s*\(.*?\)\s*", " ", self.name).strip()
+        for prefix in ("Phường ", "Xã ", "Thị trấn ", "Đặc khu "):
+            if name.startswith(prefix):
+                return name[len(prefix):].strip()
+        return name
+
+    @property
+    def receiving_body(self) -> str:
+        if self.reports_to:
+            return self.reports_to
+        province = self.province.strip()
+        for prefix in ("Tỉnh ", "Thành phố "):
+            if province.startswith(prefix):
+                province = prefix.lower() + province[len(prefix):]
+                break
+        return f"Ủy ban nhân dân {province}"
 
 
 class CalendarOverrides(_Model):
@@ -154,20 +182,22 @@ class Config(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
+            raise ValueError(f"múi giờ không tồn tại (unknown time zone): {v!r}") from None
         return v
 
     @field_validator("office_hours")
     @classmethod
     def _hours(cls, v):
         if not v:
-            raise ValueError("at least one office session is required")
+            raise ValueError("cần ít nhất một buổi làm việc (at least one office session is required)")
         prev_end = None
         for start, end in v:
             if end <= start:
-                raise ValueError(f"session {start:%H:%M}-{end:%H:%M} ends before it starts")
+                raise ValueError(f"buổi {start:%H:%M}-{end:%H:%M} kết thúc trước khi bắt đầu "
+                                 "(session ends before it starts)")
             if prev_end and start < prev_end:
-                raise ValueError("sessions must be in order and not overlap")
+                raise ValueError("các buổi phải theo thứ tự và không chồng nhau (sessions must be in order and "
+                                 "not overlap)")
             prev_end = end
         return v
 
@@ -175,23 +205,14 @@ class Config(_Model):
     @classmethod
     def _db(cls, v: str) -> str:
         if "://" not in v:
-            raise ValueError(f"not a database URL (expected e.g. sqlite:///var/cchc.sqlite): {v!r}")
+            raise ValueError(f"không phải URL CSDL, ví dụ sqlite:///var/cchc.sqlite (not a database URL): {v!r}")
         return v
 
     @model_validator(mode="after")
     def _references(self):
-        codes = [u.code for u in self.units]
-        seen = set()
-        for i, c in enumerate(codes):
-            if c in seen:
-                raise _KeyError(f"units[{i}].code", f"duplicate unit code {c!r}")
-            seen.add(c)
-        for i, u in enumerate(self.units):
-            if u.parent is not None and u.parent not in seen:
-                raise _KeyError(f"units[{i}].parent", f"unknown unit code {u.parent!r}")
-        for i, o in enumerate(self.officers):
-            if o.unit not in seen:
-                raise _KeyError(f"officers[{i}].unit", f"unknown unit code {o.unit!r}")
+        problems = reference_errors(self.model_dump(mode="json"))
+        if problems:
+            raise _ReferenceErrors(problems)
         return self
 
     # --- derived helpers -------------------------------------------------------------------
@@ -222,15 +243,115 @@ class Config(_Model):
         )
 
 
-class _KeyError(ValueError):
-    def __init__(self, key: str, msg: str):
-        self.key = key
-        super().__init__(f"{key}: {msg}")
+class _ReferenceErrors(ValueError):
+    """Every cross-reference problem of a configuration at once: [(key, message)]."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
+def _items(data, key) -> list:
+    v = data.get(key) if isinstance(data, dict) else None
+    return v if isinstance(v, list) else []
+
+
+def _field(item, key):
+    return item.get(key) if isinstance(item, dict) else None
+
+
+def _under(nid: str, parent_nid: str) -> bool:
+    """The roll-up rule (metrics.unit_matches): nid is parent_nid or lies under it."""
+    a, b = str(nid).strip(), str(parent_nid).strip().rstrip(".")
+    return a == b or a.startswith(b + ".")
+
+
+def reference_errors(data: dict) -> list[tuple[str, str]]:
+    """(key, message) for every problem between entries of a configuration (raw YAML data, possibly
+    invalid elsewhere): duplicate unit codes, identifiers and officer usernames; a parent, an
+    officer's unit that does not exist; a parent cycle; a sub-unit whose identifier is not under its
+    parent's (roll-ups match by identifier prefix); top-level units whose identifiers overlap (they
+    would be counted twice in the total); a date both extra holiday and extra working day; an
+    unknown 766 indicator."""
+    out: list[tuple[str, str]] = []
+    units = _items(data, "units")
+    by_code: dict[str, int] = {}
+    by_nid: dict[str, int] = {}
+    for i, u in enumerate(units):
+        code, nid = _field(u, "code"), _field(u, "national_id")
+        if isinstance(code, str) and code:
+            if code in by_code:
+                out.append((f"units[{i}].code", f"mã đơn vị {code!r} trùng với đơn vị thứ {by_code[code] + 1} "
+                                                "(duplicate unit code)"))
+            else:
+                by_code[code] = i
+        if isinstance(nid, str) and nid:
+            if nid in by_nid:
+                out.append((f"units[{i}].national_id", f"mã định danh {nid!r} trùng với đơn vị thứ "
+                                                       f"{by_nid[nid] + 1} (duplicate national id)"))
+            else:
+                by_nid[nid] = i
+    for i, u in enumerate(units):
+        parent = _field(u, "parent")
+        if parent is None:
+            continue
+        if parent not in by_code:
+            out.append((f"units[{i}].parent", f"đơn vị cha {parent!r} không có trong units (unknown unit code)"))
+            continue
+        if parent == _field(u, "code"):
+            out.append((f"units[{i}].parent", "đơn vị không thể là cha của chính nó (a unit cannot be its own "
+                                              "parent)"))
+            continue
+        seen, cur = {_field(u, "code")}, parent
+        while cur is not None and cur in by_code and cur not in seen:
+            seen.add(cur)
+            cur = _field(units[by_code[cur]], "parent")
+        if cur is not None and cur in seen:
+            out.append((f"units[{i}].parent", f"vòng lặp đơn vị cha qua {cur!r} (parent cycle)"))
+            continue
+        nid, pnid = _field(u, "national_id"), _field(units[by_code[parent]], "national_id")
+        if isinstance(nid, str) and isinstance(pnid, str) and nid and pnid and (nid == pnid or not _under(nid, pnid)):
+            out.append((f"units[{i}].national_id", f"mã định danh {nid!r} phải nằm dưới mã của đơn vị cha {parent!r} "
+                                                   f"({pnid}.…) để được cộng dồn (must lie under the parent's id)"))
+    tops = [(i, _field(u, "national_id")) for i, u in enumerate(units)
+            if _field(u, "parent") is None and isinstance(_field(u, "national_id"), str)]
+    for i, nid in tops:
+        for j, other in tops:
+            if i != j and nid != other and _under(nid, other):
+                out.append((f"units[{i}].parent", f"mã định danh {nid!r} nằm dưới đơn vị thứ {j + 1} ({other}): khai "
+                                                  f"báo parent, nếu không hồ sơ bị tính hai lần trong tổng "
+                                                  f"(overlaps another top-level unit)"))
+    names: dict[str, int] = {}
+    for i, o in enumerate(_items(data, "officers")):
+        user, unit = _field(o, "username"), _field(o, "unit")
+        if isinstance(user, str) and user:
+            if user in names:
+                out.append((f"officers[{i}].username", f"tên đăng nhập {user!r} trùng với cán bộ thứ "
+                                                       f"{names[user] + 1} (duplicate username)"))
+            else:
+                names[user] = i
+        if unit is not None and unit not in by_code:
+            out.append((f"officers[{i}].unit", f"đơn vị {unit!r} không có trong units (unknown unit code)"))
+    cal = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
+    holidays = {str(d) for d in (cal.get("extra_holidays") or []) if d is not None}
+    for i, d in enumerate(cal.get("extra_working_days") or []):
+        if d is not None and str(d) in holidays:
+            out.append((f"calendar.extra_working_days[{i}]", f"ngày {d} vừa là ngày nghỉ thêm vừa là ngày làm bù "
+                                                             "(both a holiday and a working day)"))
+    weights = data.get("score_766")
+    if isinstance(weights, dict):
+        from cchc.domain.score766 import INDICATORS
+
+        for key in weights:
+            if key not in INDICATORS:
+                out.append((f"score_766.{key}", f"chỉ số 766 không xác định; hợp lệ: {', '.join(INDICATORS)} "
+                                                "(unknown 766 indicator)"))
+    return out
 
 
 def _check_url(v: str) -> str:
     if not (v.startswith("http://") or v.startswith("https://")):
-        raise ValueError(f"not an http(s) URL: {v!r}")
+        raise ValueError(f"không phải URL http(s) (not an http(s) URL): {v!r}")
     return v.rstrip("/")
 
 
@@ -244,21 +365,76 @@ def _loc(loc: tuple) -> str:
     return out or "(gốc)"
 
 
-def _message(err: dict) -> str:
-    msg = err.get("msg", "")
+_LIST_NAMES_VI = {"units": ("đơn vị", "code"), "officers": ("cán bộ", "username"),
+                  "leadership": ("lãnh đạo", "name"), "office_hours": ("buổi làm việc", None)}
+
+
+def _where(key: str, data) -> str:
+    """The 1-based position of a list entry, named: 'units[2].parent' -> 'đơn vị thứ 3 (KTHTDT)'."""
+    m = re.match(r"^(\w+)\[(\d+)\]", key)
+    if not m or m.group(1) not in _LIST_NAMES_VI:
+        return ""
+    what, name_key = _LIST_NAMES_VI[m.group(1)]
+    i = int(m.group(2))
+    items = _items(data, m.group(1))
+    name = _field(items[i], name_key) if name_key and i < len(items) else None
+    return f"{what} thứ {i + 1}" + (f" ({name})" if isinstance(name, str) and name else "")
+
+
+def _located(key: str, msg: str, data) -> str:
+    where = _where(key, data) if data is not None else ""
+    return f"{key} — {where}: {msg}" if where else f"{key}: {msg}"
+
+
+#: pydantic error types -> Vietnamese (English) messages; {placeholders} from the error's ctx
+_TYPE_MESSAGES = {
+    "missing": "bắt buộc, chưa khai báo (required)",
+    "extra_forbidden": "khóa không hợp lệ (unknown key)",
+    "string_too_short": "không được để trống (must not be empty)",
+    "too_short": "cần ít nhất {min_length} mục (at least {min_length} required)",
+    "string_type": "phải là chuỗi ký tự (must be a string)",
+    "int_parsing": "phải là số nguyên (must be an integer)",
+    "int_type": "phải là số nguyên (must be an integer)",
+    "int_from_float": "phải là số nguyên (must be an integer)",
+    "float_parsing": "phải là số (must be a number)",
+    "float_type": "phải là số (must be a number)",
+    "bool_parsing": "phải là true hoặc false (must be true or false)",
+    "bool_type": "phải là true hoặc false (must be true or false)",
+    "date_parsing": "ngày không hợp lệ, dạng YYYY-MM-DD (invalid date)",
+    "date_from_datetime_parsing": "ngày không hợp lệ, dạng YYYY-MM-DD (invalid date)",
+    "date_type": "ngày không hợp lệ, dạng YYYY-MM-DD (invalid date)",
+    "time_parsing": "giờ không hợp lệ, dạng HH:MM (invalid time)",
+    "time_type": "giờ không hợp lệ, dạng HH:MM (invalid time)",
+    "greater_than": "phải lớn hơn {gt} (must be > {gt})",
+    "greater_than_equal": "phải lớn hơn hoặc bằng {ge} (must be ≥ {ge})",
+    "less_than": "phải nhỏ hơn {lt} (must be < {lt})",
+    "less_than_equal": "phải nhỏ hơn hoặc bằng {le} (must be ≤ {le})",
+    "literal_error": "phải là một trong {expected} (must be one of {expected})",
+    "list_type": "phải là một danh sách (must be a list)",
+    "tuple_type": "phải là một danh sách (must be a list)",
+    "dict_type": "phải là một ánh xạ khóa: giá trị (must be a mapping)",
+    "model_type": "phải là một ánh xạ khóa: giá trị (must be a mapping)",
+    "model_attributes_type": "phải là một ánh xạ khóa: giá trị (must be a mapping)",
+}
+
+
+def _messages(err: dict, data=None) -> list[str]:
+    """The message(s) of one pydantic error: 'units[2].head_email — đơn vị thứ 3 (KTHTDT): …'."""
     ctx = err.get("ctx") or {}
     inner = ctx.get("error")
-    if isinstance(inner, _KeyError):
-        return str(inner)
-    if err.get("type") == "value_error" and "email" in msg.lower():
-        msg = "not an email address"
+    if isinstance(inner, _ReferenceErrors):
+        return [_located(k, m, data) for k, m in inner.problems]
+    msg, kind = err.get("msg", ""), err.get("type", "")
+    if kind == "value_error" and "email" in msg.lower():
+        msg = "không phải địa chỉ email (not an email address)"
+    elif kind in _TYPE_MESSAGES:
+        try:
+            msg = _TYPE_MESSAGES[kind].format(**ctx)
+        except (KeyError, IndexError):
+            msg = _TYPE_MESSAGES[kind]
     elif msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    elif err.get("type") == "extra_forbidden":
-        msg = "unknown key (khóa không hợp lệ)"
-    elif err.get("type") == "missing":
-        msg = "required (bắt buộc)"
-    return f"{_loc(tuple(err['loc']))}: {msg}"
+    return [_located(_loc(tuple(err["loc"])), msg, data)]
 
 
 def config_path() -> Path:
@@ -287,10 +463,9 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
     try:
         return Config.model_validate(data)
     except ValidationError as e:
-        errors = e.errors()
-        first = _message(errors[0])
-        more = f" (và {len(errors) - 1} lỗi khác)" if len(errors) > 1 else ""
-        raise ConfigError(f"{p}: {first}{more}") from None
+        errors = [m for err in e.errors() for m in _messages(err, data)]
+        more = f" (và {len(errors) - 1} lỗi khác, xem `cchc config check`)" if len(errors) > 1 else ""
+        raise ConfigError(f"{p}: {errors[0]}{more}") from None
 
 
 def _apply_env(data: dict, env) -> dict:
@@ -311,17 +486,25 @@ def _apply_env(data: dict, env) -> dict:
 
 
 def all_errors(path) -> list[str]:
-    """Every problem of a configuration file, one message each (for `cchc config check`)."""
+    """Every problem of a configuration file, one message each (for `cchc config check`): the
+    value errors and, even when there are some, the cross-references between entries."""
     try:
         load_config(path)
         return []
     except ConfigError as e:
         first = str(e)
     try:
-        data = _apply_env(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, os.environ)
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            return [first]
+        data = _apply_env(data, os.environ)
+    except Exception:  # unreadable or not YAML: load_config's message says where
+        return [first]
+    out: list[str] = []
+    try:
         Config.model_validate(data)
     except ValidationError as e:
-        return [f"{path}: {_message(err)}" for err in e.errors()]
-    except Exception:
-        pass
-    return [first]
+        out = [m for err in e.errors() for m in _messages(err, data)]
+    refs = [_located(k, m, data) for k, m in reference_errors(data)]
+    out += [r for r in refs if r not in out]  # the model checks them too when the values are valid
+    return [f"{path}: {m}" for m in out] or [first]

@@ -202,7 +202,7 @@ def test_config_error_names_the_key(env, capsys, tmp_path):
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     code, _, err = run_cli(capsys, "--config", str(bad), "sync")
     assert code == 1
-    assert "officers[2].email: not an email address" in err
+    assert "officers[2].email — cán bộ thứ 3 (vhxh.bui): không phải địa chỉ email" in err
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, "config", "check", str(bad))
     assert code == 1 and "officers[2].email" in err
