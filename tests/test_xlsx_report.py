@@ -149,15 +149,14 @@ def test_bieu06_merged_headers(bieu06_path):
     assert ws.cell(h1, 1).value == "STT" and _merged_at(ws, h1, 1).max_row == h1 + 2
     assert ws.cell(h1, 2).value == "Lĩnh vực giải quyết" and _merged_at(ws, h1, 2).max_row == h1 + 2
     assert wb[SHEET_BY_UNIT].cell(h1, 2).value == "Đơn vị"
-    # Second level: Tổng số (2 rows tall), Trong đó over the three sub-columns.
+    # Second level, as in the official form: Tổng số | Trong kỳ (its own level over Trực tuyến and
+    # Trực tiếp, dịch vụ bưu chính) | Từ kỳ trước; Tổng số and Từ kỳ trước are two rows tall.
     assert ws.cell(h1 + 1, 3).value == "Tổng số" and _merged_at(ws, h1 + 1, 3).max_row == h1 + 2
     rng = _merged_at(ws, h1 + 1, 4)
-    assert ws.cell(h1 + 1, 4).value == "Trong đó" and (rng.min_col, rng.max_col) == (4, 6)
-    assert [ws.cell(h1 + 2, c).value for c in (4, 5, 6)] == [
-        "Trong kỳ: Trực tuyến",
-        "Trong kỳ: Trực tiếp, dịch vụ bưu chính",
-        "Từ kỳ trước",
-    ]
+    assert ws.cell(h1 + 1, 4).value == "Trong kỳ" and (rng.min_col, rng.max_col, rng.max_row) == (4, 5, h1 + 1)
+    assert [ws.cell(h1 + 2, c).value for c in (4, 5)] == ["Trực tuyến", "Trực tiếp, dịch vụ bưu chính"]
+    rng = _merged_at(ws, h1 + 1, 6)
+    assert ws.cell(h1 + 1, 6).value == "Từ kỳ trước" and (rng.min_row, rng.max_row) == (h1 + 1, h1 + 2)
     assert [ws.cell(h1 + 1, c).value for c in range(7, 14)] == [
         "Tổng số",
         "Trước hạn",
@@ -219,6 +218,38 @@ def test_bieu06_fonts_and_print_setup(bieu06_path):
         assert ws.print_title_rows == f"${h1}:${h1 + 3}"
         assert ws.page_margins.left <= 0.5 and ws.page_margins.right <= 0.5
         assert "Ngày xuất: 15/03/2025 08:05" in ws.oddFooter.left.text
+
+
+def test_bieu06_signature_block_receiving_body_and_page_numbers(tmp_path):
+    rows = FIELD_ROWS + [_total(FIELD_ROWS)]
+    out = write_bieu06_xlsx(tmp_path / "ky.xlsx", rows_by_field=rows, rows_by_unit=UNIT_ROWS, place="Hòa An",
+                            receiving_body="Văn phòng UBND thành phố Đà Nẵng", **KW)
+    for ws in openpyxl.load_workbook(out).worksheets:
+        total_r, _ = _find(ws, "Tổng cộng")
+        # top right, as in the form: who reports and who receives
+        r, c = _find(ws, "Đơn vị nhận báo cáo: Văn phòng UBND thành phố Đà Nẵng")
+        assert r <= 3 and c >= 8
+        assert _find(ws, "Đơn vị báo cáo: Phường Hòa An, Thành phố Đà Nẵng")[1] == c
+        # the signature block below the table: preparer left, head of unit right under the date line
+        date_r, date_c = _find(ws, "Hòa An, ngày … tháng … năm …")
+        assert date_r > total_r and date_c >= 8 and ws.cell(date_r, date_c).font.italic
+        prep_r, prep_c = _find(ws, "Người lập biểu")
+        head_r, head_c = _find(ws, "Thủ trưởng đơn vị")
+        assert prep_r == head_r == date_r + 1 and prep_c < 7 <= head_c
+        assert ws.cell(head_r, head_c).font.bold and ws.cell(prep_r, prep_c).font.bold
+        assert _find(ws, "(Ký, ghi rõ họ tên)")[0] == _find(ws, "(Ký tên, đóng dấu)")[0] == head_r + 1
+        stamp_r, _ = _find(ws, "Ngày xuất: 15/03/2025 08:05")
+        assert stamp_r > head_r + 3  # room to sign
+        assert ws.print_area.endswith(f"$M${stamp_r}")
+        # page numbers centred in the footer
+        assert ws.oddFooter.center.text == "Trang &P/&N"
+
+
+def test_bieu06_default_place_and_receiving_body(tmp_path):
+    out = write_bieu06_xlsx(tmp_path / "mac-dinh.xlsx", rows_by_field=FIELD_ROWS, **KW)
+    texts = _texts(openpyxl.load_workbook(out)[SHEET_BY_FIELD])
+    assert "Đơn vị nhận báo cáo: Ủy ban nhân dân Thành phố Đà Nẵng" in texts
+    assert "Phường Hòa An, ngày … tháng … năm …" in texts
 
 
 def test_bieu06_simulated_banner_only_when_simulated(tmp_path):

@@ -14,10 +14,13 @@ its label is "TOTAL" / "Tổng cộng" (printed "Tổng cộng", bold); when the
 from the rows and appended, so the printed form always ends with "Tổng cộng".
 
 Layout of each Biểu 06 sheet (13 columns A..M, numbered (1)..(13) as in the official form):
-form number and issuing unit top left, centered title, reporting period, optional red
-"simulated data" banner, unit of measure, three header rows with merged cells, a row of column
-numbers, the data rows, the total row, and "Ngày xuất: dd/mm/yyyy HH:MM". Times New Roman, thin
-borders, A4 landscape, fit to one page wide, header rows repeated on every printed page.
+form number and legal basis top left, reporting unit and receiving body ("Đơn vị nhận báo cáo")
+top right, centered title, reporting period, optional red "simulated data" banner, unit of
+measure, three header rows with merged cells (received: Tổng số | Trong kỳ: Trực tuyến, Trực
+tiếp, dịch vụ bưu chính | Từ kỳ trước), a row of column numbers, the data rows, the total row, the
+signature block ("Người lập biểu" left; "<place>, ngày … tháng … năm …" and "Thủ trưởng đơn vị"
+right) and "Ngày xuất: dd/mm/yyyy HH:MM". Times New Roman, thin borders, A4 landscape, fit to one
+page wide, header rows repeated on every printed page, "Trang n/N" centred in the footer.
 """
 
 from __future__ import annotations
@@ -60,6 +63,21 @@ SHEET_BY_FIELD = "Biểu 06 (lĩnh vực)"
 SHEET_BY_UNIT = "Biểu 06a (đơn vị)"
 LABEL_BY_FIELD = "Lĩnh vực giải quyết"
 LABEL_BY_UNIT = "Đơn vị"
+
+REPORTING_UNIT = "Đơn vị báo cáo"
+RECEIVING_UNIT = "Đơn vị nhận báo cáo"
+#: The "Trong kỳ" level of the received columns (its own header row, as in the official form).
+HEADER_IN_PERIOD = "Trong kỳ"
+HEADER_ONLINE_LEAF = "Trực tuyến"
+HEADER_IN_PERSON_POSTAL_LEAF = "Trực tiếp, dịch vụ bưu chính"
+DATE_LINE = "ngày … tháng … năm …"
+SIGNER_PREPARER = "Người lập biểu"
+SIGNER_HEAD = "Thủ trưởng đơn vị"
+SIGN_HINT_PREPARER = "(Ký, ghi rõ họ tên)"
+SIGN_HINT_HEAD = "(Ký tên, đóng dấu)"
+PAGE_NUMBERS = "Trang &P/&N"
+SIGN_FIRST_COL = "H"
+_SIGN_COL = 8
 
 GROUP_RECEIVED = b06.GROUP_RECEIVED
 GROUP_RESOLVED = b06.GROUP_RESOLVED
@@ -135,12 +153,17 @@ def write_bieu06_xlsx(
     rows_by_unit: Sequence[Any] | None = None,
     generated_at: datetime | None = None,
     simulated: bool = False,
+    place: str | None = None,
+    receiving_body: str | None = None,
 ) -> Path:
     """Write Biểu số 06/VPCP/KSTT to `path` (parent folders created) and return the path.
 
     `rows_by_field` / `rows_by_unit`: Bieu06Row-like objects, the total row last (label "TOTAL" or
     "Tổng cộng"); see the module docstring. `generated_at` (default: now, Vietnam time) is printed as
     "Ngày xuất: dd/mm/yyyy HH:MM". `simulated=True` adds the red "DỮ LIỆU MÔ PHỎNG" banner.
+    `place` is the place name of the signature date line ("Hòa An, ngày … tháng … năm …"; default:
+    the ward's name), `receiving_body` the "Đơn vị nhận báo cáo" (default: "Ủy ban nhân dân " +
+    the province).
     """
     if period_from > period_to:
         raise ValueError(f"period_from {period_from} is after period_to {period_to}")
@@ -169,6 +192,8 @@ def write_bieu06_xlsx(
             rows=list(rows),
             stamp=stamp,
             simulated=simulated,
+            place=place or ward_name,
+            receiving_body=receiving_body or f"Ủy ban nhân dân {province}".strip(),
         )
     wb.properties.title = f"{FORM_NUMBER} — {ward_name} — {period_label}"
     wb.properties.creator = "cchc"
@@ -199,19 +224,26 @@ def _write_bieu06_sheet(
     rows: list[Any],
     stamp: str,
     simulated: bool,
+    place: str,
+    receiving_body: str,
 ) -> None:
     last_col = get_column_letter(N_COLUMNS)
     unit = ", ".join(p for p in (ward_name.strip(), province.strip()) if p)
 
-    # Top-left block: form number, legal basis, issuing unit.
-    r = 1
-    for text, bold in ((form_number, True), (FORM_BASIS, False), (f"Đơn vị báo cáo: {unit}", True)):
+    # Top left: form number and legal basis; top right, as in the official form: the reporting unit
+    # and the receiving body.
+    for r, (text, bold) in enumerate(((form_number, True), (FORM_BASIS, False)), start=1):
         ws.merge_cells(f"A{r}:F{r}")
         c = ws.cell(r, 1, text)
         c.font = _font(bold=bold, italic=not bold)
         c.alignment = Alignment(horizontal="left", vertical="center")
-        r += 1
-    r += 1  # blank row
+    for r, text in enumerate((f"{REPORTING_UNIT}: {unit}", f"{RECEIVING_UNIT}: {receiving_body}"), start=1):
+        ws.merge_cells(f"{SIGN_FIRST_COL}{r}:{last_col}{r}")
+        c = ws.cell(r, _SIGN_COL, text)
+        c.font = _font(bold=True)
+        c.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        ws.row_dimensions[r].height = 16 * max(1, math.ceil(len(text) / 60))
+    r = 4  # row 3 stays blank
 
     def banner(text: str, font: Font, horizontal: str = "center", height: float | None = None) -> None:
         nonlocal r
@@ -239,10 +271,10 @@ def _write_bieu06_sheet(
         (f"B{h1}:B{h3}", label_header),
         (f"C{h1}:F{h1}", GROUP_RECEIVED),
         (f"C{h2}:C{h3}", b06.HEADER_TOTAL),
-        (f"D{h2}:F{h2}", "Trong đó"),
-        (f"D{h3}", b06.HEADER_ONLINE),
-        (f"E{h3}", b06.HEADER_IN_PERSON_POSTAL),
-        (f"F{h3}", b06.HEADER_CARRIED_OVER),
+        (f"D{h2}:E{h2}", HEADER_IN_PERIOD),
+        (f"D{h3}", HEADER_ONLINE_LEAF),
+        (f"E{h3}", HEADER_IN_PERSON_POSTAL_LEAF),
+        (f"F{h2}:F{h3}", b06.HEADER_CARRIED_OVER),
         (f"G{h1}:J{h1}", GROUP_RESOLVED),
         (f"G{h2}:G{h3}", b06.HEADER_TOTAL),
         (f"H{h2}:H{h3}", b06.HEADER_EARLY),
@@ -287,8 +319,15 @@ def _write_bieu06_sheet(
         for c in row_cells:
             c.border = _BORDER
 
-    # Export stamp below the table.
+    # Signature block below the table: the preparer on the left, the head of the unit on the
+    # right under the place and date line; the export stamp at the bottom.
     r = last_row + 2
+    _side(ws, r, _SIGN_COL, f"{place}, {DATE_LINE}", italic=True)
+    _side(ws, r + 1, 1, SIGNER_PREPARER, bold=True)
+    _side(ws, r + 1, _SIGN_COL, SIGNER_HEAD, bold=True)
+    _side(ws, r + 2, 1, SIGN_HINT_PREPARER, italic=True)
+    _side(ws, r + 2, _SIGN_COL, SIGN_HINT_HEAD, italic=True)
+    r += 7  # room to sign
     ws.merge_cells(f"A{r}:F{r}")
     c = ws.cell(r, 1, stamp)
     c.font = _font(italic=True)
@@ -305,9 +344,18 @@ def _write_bieu06_sheet(
     ws.oddFooter.left.text = stamp
     ws.oddFooter.left.font = FONT_NAME
     ws.oddFooter.left.size = 9
-    ws.oddFooter.right.text = "Trang &P/&N"
-    ws.oddFooter.right.font = FONT_NAME
-    ws.oddFooter.right.size = 9
+    ws.oddFooter.center.text = PAGE_NUMBERS
+    ws.oddFooter.center.font = FONT_NAME
+    ws.oddFooter.center.size = 9
+
+
+def _side(ws: Worksheet, r: int, col: int, text: str, *, bold: bool = False, italic: bool = False) -> None:
+    """One line of the signature block: columns A..F (col 1) or H..M (col 8), centred."""
+    last = "F" if col == 1 else get_column_letter(N_COLUMNS)
+    ws.merge_cells(f"{get_column_letter(col)}{r}:{last}{r}")
+    c = ws.cell(r, col, text)
+    c.font = _font(bold=bold, italic=italic)
+    c.alignment = Alignment(horizontal="center", vertical="center")
 
 
 def _write_bieu06_row(ws: Worksheet, r: int, stt: Any, label: Any, row: Any, *, bold: bool) -> None:

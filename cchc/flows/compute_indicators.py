@@ -61,7 +61,8 @@ def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit) -> str:
     path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
-                      rows_by_unit=by_unit, simulated=cfg.ward.simulated)
+                      rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
+                      receiving_body=cfg.ward.receiving_body)
     return str(path)
 
 

@@ -330,7 +330,8 @@ def stats_command(args) -> int:
             by_field, by_unit = bieu06(data, cfg)
             write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
                               period_label=period.label, period_from=period.start, period_to=period.end,
-                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated)
+                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
+                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body)
         else:
             write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: display_rows(table, args.by)},
                              title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}")
