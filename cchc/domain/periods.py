@@ -146,6 +146,24 @@ class Period:
         return f"Từ {_vn(self.start)} đến {_vn(self.end)}"
 
     @property
+    def title(self) -> str:
+        """The label with its dates, once: 'Tháng 10/2026 (từ 01/10/2026 đến 31/10/2026)'; a custom
+        range is its dates already ('Từ 01/10/2026 đến 15/10/2026')."""
+        if self.kind == "custom":
+            return self.label
+        return f"{self.label} (từ {_vn(self.start)} đến {_vn(self.end)})"
+
+    def state(self, today: date) -> str:
+        """"finished" (ended before `today`), "ongoing" (contains it) or "future" (starts after it)."""
+        if isinstance(today, datetime):
+            today = today.date()
+        if today > self.end:
+            return "finished"
+        if today < self.start:
+            return "future"
+        return "ongoing"
+
+    @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
@@ -215,6 +233,24 @@ class Period:
 
 
 # ------------------------------------------------------------------ functions
+
+#: What a reader is told about a period not yet over, and about one without any dossier.
+PROVISIONAL_NOTE_VI = "kỳ chưa kết thúc, số liệu tạm tính"
+FUTURE_NOTE_VI = "kỳ chưa bắt đầu"
+NO_DATA_NOTE_VI = "không có hồ sơ trong kỳ"
+
+
+def period_notes(period: Period, today: date, has_data: bool = True) -> list[str]:
+    """The warnings to print with a period's figures: provisional (not finished, or in the future:
+    "kỳ chưa kết thúc, số liệu tạm tính"), and "không có hồ sơ trong kỳ" when it holds no dossier."""
+    notes = []
+    state = period.state(today)
+    if state != "finished":
+        notes.append(PROVISIONAL_NOTE_VI + (f" ({FUTURE_NOTE_VI})" if state == "future" else ""))
+    if not has_data:
+        notes.append(NO_DATA_NOTE_VI)
+    return notes
+
 
 
 def period_of(d: date, kind: str = "month", mode: str = "calendar") -> Period:

@@ -27,6 +27,27 @@ def format_percent(value: float | None, na: str = "không phát sinh") -> str:
     return f"{value:.2f}".replace(".", ",") + "%"
 
 
-def format_int(n: int) -> str:
-    """1234567 -> '1.234.567' (Vietnamese thousands separator)."""
-    return f"{n:,}".replace(",", ".")
+def format_int(n, sign: bool = False, na: str = "—") -> str:
+    """1234567 -> '1.234.567' (Vietnamese thousands separator); numpy integers and whole floats too.
+    `sign=True` -> '+1.234' / '-5' / '0' (a change); None / NaN -> `na`."""
+    if n is None:
+        return na
+    try:
+        f = float(n)
+    except (TypeError, ValueError):
+        return str(n)
+    if f != f:  # NaN
+        return na
+    v = int(round(f))
+    text = f"{v:+,}" if sign and v else f"{v:,}"
+    return text.replace(",", ".")
+
+
+def format_decimal(value, digits: int = 2, na: str = "không phát sinh") -> str:
+    """1234.5 -> '1.234,50' (decimal comma, dot thousands); None / NaN -> `na`."""
+    if value is None:
+        return na
+    f = float(value)
+    if f != f:
+        return na
+    return f"{f:,.{digits}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
