@@ -136,11 +136,44 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade", "status"], help="upgrade: áp dụng migration / apply "
                                                                   "migrations; status: phiên bản / revision")
 
+    rc = sub.add_parser("reconcile", help="Đối soát với Cổng DVCQG theo kỳ / reconciliation with the national "
+                                          "portal for a period")
+    _period_arguments(rc)
+    rc.add_argument("--xlsx", metavar="FILE", help="Ghi bảng tổng hợp và mọi hồ sơ chênh lệch ra .xlsx / write the "
+                                                   "summary and every mismatch to .xlsx")
+    rc.add_argument("--limit", type=_positive, default=50,
+                    help="Số hồ sơ chênh lệch in ra / mismatches printed (mặc định/default 50)")
+    rc.add_argument("--json", action="store_true", help="In JSON (mọi hồ sơ chênh lệch) / print JSON")
+
+    sc = sub.add_parser("score766", help="Điểm 766 tính được từ dữ liệu hồ sơ / the computable 766 points")
+    _period_arguments(sc)
+    sc.add_argument("--json", action="store_true", help="In JSON / print JSON")
+
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
     b.add_argument("what", choices=["sync", "indicators"], help="sync | indicators")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
+    _config_after_subcommand(sub)
     return p
+
+
+def _period_arguments(parser) -> None:
+    """--period | --from/--to, --mode, --source: as in `cchc stats`."""
+    parser.add_argument("--period", help="Kỳ / period: 2026-10, 2026-Q3, 2026-H1, 2026 (mặc định/default: "
+                                         "tháng trước / last full month)")
+    parser.add_argument("--from", dest="date_from", type=_date, help="Từ ngày / from (YYYY-MM-DD), cùng --to")
+    parser.add_argument("--to", dest="date_to", type=_date, help="Đến ngày / to (YYYY-MM-DD), cùng --from")
+    parser.add_argument("--mode", choices=["calendar", "administrative"],
+                        help="Kỳ theo lịch hay kỳ báo cáo hành chính / calendar or administrative periods")
+    parser.add_argument("--source", default="provincial", help="Nguồn / source (provincial, excel)")
+
+
+def _config_after_subcommand(sub) -> None:
+    """`--config FILE` is accepted after the subcommand too (`cchc stats --config x.yaml ...`)."""
+    for parser in sub.choices.values():
+        if not any("--config" in a.option_strings for a in parser._actions):
+            parser.add_argument("--config", default=argparse.SUPPRESS,
+                                help="Tệp cấu hình phường / ward configuration file")
 
 
 def main(argv: list[str] | None = None) -> int:

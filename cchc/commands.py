@@ -48,7 +48,7 @@ def _print_sync_summary(summary: dict) -> None:
           f" cách ly {n(summary['quarantined'])}. Kho hiện có {n(summary['total'])} hồ sơ.")
     errs = summary.get("row_errors") or []
     if errs:
-        print(f"  Các dòng lỗi ({len(errs)} dòng đầu):")
+        print(f"  Các dòng lỗi ({n(len(errs))} dòng đầu):")
         for e in errs[:50]:
             print(f"    - {e}")
 
@@ -108,13 +108,14 @@ def _ward(args):
 
 def cmd_simulate(args) -> int:
     from cchc.connectors.simulator.server import Faults, make_server
+    from cchc.domain.text import format_int
 
     ward = _ward(args)
     if args.export_excel:
         from cchc.connectors.simulator.excel_export import export_excel
 
         n = export_excel(ward, args.export_excel)
-        print(f"Đã ghi {n} hồ sơ mô phỏng vào {args.export_excel}")
+        print(f"Đã ghi {format_int(n)} hồ sơ mô phỏng vào {args.export_excel}")
         return 0
     try:
         faults = Faults.parse(args.faults) if args.faults else None
@@ -125,7 +126,7 @@ def cmd_simulate(args) -> int:
     except OSError as e:
         raise _UserValueError(f"không mở được cổng {args.host}:{args.port} ({e.strerror})") from None
     host, port = server.server_address[:2]
-    print(f"Trình mô phỏng (DỮ LIỆU GIẢ LẬP) đang chạy tại http://{host}:{port}  —  {ward.n_dossiers} hồ sơ, "
+    print(f"Trình mô phỏng (DỮ LIỆU GIẢ LẬP) đang chạy tại http://{host}:{port}  —  {format_int(ward.n_dossiers)} hồ sơ, "
           f"seed {args.seed}, đến ngày {ward.as_of:%d/%m/%Y}", flush=True)
     print(f"  Hệ thống tỉnh: GET  http://{host}:{port}/api/v1/hoso", flush=True)
     print(f"  Cổng DVCQG:    POST http://{host}:{port}/dvcqg/login, /dvcqg/service", flush=True)
@@ -211,6 +212,75 @@ def cmd_indicators(args) -> int:
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=args.source)
     print(result["unit_table_text"])
     print("Artifacts: " + ", ".join(result["artifact_keys"]))
+    _print_files(result.get("files") or ([result["xlsx"]] if result.get("xlsx") else []))
+    return 0
+
+
+def _print_files(paths) -> None:
+    """The files a command wrote, one absolute path a line."""
+    for path in paths:
+        print(f"Đã ghi tệp / wrote: {os.path.abspath(path)}")
+
+
+def _period_data(args, with_national: bool = True):
+    """(cfg, period, data, notes, provisional) for the commands that read one period from the store."""
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+    from cchc.domain.periods import period_notes
+    from cchc.tasks import indicators as ti
+
+    cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    period = ti.period_from_args(args, cfg)
+    store = Store(cfg.database_url)
+    store.migrate()
+    data = ti.load_period(store, cfg, period, source=args.source, with_national=with_national)
+    today = cfg.today()
+    return cfg, period, data, period_notes(period, today, ti.has_dossiers(data)), period.state(today) != "finished"
+
+
+def cmd_reconcile(args) -> int:
+    """`cchc reconcile`: the reconciliation with the national portal, as the flow computes it."""
+    from cchc.domain.text import format_int
+    from cchc.tasks import indicators as ti
+
+    cfg, period, data, notes, provisional = _period_data(args)
+    summary, mismatches = ti.reconciliation(data, cfg)
+    if args.xlsx:
+        from cchc.connectors.xlsx_report import write_table_xlsx
+
+        write_table_xlsx(args.xlsx, {"Tổng hợp": ti.reconcile_summary_display(summary),
+                                     "Hồ sơ chênh lệch": ti.reconcile_detail_display(mismatches, cfg, limit=None)},
+                         title=f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {period.title}")
+    if args.json:
+        print_json(ti.reconcile_json(data, cfg, summary, mismatches, notes, provisional))
+    else:
+        lines = [f"ĐỐI SOÁT VỚI CỔNG DVCQG — {cfg.ward.name} — {period.title}",
+                 *[f"Lưu ý: {n}." for n in notes], "", ti.rows_text(ti.reconcile_summary_display(summary)), ""]
+        detail = ti.reconcile_detail_display(mismatches, cfg, limit=args.limit)
+        if detail:
+            cut = ti.shown_of(len(detail), len(mismatches))
+            lines += [f"HỒ SƠ CHÊNH LỆCH: {format_int(len(mismatches))} dòng" + (f" ({cut})" if cut else ""), "",
+                      ti.rows_text(detail, left=3)]
+        else:
+            lines.append("Không có hồ sơ chênh lệch.")
+        print("\n".join(lines))
+        if args.xlsx:
+            _print_files([args.xlsx])
+    return 0
+
+
+def cmd_score766(args) -> int:
+    """`cchc score766`: the 766 points computable from dossier data, as the flow computes them."""
+    from cchc.tasks import indicators as ti
+
+    cfg, period, data, notes, provisional = _period_data(args)
+    summary, _ = ti.reconciliation(data, cfg)
+    scores = ti.scores(ti.unit_table_766(data, cfg), summary, cfg)
+    if args.json:
+        print_json(ti.scores_json(period, scores, cfg, notes, provisional))
+    else:
+        print("\n".join([f"ĐIỂM BỘ CHỈ SỐ 766 (PHẦN TÍNH ĐƯỢC TỪ DỮ LIỆU HỒ SƠ) — {cfg.ward.name} — {period.title}",
+                         *[f"Lưu ý: {n}." for n in notes], "", ti.rows_text(ti.scores_display(scores))]))
     return 0
 
 
@@ -243,12 +313,13 @@ def cmd_serve(args) -> int:
 def cmd_quarantine(args) -> int:
     from cchc.config import load_config
     from cchc.connectors.store import Store
+    from cchc.domain.text import format_int
 
     store = Store(load_config(os.environ.get("CCHC_CONFIG")).database_url)
     store.migrate()
     rows = store.quarantine_rows(args.source, limit=args.limit)
     total = store.count_quarantine(args.source)
-    print(f"BẢN GHI BỊ CÁCH LY: {total} (hiện {len(rows)})")
+    print(f"BẢN GHI BỊ CÁCH LY: {format_int(total)} (hiện {format_int(len(rows))})")
     for r in rows:
         print(f"  {r['last_seen']:%d/%m/%Y %H:%M}  {r['source']:<10} {r['record_key'] or '(không có mã)':<24} "
               f"{r['field']}: {r['reason']}")

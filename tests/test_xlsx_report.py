@@ -245,6 +245,18 @@ def test_bieu06_signature_block_receiving_body_and_page_numbers(tmp_path):
         assert ws.oddFooter.center.text == "Trang &P/&N"
 
 
+def test_bieu06_custom_period_once_and_provisional_note(tmp_path):
+    kw = KW | {"period_label": "Từ 01/03/2025 đến 10/03/2025", "period_from": date(2025, 3, 1),
+               "period_to": date(2025, 3, 10)}
+    out = write_bieu06_xlsx(tmp_path / "tam.xlsx", rows_by_field=FIELD_ROWS,
+                            notes=["kỳ chưa kết thúc, số liệu tạm tính"], **kw)
+    ws = openpyxl.load_workbook(out)[SHEET_BY_FIELD]
+    texts = _texts(ws)
+    assert "Kỳ báo cáo: từ 01/03/2025 đến 10/03/2025" in texts
+    r, c = _find(ws, "Lưu ý: kỳ chưa kết thúc, số liệu tạm tính.")
+    assert ws.cell(r, c).font.color.rgb.endswith("FF0000") and r < _find(ws, "Số hồ sơ nhận giải quyết")[0]
+
+
 def test_bieu06_default_place_and_receiving_body(tmp_path):
     out = write_bieu06_xlsx(tmp_path / "mac-dinh.xlsx", rows_by_field=FIELD_ROWS, **KW)
     texts = _texts(openpyxl.load_workbook(out)[SHEET_BY_FIELD])

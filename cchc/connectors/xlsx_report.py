@@ -155,6 +155,7 @@ def write_bieu06_xlsx(
     simulated: bool = False,
     place: str | None = None,
     receiving_body: str | None = None,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write Biểu số 06/VPCP/KSTT to `path` (parent folders created) and return the path.
 
@@ -163,7 +164,8 @@ def write_bieu06_xlsx(
     "Ngày xuất: dd/mm/yyyy HH:MM". `simulated=True` adds the red "DỮ LIỆU MÔ PHỎNG" banner.
     `place` is the place name of the signature date line ("Hòa An, ngày … tháng … năm …"; default:
     the ward's name), `receiving_body` the "Đơn vị nhận báo cáo" (default: "Ủy ban nhân dân " +
-    the province).
+    the province). `notes` (e.g. "kỳ chưa kết thúc, số liệu tạm tính") are printed in red under the
+    reporting period.
     """
     if period_from > period_to:
         raise ValueError(f"period_from {period_from} is after period_to {period_to}")
@@ -194,6 +196,7 @@ def write_bieu06_xlsx(
             simulated=simulated,
             place=place or ward_name,
             receiving_body=receiving_body or f"Ủy ban nhân dân {province}".strip(),
+            notes=list(notes),
         )
     wb.properties.title = f"{FORM_NUMBER} — {ward_name} — {period_label}"
     wb.properties.creator = "cchc"
@@ -226,6 +229,7 @@ def _write_bieu06_sheet(
     simulated: bool,
     place: str,
     receiving_body: str,
+    notes: list[str],
 ) -> None:
     last_col = get_column_letter(N_COLUMNS)
     unit = ", ".join(p for p in (ward_name.strip(), province.strip()) if p)
@@ -256,10 +260,11 @@ def _write_bieu06_sheet(
         r += 1
 
     banner(BIEU06_TITLE, _font(TITLE_SIZE, bold=True), height=22)
-    banner(
-        f"Kỳ báo cáo: {period_label} (từ {_dmy(period_from)} đến {_dmy(period_to)})",
-        _font(italic=False, bold=False),
-    )
+    dates = f"từ {_dmy(period_from)} đến {_dmy(period_to)}"
+    same = fold(period_label) == fold(dates)  # a custom range is its dates already
+    banner(f"Kỳ báo cáo: {dates}" if same else f"Kỳ báo cáo: {period_label} ({dates})", _font(italic=False, bold=False))
+    for note in notes:
+        banner(f"Lưu ý: {note}.", _font(bold=True, italic=True, color="FFFF0000"))
     if simulated:
         banner(SIMULATED_BANNER, _font(TITLE_SIZE, bold=True, color="FFFF0000"))
     banner(UNIT_OF_MEASURE, _font(italic=True), horizontal="right")

@@ -4,7 +4,9 @@ with stable keys, Biểu 06 written to var/reports/.
 Artifacts (ward = slug of the ward's name, period = e.g. 2026-10, 2026-q3):
   chi-so-don-vi-<ward>-<period>, chi-so-can-bo-..., chi-so-thu-tuc-..., chi-so-linh-vuc-...,
   chi-so-kenh-..., bieu-06-<ward>-<period> (by field), bieu-06a-<ward>-<period> (by unit),
-  doi-soat-<ward>-<period>, diem-766-<ward>-<period>, tong-hop-<ward>-<period> (markdown).
+  doi-soat-<ward>-<period> (summary per unit), doi-soat-chi-tiet-<ward>-<period> (the mismatching
+  dossiers, the first 200, their count in the description), diem-766-<ward>-<period>,
+  tong-hop-<ward>-<period> (markdown). A period not finished is flagged in every description.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from cchc.config import Config, load_config
 from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.bieu06 import check_identities
-from cchc.domain.periods import Period, last_full_month, parse_period
-from cchc.domain.text import format_percent
+from cchc.domain.periods import Period, last_full_month, parse_period, period_notes
+from cchc.domain.text import format_decimal, format_int, format_percent
 from cchc.tasks import indicators as ti
 from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
 
@@ -55,14 +57,14 @@ def reconcile_task(data: ti.PeriodData, cfg: Config):
 
 
 @task(name="xuat-bieu-06-xlsx", cache_policy=NO_CACHE)
-def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit) -> str:
+def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[str] | None = None) -> str:
     from cchc.connectors.xlsx_report import write_bieu06_xlsx
 
     path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
                       rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
-                      receiving_body=cfg.ward.receiving_body)
+                      receiving_body=cfg.ward.receiving_body, notes=notes or ())
     return str(path)
 
 
@@ -84,39 +86,44 @@ def bieu06_display(rows) -> list[dict]:
 
 
 def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: pd.DataFrame,
-                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict) -> str:
+                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict,
+                     notes: list[str] | tuple = ()) -> str:
+    n = format_int
     total = unit_t[unit_t["group"] == m.TOTAL].iloc[0]
-    lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.label} ({period.range_label})", ""]
+    lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.title}", ""]
     if cfg.ward.simulated:
         lines += ["> **DỮ LIỆU MÔ PHỎNG** — không dùng để báo cáo.", ""]
+    for note in notes:
+        lines += [f"> **Lưu ý:** {note}.", ""]
     lines += [
-        f"- Hồ sơ tiếp nhận (kể cả kỳ trước chuyển sang): **{int(total['received'])}**; đã giải quyết "
-        f"**{int(total['resolved'])}** (quá hạn {int(total['late'])}); đang giải quyết {int(total['pending'])} "
-        f"(quá hạn {int(total['pending_overdue'])}).",
+        f"- Hồ sơ tiếp nhận (kể cả kỳ trước chuyển sang): **{n(total['received'])}**; đã giải quyết "
+        f"**{n(total['resolved'])}** (quá hạn {n(total['late'])}); đang giải quyết {n(total['pending'])} "
+        f"(quá hạn {n(total['pending_overdue'])}).",
         f"- Tỉ lệ giải quyết đúng hạn: **{format_percent(ti._num(total['on_time_rate']))}**; trực tuyến: "
         f"{format_percent(ti._num(total['online_rate']))}; thanh toán trực tuyến: "
         f"{format_percent(ti._num(total['online_payment_rate']))}; số hóa: "
         f"{format_percent(ti._num(total['digitization_rate']))}; xin lỗi khi trễ hạn: "
         f"{format_percent(ti._num(total['apology_rate']))}.",
         f"- Đồng bộ với Cổng DVCQG: {format_percent(sync_total.get('rate'))} "
-        f"({sync_total.get('num', 0)}/{sync_total.get('den', 0)} hồ sơ).",
+        f"({n(sync_total.get('num', 0))}/{n(sync_total.get('den', 0))} hồ sơ).",
         "",
         "## Xếp hạng đơn vị (tỉ lệ đúng hạn)",
+        "",
+        "_Đơn vị trực thuộc được xếp hạng trong đơn vị cấp trên (đã gồm số liệu của nó), sau dấu └._",
         "",
         "| Hạng | Đơn vị | Đã giải quyết | Quá hạn | Tỉ lệ đúng hạn | Điểm 766 (tính được) |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    body = unit_t[(unit_t["group"] != m.TOTAL) & (unit_t["group"] != m.UNMATCHED)].copy()
-    body["_rate"] = body["on_time_rate"].astype(float)
-    body = body.sort_values(["_rate", "resolved"], ascending=[False, False], na_position="last")
     pts = {}
     if scores is not None and len(scores):
         for r in scores.to_dict("records"):
             pts[str(r.get("group"))] = r
-    for i, r in enumerate(body.to_dict("records"), 1):
+    for rank, depth, r in ti.ranked_units(unit_t, cfg):
         s = pts.get(str(r["group"]))
-        score = f"{s['total']:.2f}/{s['max_total']:.0f}".replace(".", ",") if s and s.get("total") is not None else "—"
-        lines.append(f"| {i} | {str(r['label']).strip()} | {int(r['resolved'])} | {int(r['late'])} | "
+        score = (f"{format_decimal(s['total'])}/{format_int(s['max_total'])}"
+                 if s and ti._num(s.get("total")) is not None else "—")
+        label = "\u2003" * max(0, depth - 1) + ("└ " if depth else "") + str(r["label"]).strip()
+        lines.append(f"| {rank} | {label} | {n(r['resolved'])} | {n(r['late'])} | "
                      f"{format_percent(ti._num(r['on_time_rate']))} | {score} |")
     lines += ["", "## 10 thủ tục có nhiều hồ sơ quá hạn nhất", "",
               "| Thủ tục | Quá hạn (đã GQ) | Đang quá hạn | Tỉ lệ đúng hạn |", "|---|---:|---:|---:|"]
@@ -126,7 +133,7 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
     if p.empty:
         lines.append("| (không có hồ sơ quá hạn) | | | |")
     for r in p.to_dict("records"):
-        lines.append(f"| {r['label']} | {int(r['late'])} | {int(r['pending_overdue'])} | "
+        lines.append(f"| {r['label']} | {n(r['late'])} | {n(r['pending_overdue'])} | "
                      f"{format_percent(ti._num(r['on_time_rate']))} |")
     lines += ["", f"## So với kỳ trước ({period.previous().label})", ""]
     if prev_total is None:
@@ -135,7 +142,7 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
         lines += ["| Chỉ số | Kỳ này | Kỳ trước | Thay đổi |", "|---|---:|---:|---:|"]
         for k in ("received", "resolved", "late", "pending_overdue"):
             a, b = int(total[k]), int(prev_total[k])
-            lines.append(f"| {ti.COUNT_LABELS_VI[k]} | {a} | {b} | {a - b:+d} |")
+            lines.append(f"| {ti.COUNT_LABELS_VI[k]} | {n(a)} | {n(b)} | {n(a - b, sign=True)} |")
         for k in ("on_time_rate", "online_rate", "online_payment_rate", "digitization_rate", "apology_rate"):
             a, b = ti._num(total[k]), ti._num(prev_total[k])
             diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
@@ -161,24 +168,35 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     by_field, by_unit = bieu06_task(data, cfg)
     rec_summary, mismatches = reconcile_task(data, cfg)
     scores = ti.scores(ti.unit_table_766(data, cfg), rec_summary, cfg)
+    notes = period_notes(per, run_day, ti.has_dossiers(data))
+    flag = "".join(f" — {note}" for note in notes)  # on every artifact: provisional / no dossier
 
     keys = []
     for by, prefix in GROUPINGS.items():
         key = artifact_key(prefix, slug, pslug)
         publish_table(key, ti.display_rows(tables[by], by),
-                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}")
+                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}{flag}")
         keys.append(key)
     for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
         key = artifact_key(prefix, slug, pslug)
-        publish_table(key, bieu06_display(rows), f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}")
+        publish_table(key, bieu06_display(rows),
+                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}{flag}")
         keys.append(key)
     key = artifact_key("doi-soat", slug, pslug)
-    publish_table(key, ti.reconcile_display(rec_summary, mismatches),
-                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}")
+    publish_table(key, ti.reconcile_summary_display(rec_summary),
+                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}{flag}")
+    keys.append(key)
+    key = artifact_key("doi-soat-chi-tiet", slug, pslug)
+    detail = ti.reconcile_detail_display(mismatches, cfg)
+    cut = ti.shown_of(len(detail), len(mismatches))
+    publish_table(key, detail or [{"Mã hồ sơ": "", "Đơn vị": "", "Loại chênh lệch": "(không có chênh lệch)",
+                                   "Giá trị hệ thống tỉnh": "", "Giá trị Cổng DVCQG": ""}],
+                  f"Đối soát với Cổng DVCQG: hồ sơ chênh lệch ({format_int(len(mismatches))} dòng"
+                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label}{flag}")
     keys.append(key)
     key = artifact_key("diem-766", slug, pslug)
     publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
-                                                  f"{cfg.ward.name} — {per.label}")
+                                                  f"{cfg.ward.name} — {per.label}{flag}")
     keys.append(key)
 
     prev_total = None
@@ -191,11 +209,12 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     sync_total = ti.sync_total(rec_summary)
     key = artifact_key("tong-hop", slug, pslug)
     publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
-                                           sync_total), f"Tổng hợp — {cfg.ward.name} — {per.label}")
+                                           sync_total, notes), f"Tổng hợp — {cfg.ward.name} — {per.label}{flag}")
     keys.append(key)
 
-    xlsx = write_xlsx_task(cfg, per, by_field, by_unit) if write_xlsx else None
-    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.label} ({per.range_label})"
-    text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title)
+    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes) if write_xlsx else None
+    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.title}"
+    text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title, notes)
     log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)
-    return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text}
+    return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text,
+            "files": [xlsx] if xlsx else [], "provisional": per.state(run_day) != "finished", "notes": notes}

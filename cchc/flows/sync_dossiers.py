@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from cchc.config import Config, load_config
 from cchc.connectors.http import SourceError
 from cchc.connectors.store import Store, StoreError
+from cchc.domain.text import format_int
 from cchc.tasks import period_cells
 from cchc.tasks import sync as t
 from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
@@ -82,7 +83,7 @@ def sync_dossiers(
         desc += "\n\nLỗi: " + "; ".join(errors)
     publish_table(artifact_key("dong-bo", slug), rows, desc)
     log.info("Đồng bộ xong: lấy %s, thêm %s, cập nhật %s, cách ly %s; kho có %s hồ sơ",
-             summary["fetched"], summary["inserted"], summary["updated"], summary["quarantined"], summary["total"])
+             *(format_int(summary[k]) for k in ("fetched", "inserted", "updated", "quarantined", "total")))
     if errors:
         raise SyncFailed("; ".join(errors))
     return summary

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.artifacts import update_progress_artifact as _update_progress
 
-from cchc.domain.text import slugify
+from cchc.domain.text import format_int, slugify
 
 _KEY_OK = re.compile(r"^[a-z0-9-]+$")
 
@@ -24,11 +25,14 @@ def artifact_key(*parts: str) -> str:
 def _clean(v):
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return "không phát sinh"
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return format_int(v)  # what people read: 2.284, not 2284
     return v
 
 
 def publish_table(key: str, rows: list[dict], description: str) -> None:
-    """A table artifact; NaN never reaches the UI (shown as 'không phát sinh')."""
+    """A table artifact; NaN never reaches the UI (shown as 'không phát sinh'), counts are shown with
+    the Vietnamese thousands separator ('2.284')."""
     create_table_artifact(table=[{k: _clean(v) for k, v in r.items()} for r in rows], key=key,
                           description=description)
 

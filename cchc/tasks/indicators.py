@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from cchc.config import Config
@@ -106,6 +107,44 @@ def all_units(cfg: Config) -> list[tuple[str, str]]:
     return [(u.national_id, "  " * d(u) + u.name) for u in cfg.units]
 
 
+def ranked_units(unit_t: pd.DataFrame, cfg: Config) -> list[tuple[str, int, dict]]:
+    """The unit ranking by on-time rate (then resolved): (rank, depth, row) in display order. A
+    sub-unit is not ranked beside the parent that already includes it: it follows its parent,
+    ranked among its siblings ("4.1", "4.2"). Units without a row in `unit_t` are left out; the
+    UNMATCHED row, if any, comes last without a rank."""
+    rows = {str(r["group"]): r for r in unit_t.to_dict("records")}
+    by_code = {u.code: u for u in cfg.units}
+    children: dict[str | None, list] = {}
+    for u in cfg.units:
+        parent = u.parent if u.parent in by_code else None
+        children.setdefault(parent, []).append(u)
+
+    def key(u):
+        r = rows[u.national_id]
+        rate = _num(r.get("on_time_rate"))
+        return (rate is None, -(rate or 0.0), -int(r.get("resolved", 0)))
+
+    out: list[tuple[str, int, dict]] = []
+
+    def walk(parent, prefix: str, depth: int) -> None:
+        kids = sorted((u for u in children.get(parent, []) if u.national_id in rows), key=key)
+        for i, u in enumerate(kids, 1):
+            rank = f"{prefix}{i}"
+            out.append((rank, depth, rows[u.national_id]))
+            walk(u.code, rank + ".", depth + 1)
+
+    walk(None, "", 0)
+    if m.UNMATCHED in rows:
+        out.append(("", 0, rows[m.UNMATCHED]))
+    return out
+
+
+def has_dossiers(data: PeriodData) -> bool:
+    """Whether the period holds any dossier (received in it or carried over into it)."""
+    t = m.indicator_table(data.cells, by=None)
+    return bool(len(t)) and int(t[t["group"] == m.TOTAL]["received"].sum()) > 0
+
+
 def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) -> pd.DataFrame:
     """The indicator table for one grouping (with TOTAL last)."""
     if by == "unit":
@@ -176,8 +215,8 @@ def display_rows(table: pd.DataFrame, by: str) -> list[dict]:
     return rows
 
 
-def text_table(table: pd.DataFrame, by: str, title: str) -> str:
-    """A readable fixed-width Vietnamese table for the terminal."""
+def text_table(table: pd.DataFrame, by: str, title: str, notes: list[str] | tuple = ()) -> str:
+    """A readable fixed-width Vietnamese table for the terminal; `notes` (period_notes) under the title."""
     if by == "officer":
         cols = [("Bước", "steps"), ("Đúng hạn", "on_time"), ("Trễ", "late"), ("Tỉ lệ đúng hạn", "on_time_rate"),
                 ("Đang quá hạn", "pending_overdue")]
@@ -197,13 +236,14 @@ def text_table(table: pd.DataFrame, by: str, title: str) -> str:
         return format_int(int(v))
 
     widths = [max(len(h), 9) for h, _ in cols]
-    lines = [title, ""]
+    lines = [title, *[f"Lưu ý: {n}." for n in notes], ""]
+    head = len(lines)
     lines.append(f"{BY_LABELS_VI[by]:<{w0}}  " + "  ".join(f"{h:>{w}}" for (h, _), w in
                                                            zip(cols, widths, strict=True)))
     lines.append("-" * len(lines[-1]))
     for lab, r in zip(labels, table.to_dict("records"), strict=True):
         if r["group"] == m.TOTAL:
-            lines.append("-" * len(lines[2]))
+            lines.append("-" * len(lines[head]))
         lines.append(f"{lab[:w0]:<{w0}}  " + "  ".join(f"{cell(k, r[k]):>{w}}" for (_, k), w in
                                                       zip(cols, widths, strict=True)))
     lines.append("")
@@ -251,14 +291,31 @@ def sync_total(summary: pd.DataFrame) -> dict:
     return {"rate": _num(r["sync_rate"]), "num": int(r["sync_rate_num"]), "den": int(r["sync_rate_den"])}
 
 
-def reconcile_display(summary: pd.DataFrame, mismatches: pd.DataFrame, limit: int = 200) -> list[dict]:
-    """Per unit: provincial, on the national portal, missing, mismatches, sync rate; then the first
-    mismatching dossiers (codes and units only, nothing personal)."""
+def unit_label(cfg: Config):
+    """unit_code -> the name of the deepest configured unit it belongs to (roll-up by identifier
+    prefix), else the code itself."""
+    units = sorted(((u.national_id.strip().rstrip("."), u.name) for u in cfg.units), key=lambda x: -len(x[0]))
+
+    def name(code) -> str:
+        c = str(code).strip()
+        for nid, label in units:
+            if c == nid or c.startswith(nid + "."):
+                return label
+        return c
+
+    return name
+
+
+#: Rows of the reconciliation detail shown in the Prefect UI (the count of all is said beside it).
+RECONCILE_DETAIL_LIMIT = 200
+
+
+def reconcile_summary_display(summary: pd.DataFrame) -> list[dict]:
+    """Per unit (names): provincial, on the national portal, missing, mismatches, sync rate; TOTAL last."""
     rows = []
     for r in summary.to_dict("records"):
         rows.append({
             "Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"]).strip(),
-            "Mã hồ sơ": "",
             "Hồ sơ trên hệ thống tỉnh": int(r["provincial"]),
             "Có trên Cổng DVCQG": int(r["on_national"]),
             "Thiếu trên Cổng": int(r["missing"]),
@@ -267,19 +324,81 @@ def reconcile_display(summary: pd.DataFrame, mismatches: pd.DataFrame, limit: in
             "Lệch ngày kết thúc": int(r["finish_mismatches"]),
             "Tỉ lệ đồng bộ": format_percent(_num(r["sync_rate"])),
         })
-    for r in mismatches.head(limit).to_dict("records"):
-        rows.append({
-            "Đơn vị": str(r["unit_code"]),
-            "Mã hồ sơ": str(r["code"]),
-            "Hồ sơ trên hệ thống tỉnh": str(r["provincial_value"]),
-            "Có trên Cổng DVCQG": str(r["national_value"]),
-            "Thiếu trên Cổng": "",
-            "Lệch trạng thái": str(r["kind"]),
-            "Lệch ngày hẹn trả": "",
-            "Lệch ngày kết thúc": "",
-            "Tỉ lệ đồng bộ": "",
-        })
     return rows
+
+
+def reconcile_detail_display(mismatches: pd.DataFrame, cfg: Config,
+                             limit: int | None = RECONCILE_DETAIL_LIMIT) -> list[dict]:
+    """The mismatching dossiers (the first `limit`; None: all): code, unit name, kind of mismatch,
+    the provincial and the national value. Codes and units only, nothing personal."""
+    name = unit_label(cfg)
+    rows = mismatches if limit is None else mismatches.head(limit)
+    return [{"Mã hồ sơ": str(r["code"]), "Đơn vị": name(r["unit_code"]), "Loại chênh lệch": str(r["kind"]),
+             "Giá trị hệ thống tỉnh": str(r["provincial_value"]) or "(trống)",
+             "Giá trị Cổng DVCQG": str(r["national_value"]) or "(không có)"}
+            for r in rows.to_dict("records")]
+
+
+def shown_of(shown: int, total: int) -> str:
+    """'hiển thị 200 / 1.234' when a list is cut, '' when it is whole."""
+    return f"hiển thị {format_int(shown)} / {format_int(total)}" if shown < total else ""
+
+
+def rows_text(rows: list[dict], left: int = 1) -> str:
+    """Display rows as a fixed-width table: the first `left` columns left-aligned, the others right;
+    counts with the thousands separator."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    cells = [[format_int(v) if isinstance(v, int | np.integer) and not isinstance(v, bool) else str(v)
+              for v in (r.get(c, "") for c in cols)] for r in rows]
+    widths = [min(48, max(len(c), *(len(x[i]) for x in cells))) for i, c in enumerate(cols)]
+
+    def line(values) -> str:
+        return "  ".join(f"{v[:w]:<{w}}" if i < left else f"{v:>{w}}"
+                         for i, (v, w) in enumerate(zip(values, widths, strict=True))).rstrip()
+
+    out = [line(cols), "-" * len(line(cols))]
+    out += [line(x) for x in cells]
+    return "\n".join(out)
+
+
+def reconcile_json(data: PeriodData, cfg: Config, summary: pd.DataFrame, mismatches: pd.DataFrame,
+                   notes: list[str], provisional: bool) -> dict:
+    """`cchc reconcile --json`: numbers stay numbers; every mismatch, with its unit's name."""
+    name = unit_label(cfg)
+    rows = []
+    for r in summary.to_dict("records"):
+        obj = {"group": str(r["group"]), "label": str(r["label"]).strip()}
+        obj.update({k: int(r[k]) for k in ("provincial", "on_national", "missing", "status_mismatches",
+                                            "due_mismatches", "finish_mismatches", "sync_rate_num",
+                                            "sync_rate_den")})
+        v = _num(r.get("sync_rate"))
+        obj["sync_rate"] = None if v is None else round(v, 2)
+        rows.append(obj)
+    detail = [{"code": str(r["code"]), "unit_code": str(r["unit_code"]), "unit": name(r["unit_code"]),
+               "kind": str(r["kind"]), "provincial_value": str(r["provincial_value"]),
+               "national_value": str(r["national_value"])} for r in mismatches.to_dict("records")]
+    return {"period": data.period.slug, "from": data.period.start.isoformat(), "to": data.period.end.isoformat(),
+            "provisional": provisional, "notes": notes, "summary": rows, "mismatches_total": len(detail),
+            "mismatches": detail}
+
+
+def scores_json(period: Period, scores: pd.DataFrame, cfg: Config, notes: list[str], provisional: bool) -> dict:
+    """`cchc score766 --json`: per unit (TOTAL last) each indicator's rate, points and maximum."""
+    units = []
+    for r in scores.to_dict("records"):
+        ind = {}
+        for k, w in cfg.score_766.items():
+            rate, pts = _num(r.get(f"{k}_rate")), _num(r.get(f"{k}_points"))
+            ind[k] = {"rate": None if rate is None else round(rate, 2), "points": None if pts is None else round(pts, 2),
+                      "max_points": w.max_points, "threshold": w.threshold}
+        total, mx, pct = _num(r.get("total")), _num(r.get("max_total")), _num(r.get("percent"))
+        units.append({"group": str(r["group"]), "label": str(r.get("label") or r["group"]).strip(),
+                      "indicators": ind, "total": None if total is None else round(total, 2),
+                      "max_total": mx, "percent": None if pct is None else round(pct, 2)})
+    return {"period": period.slug, "from": period.start.isoformat(), "to": period.end.isoformat(),
+            "provisional": provisional, "notes": notes, "units": units}
 
 
 def scores_display(scores: pd.DataFrame) -> list[dict]:
@@ -299,30 +418,53 @@ def scores_display(scores: pd.DataFrame) -> list[dict]:
     return rows
 
 
+class PeriodArgumentError(ValueError):
+    """A period on the command line that cannot be read: one plain line."""
+
+    user_facing = True
+
+
+def period_from_args(args, cfg: Config) -> Period:
+    """The period of `--period` or `--from`/`--to` (both needed), else the last full month."""
+    from cchc.domain.periods import last_full_month, parse_period
+
+    mode = getattr(args, "mode", None) or cfg.reporting.period_mode
+    date_from, date_to = getattr(args, "date_from", None), getattr(args, "date_to", None)
+    if (date_from is None) != (date_to is None):
+        given, missing = ("--from", "--to") if date_to is None else ("--to", "--from")
+        raise PeriodArgumentError(f"{given} cần đi cùng {missing}: thiếu {missing} YYYY-MM-DD "
+                                  f"({given} needs {missing})")
+    try:
+        if date_from is not None:
+            if getattr(args, "period", None):
+                raise PeriodArgumentError("chỉ dùng một trong hai: --period hoặc --from/--to "
+                                          "(give either --period or --from/--to)")
+            return parse_period(None, mode=mode, date_from=date_from, date_to=date_to)
+        if getattr(args, "period", None):
+            return parse_period(args.period, mode=mode)
+    except PeriodArgumentError:
+        raise
+    except ValueError as e:
+        raise PeriodArgumentError(str(e)) from None
+    return last_full_month(cfg.today(), mode)
+
+
 def stats_command(args) -> int:
     """`cchc stats`: compute one grouping for a period straight from the store (no Prefect server)."""
     import os
 
     from cchc.cli import print_json
     from cchc.config import load_config
-    from cchc.domain.periods import last_full_month, parse_period
+    from cchc.domain.periods import period_notes
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
-    mode = args.mode or cfg.reporting.period_mode
-    try:
-        if args.date_from or args.date_to:
-            period = parse_period(None, mode=mode, date_from=args.date_from, date_to=args.date_to)
-        elif args.period:
-            period = parse_period(args.period, mode=mode)
-        else:
-            period = last_full_month(cfg.today(), mode)
-    except ValueError as e:
-        e.user_facing = True
-        raise
+    period = period_from_args(args, cfg)
     store = Store(cfg.database_url)
     store.migrate()
     data = load_period(store, cfg, period, source=args.source, with_national=False)
     table = group_table(data, cfg, args.by)
+    today = cfg.today()
+    notes = period_notes(period, today, has_dossiers(data))
     if args.xlsx:
         from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
 
@@ -331,16 +473,16 @@ def stats_command(args) -> int:
             write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
                               period_label=period.label, period_from=period.start, period_to=period.end,
                               rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
-                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body)
+                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes)
         else:
             write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: display_rows(table, args.by)},
                              title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}")
     if args.json:
-        print_json(json_rows(table, args.by))
+        provisional = period.state(today) != "finished"
+        print_json([r | {"provisional": provisional} for r in json_rows(table, args.by)])
     else:
-        title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — "
-                 f"{period.label} ({period.range_label})")
-        print(text_table(table, args.by, title))
+        title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — {period.title}"
+        print(text_table(table, args.by, title, notes))
         if args.xlsx:
             print(f"\nĐã ghi {args.xlsx}")
     return 0
