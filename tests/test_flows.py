@@ -114,7 +114,7 @@ def test_compute_indicators_publishes_every_artifact(env, capsys):
     assert "Tổng cộng" in out
     keys = [f"chi-so-don-vi-{WARD}-2026-10", f"chi-so-can-bo-{WARD}-2026-10", f"chi-so-thu-tuc-{WARD}-2026-10",
             f"chi-so-linh-vuc-{WARD}-2026-10", f"bieu-06-{WARD}-2026-10", f"doi-soat-{WARD}-2026-10",
-            f"diem-766-{WARD}-2026-10", f"tong-hop-{WARD}-2026-10"]
+            f"diem-766-{WARD}-2026-10", f"tong-hop-{WARD}-2026-10", f"doi-soat-chi-tiet-{WARD}-2026-10"]
     arts = read_artifacts(f"%{WARD}-2026-10")
     for k in keys:
         assert k in arts, k
@@ -127,10 +127,23 @@ def test_compute_indicators_publishes_every_artifact(env, capsys):
                     assert not (isinstance(v, float) and v != v), (k, row)  # no NaN
                     assert str(v).lower() not in ("nan", "none", "null"), (k, row)
     assert "| Hạng | Đơn vị |" in str(arts[f"tong-hop-{WARD}-2026-10"].data)
-    # the Biểu 06 workbook was written too
+    # the reconciliation: a summary per unit, and the mismatching dossiers in their own table
+    summary = _rows(arts[f"doi-soat-{WARD}-2026-10"])
+    assert "Mã hồ sơ" not in summary[0] and summary[-1]["Đơn vị"] == "Tổng cộng"
+    detail = _rows(arts[f"doi-soat-chi-tiet-{WARD}-2026-10"])
+    assert list(detail[0]) == ["Mã hồ sơ", "Đơn vị", "Loại chênh lệch", "Giá trị hệ thống tỉnh", "Giá trị Cổng DVCQG"]
+    assert {r["Đơn vị"] for r in detail} <= {"Văn phòng HĐND và UBND", "Phòng Văn hóa - Xã hội",
+                                             "Phòng Kinh tế - Hạ tầng và Đô thị", "Trung tâm Phục vụ hành chính công",
+                                             "Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC)"}
+    # the Biểu 06 workbook was written too, and the command says where
     xlsx = env["tmp"] / "reports" / f"bieu-06-{WARD}-2026-10.xlsx"
+    assert f"Đã ghi tệp / wrote: {xlsx}" in out
     wb = load_workbook(xlsx)
     assert "Biểu 06 (lĩnh vực)" in wb.sheetnames
+
+
+def _rows(artifact) -> list[dict]:
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
 
 
 def test_stats_json_is_consistent_with_its_total(env, capsys):
@@ -202,7 +215,7 @@ def test_config_error_names_the_key(env, capsys, tmp_path):
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     code, _, err = run_cli(capsys, "--config", str(bad), "sync")
     assert code == 1
-    assert "officers[2].email — cán bộ thứ 3 (vhxh.bui): không phải địa chỉ email" in err
+    assert "officers[2].email — cán bộ thứ 3 (vhxh.vu): không phải địa chỉ email" in err
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, "config", "check", str(bad))
     assert code == 1 and "officers[2].email" in err
