@@ -463,7 +463,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
     try:
         return Config.model_validate(data)
     except ValidationError as e:
-        errors = [m for err in e.errors() for m in _messages(err, data)]
+        errors = _all_messages(e, data)
         more = f" (và {len(errors) - 1} lỗi khác, xem `cchc config check`)" if len(errors) > 1 else ""
         raise ConfigError(f"{p}: {errors[0]}{more}") from None
 
@@ -500,11 +500,16 @@ def all_errors(path) -> list[str]:
         data = _apply_env(data, os.environ)
     except Exception:  # unreadable or not YAML: load_config's message says where
         return [first]
-    out: list[str] = []
     try:
         Config.model_validate(data)
     except ValidationError as e:
-        out = [m for err in e.errors() for m in _messages(err, data)]
+        return [f"{path}: {m}" for m in _all_messages(e, data)]
+    return [first]
+
+
+def _all_messages(e: ValidationError, data: dict) -> list[str]:
+    """The value errors, then the cross-references (pydantic skips the model check when a value is
+    wrong, so they are checked on the raw data too)."""
+    out = [m for err in e.errors() for m in _messages(err, data)]
     refs = [_located(k, m, data) for k, m in reference_errors(data)]
-    out += [r for r in refs if r not in out]  # the model checks them too when the values are valid
-    return [f"{path}: {m}" for m in out] or [first]
+    return out + [r for r in refs if r not in out]

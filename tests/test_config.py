@@ -110,6 +110,10 @@ def test_load_config_names_the_first_problem_and_counts_the_rest(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(p, env={})
     assert "units[2].parent — đơn vị thứ 3 (KTHTDT)" in str(e.value) and "(và 1 lỗi khác" in str(e.value)
+    p = _write(tmp_path, lambda d: (mutate(d), d["units"][0].__setitem__("head_email", "x")))
+    with pytest.raises(ConfigError) as e:  # a value error does not hide the cross-references from the count
+        load_config(p, env={})
+    assert "units[0].head_email" in str(e.value) and "(và 2 lỗi khác" in str(e.value)
 
 
 def test_overlapping_top_level_units_and_cycles(tmp_path):
