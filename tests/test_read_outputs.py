@@ -179,6 +179,16 @@ def test_summary_markdown_ranks_nested_and_uses_thousands(ward_env):
     assert "| └ Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC) |" in md.replace(ranks[0], "", 1)
 
 
+def test_unit_tables_show_sub_units_under_their_parent(ward_env):
+    cfg = ward_env["cfg"]
+    data = ti.load_period(Store(cfg.database_url), cfg, parse_period("2026-10"), with_national=False)
+    rows = ti.display_rows(ti.group_table(data, cfg, "unit", nested=True), "unit")
+    labels = [r["Đơn vị"] for r in rows]
+    i = labels.index("Trung tâm Phục vụ hành chính công")
+    assert labels[i + 1] == "└ Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC)"
+    assert ti.nested_label("    Tổ một cửa") == "\u2003└ Tổ một cửa"
+
+
 def test_reconcile_detail_display_names_units_and_cuts(ward_env):
     cfg = ward_env["cfg"]
     mism = pd.DataFrame({"code": [f"HS{i}" for i in range(250)], "unit_code": ["H99.99.04.01"] * 249 + ["X.1"],

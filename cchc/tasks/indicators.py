@@ -145,6 +145,13 @@ def has_dossiers(data: PeriodData) -> bool:
     return bool(len(t)) and int(t[t["group"] == m.TOTAL]["received"].sum()) > 0
 
 
+def nested_label(label: str) -> str:
+    """An `all_units` label (two spaces per level) for tables whose cells lose leading spaces:
+    'Trung tâm' stays, '  Bộ phận' -> '└ Bộ phận', '    Tổ' -> '\u2003└ Tổ'."""
+    depth = (len(label) - len(label.lstrip(" "))) // 2
+    return ("\u2003" * (depth - 1) + "└ " if depth else "") + label.strip()
+
+
 def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) -> pd.DataFrame:
     """The indicator table for one grouping (with TOTAL last)."""
     if by == "unit":
@@ -198,7 +205,7 @@ def display_rows(table: pd.DataFrame, by: str) -> list[dict]:
     """Rows for people (artifacts, Excel): Vietnamese headers, rates as '95,25%' or 'không phát sinh'."""
     rows = []
     for r in table.to_dict("records"):
-        label = m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"])
+        label = m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else nested_label(str(r.get("label") or r["group"]))
         row = {BY_LABELS_VI[by]: label}
         if by == "officer":
             row.update({"Bước xử lý": int(r["steps"]), "Đúng hạn": int(r["on_time"]), "Trễ hạn": int(r["late"]),
@@ -406,7 +413,7 @@ def scores_display(scores: pd.DataFrame) -> list[dict]:
 
     rows = []
     for r in scores.to_dict("records"):
-        row = {"Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else str(r.get("label") or r["group"]).strip()}
+        row = {"Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else nested_label(str(r.get("label") or r["group"]))}
         for ind in INDICATORS:
             pts = _num(r.get(f"{ind}_points"))
             row[INDICATOR_NAMES_VI[ind]] = "không phát sinh" if pts is None else f"{pts:.2f}".replace(".", ",")
