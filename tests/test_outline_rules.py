@@ -326,3 +326,19 @@ def test_received_at_midnight_after_the_period_is_not_in_it(mode):
     nxt = classify(facts(fact(received_at=midnight, due_at="2026-12-20 17:00")), period.next())
     assert nxt["received_in_period"].iloc[0]
     assert period.end == (date(2026, 10, 31) if mode == "calendar" else date(2026, 10, 14))
+
+
+def test_the_catalogue_fee_flags_are_part_of_the_cells_key(db_url):
+    from cchc.benchmarks import AS_OF, _bench_config
+    from cchc.tasks import period_cells as pc
+
+    s = Store(db_url)
+    s.migrate()
+    cfg = _bench_config("http://127.0.0.1:9", db_url, AS_OF)
+    proc = {"code": "P1", "name": "x", "field_code": "", "field_name": "", "online_level": 3,
+            "has_fee": False, "result_paper": True, "working_days": 3}
+    s.upsert_procedures([proc])
+    before = pc.fingerprint(s, cfg)
+    s.upsert_procedures([{**proc, "has_fee": True}])
+    assert pc.fingerprint(s, cfg) != before  # months' cells kept with the old flag are recomputed
+    s.dispose()
