@@ -45,6 +45,7 @@ def fact(**overrides) -> dict:
         "effective_due_at": None,
         "finished_at": None,
         "returned_at": None,
+        "refused_at": None,
         "owes_fee": False,
         "paid_online": False,
         "digitized_component": False,
@@ -59,7 +60,7 @@ def fact(**overrides) -> dict:
     row.update(overrides)
     if "effective_due_at" not in overrides:
         row["effective_due_at"] = row["due_at"]
-    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at"):
+    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at", "refused_at"):
         if isinstance(row[key], str):
             row[key] = ts(row[key])
     return row
@@ -68,8 +69,9 @@ def fact(**overrides) -> dict:
 def facts(*rows: dict) -> pd.DataFrame:
     """A normalized facts frame from `fact()` rows (possibly empty)."""
     frame = pd.DataFrame(list(rows), columns=list(FACTS_COLUMNS))
-    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at"):
-        frame[key] = pd.to_datetime(frame[key])
+    for key in ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at", "refused_at"):
+        if key in frame.columns:
+            frame[key] = pd.to_datetime(frame[key])
     return normalize_facts(frame)
 
 
@@ -95,7 +97,7 @@ def steps(*rows: tuple) -> pd.DataFrame:
 
 def dossier(**kw) -> Dossier:
     """A `Dossier` with aware Vietnam datetimes given as text."""
-    for key in ("received_at", "due_at", "finished_at", "returned_at"):
+    for key in ("received_at", "due_at", "finished_at", "returned_at", "refused_at"):
         if isinstance(kw.get(key), str):
             kw[key] = vn(kw[key])
     sups = []

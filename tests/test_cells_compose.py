@@ -20,8 +20,11 @@ from test_metrics_properties import (
 )
 
 from cchc.domain.cells import compose_cells, compose_officers
-from cchc.domain.metrics import cell_table, classify, officer_table
+from cchc.domain.metrics import cell_table, classify, officer_table, rollup_units
+from cchc.domain.outline import outline_rows
 from cchc.domain.periods import Period, parse_period
+
+OUTLINE_COLUMNS = ("returned_unresolved", "supplement_unresolved", "digitized_components", "digitized_results")
 
 #: Denser sets than the other properties: carried-over and still-open dossiers in most examples.
 frames = st.lists(dossier_rows(), min_size=8, max_size=40).map(lambda rows: facts(*rows))
@@ -57,6 +60,12 @@ def test_cells_of_sub_periods_compose_into_the_period(f, text, pmode, mode, comp
     composed = compose_cells(parts, period)
     _same(composed, whole)
     assert composed.attrs["period"] == period and composed.attrs["mode"] == mode
+    # The unit report outline's figures (a flow: returned, digitized; a closing stock: paused for a
+    # supplement and unresolved) are cell columns, so they compose too, to the rows' numbers.
+    assert set(OUTLINE_COLUMNS) <= set(composed.columns)
+    by_unit = rollup_units(composed, [("H99.99.04", "Phòng")])
+    direct = rollup_units(classify(f, period, mode=mode, compare=compare), [("H99.99.04", "Phòng")])
+    assert outline_rows(by_unit) == outline_rows(direct)
 
 
 step_rows = st.tuples(

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from cchc.cli import main
 from cchc.connectors.simulator.server import running
 from cchc.connectors.simulator.ward import SyntheticWard
+from cchc.tasks.indicators import JSON_OUTLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -140,6 +141,9 @@ def test_compute_indicators_publishes_every_artifact(env, capsys):
     assert f"Đã ghi tệp / wrote: {xlsx}" in out
     wb = load_workbook(xlsx)
     assert "Biểu 06 (lĩnh vực)" in wb.sheetnames
+    assert wb.sheetnames[-1] == "Đề cương báo cáo"  # the unit report outline's figures
+    unit_rows = json.loads(arts[f"chi-so-don-vi-{WARD}-2026-10"].data)
+    assert {"Trả lại (không giải quyết)", "Tạm dừng bổ sung, chưa giải quyết", "Số hóa kết quả"} <= set(unit_rows[0])
 
 
 def _rows(artifact) -> list[dict]:
@@ -156,6 +160,9 @@ def test_stats_json_is_consistent_with_its_total(env, capsys):
                 "online_rate", "online_payment_rate", "digitization_rate", "apology_rate"}
     for r in rows:
         assert required <= set(r)
+        assert list(r)[-len(JSON_OUTLINE):] == list(JSON_OUTLINE)  # new keys after the existing ones
+        assert r["received_online_partial"] + r["received_online_full"] == r["received_online"]
+        assert r["satisfied"] <= r["evaluated"] and r["returned_unresolved"] <= r["resolved"]
         assert r["received"] == r["received_online"] + r["received_in_person_postal"] + r["carried_over"]
         assert r["received"] == r["resolved"] + r["pending"]
         for k in ("on_time_rate", "online_rate", "online_payment_rate", "digitization_rate", "apology_rate"):

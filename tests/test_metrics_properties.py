@@ -28,6 +28,7 @@ def dossier_rows(draw):
     extension = draw(st.one_of(st.none(), st.integers(0, 5 * 24 * 60).map(lambda m: timedelta(minutes=m))))
     finished = draw(st.one_of(st.none(), offsets.map(lambda o: anchor + o)))
     returned = draw(st.one_of(st.none(), offsets.map(lambda o: anchor + o)))
+    refused = draw(st.one_of(st.none(), st.none(), offsets.map(lambda o: anchor + o)))  # NgayTuChoi
     return fact(
         unit_code=draw(st.sampled_from(UNITS)),
         field_code=draw(st.sampled_from(["HT", "CT", "DD"])),
@@ -41,7 +42,10 @@ def dossier_rows(draw):
         effective_due_at=(due + extension) if (due is not None and extension is not None) else due,
         finished_at=finished,
         returned_at=returned,
+        refused_at=refused,
         owes_fee=draw(st.booleans()),
+        fee_unstated=draw(st.booleans()),
+        procedure_has_fee=draw(st.booleans()),
         paid_online=draw(st.booleans()),
         digitized_component=draw(st.booleans()),
         reused_component=draw(st.booleans()),
@@ -174,3 +178,21 @@ def test_cells_give_the_same_tables_as_rows(f, text, mode, compare, categorical)
     if mode == "bieu06":
         assert bieu06_rows(cells, by="field") == bieu06_rows(c, by="field")
         assert bieu06_rows(cells, by="unit", units=units) == bieu06_rows(c, by="unit", units=units)
+
+
+@SETTINGS
+@given(frames, periods, modes, compares)
+def test_outline_figures_are_parts_of_what_they_count(f, text, mode, compare):
+    from cchc.domain.outline import outline_rows
+
+    t = indicator_table(classify(f, parse_period(text), mode=mode, compare=compare), by="unit")
+    for row, r in zip(outline_rows(t), t.to_dict("records"), strict=True):
+        assert 0 <= row["returned_unresolved"] <= row["resolved"]
+        assert 0 <= row["supplement_unresolved"] <= row["pending"]
+        assert row["received_online_partial"] + row["received_online_full"] == r["received_online"]
+        assert min(row["received_online_partial"], row["received_online_full"]) >= 0
+        assert row["digitized_components"] <= row["received_in_period"]
+        assert r["digitization_rate_num"] <= row["digitized_components"]
+        assert row["digitized_results"] <= row["resolved"] - row["returned_unresolved"]
+        assert row["satisfied"] <= row["evaluated"] <= row["resolved"]
+        assert row["early"] + row["on_time"] + row["late"] == row["resolved"]

@@ -42,6 +42,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cchc.domain import bieu06 as b06
+from cchc.domain import outline
 from cchc.domain.text import fold
 from cchc.domain.wire import VN_TZ
 
@@ -63,6 +64,11 @@ SHEET_BY_FIELD = "Biểu 06 (lĩnh vực)"
 SHEET_BY_UNIT = "Biểu 06a (đơn vị)"
 LABEL_BY_FIELD = "Lĩnh vực giải quyết"
 LABEL_BY_UNIT = "Đơn vị"
+SHEET_OUTLINE = "Đề cương báo cáo"
+OUTLINE_TITLE = "SỐ LIỆU THEO ĐỀ CƯƠNG BÁO CÁO KẾT QUẢ GIẢI QUYẾT TTHC CỦA ĐƠN VỊ"
+OUTLINE_NOTE = ("Hồ sơ trả lại (không giải quyết) sau khi đã tiếp nhận được tính là đã giải quyết, đúng hạn, "
+                "như hồ sơ rút; số hóa thành phần tính trên hồ sơ tiếp nhận trong kỳ, số hóa kết quả trên hồ sơ "
+                "đã giải quyết có kết quả; đánh giá, hài lòng trên hồ sơ đã giải quyết.")
 
 REPORTING_UNIT = "Đơn vị báo cáo"
 RECEIVING_UNIT = "Đơn vị nhận báo cáo"
@@ -156,6 +162,7 @@ def write_bieu06_xlsx(
     place: str | None = None,
     receiving_body: str | None = None,
     notes: Sequence[str] = (),
+    outline_rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write Biểu số 06/VPCP/KSTT to `path` (parent folders created) and return the path.
 
@@ -166,6 +173,7 @@ def write_bieu06_xlsx(
     the ward's name), `receiving_body` the "Đơn vị nhận báo cáo" (default: "Ủy ban nhân dân " +
     the province). `notes` (e.g. "kỳ chưa kết thúc, số liệu tạm tính") are printed in red under the
     reporting period.
+    `outline_rows` (`cchc.domain.outline.outline_rows`) adds the sheet "Đề cương báo cáo".
     """
     if period_from > period_to:
         raise ValueError(f"period_from {period_from} is after period_to {period_to}")
@@ -198,6 +206,10 @@ def write_bieu06_xlsx(
             receiving_body=receiving_body or f"Ủy ban nhân dân {province}".strip(),
             notes=list(notes),
         )
+    if outline_rows is not None:
+        _write_outline_sheet(wb.create_sheet(SHEET_OUTLINE), ward_name=ward_name, province=province,
+                             period_label=period_label, period_from=period_from, period_to=period_to,
+                             rows=list(outline_rows), stamp=stamp, simulated=simulated)
     wb.properties.title = f"{FORM_NUMBER} — {ward_name} — {period_label}"
     wb.properties.creator = "cchc"
     wb.save(path)
@@ -390,6 +402,77 @@ def _page_setup(ws: Worksheet, *, landscape: bool) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.6, header=0.25, footer=0.3)
+
+
+# --------------------------------------------------------------------------------------------------
+# The unit report outline (đề cương báo cáo): one row per unit, the total last
+# --------------------------------------------------------------------------------------------------
+
+
+def _write_outline_sheet(
+    ws: Worksheet,
+    *,
+    ward_name: str,
+    province: str,
+    period_label: str,
+    period_from: date,
+    period_to: date,
+    rows: list[Mapping[str, Any]],
+    stamp: str,
+    simulated: bool,
+) -> None:
+    n_cols = 2 + len(outline.FIELDS)
+    last_col = get_column_letter(n_cols)
+    unit = ", ".join(p for p in (ward_name.strip(), province.strip()) if p)
+    lines = [
+        (OUTLINE_TITLE, _font(TITLE_SIZE, bold=True)),
+        (f"Đơn vị báo cáo: {unit}", _font(bold=True)),
+        (f"Kỳ báo cáo: {period_label} (từ {_dmy(period_from)} đến {_dmy(period_to)})", _font()),
+    ]
+    if simulated:
+        lines.append((SIMULATED_BANNER, _font(TITLE_SIZE, bold=True, color="FFFF0000")))
+    lines.append((OUTLINE_NOTE, _font(italic=True)))
+    r = 1
+    for text, font in lines:
+        ws.merge_cells(f"A{r}:{last_col}{r}")
+        c = ws.cell(r, 1, text)
+        c.font = font
+        c.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+        r += 1
+    ws.row_dimensions[r - 1].height = 30
+    r += 1
+    header = r
+    for j, text in enumerate([b06.HEADER_STT, LABEL_BY_UNIT, *(h for _, h in outline.FIELDS)], start=1):
+        c = ws.cell(r, j, text)
+        c.font = _font(bold=True)
+        c.alignment = _CENTER
+        c.border = _BORDER
+    ws.row_dimensions[r].height = 66
+    for row in rows:
+        r += 1
+        total = str(row.get("stt") or "") == ""
+        stt = str(row.get("stt") or "")
+        c = ws.cell(r, 1, int(stt) if stt.isdigit() else None)
+        c.alignment = Alignment(horizontal="center", vertical="center")
+        c = ws.cell(r, 2, str(row.get("label") or ""))
+        c.data_type = "s"
+        c.alignment = Alignment(horizontal="center" if total else "left", vertical="center", wrap_text=True)
+        for j, (key, _) in enumerate(outline.FIELDS, start=3):
+            c = ws.cell(r, j, _number(row.get(key)))
+            c.number_format = NUMBER_FORMAT
+            c.alignment = Alignment(horizontal="right", vertical="center")
+        for j in range(1, n_cols + 1):
+            ws.cell(r, j).font = _font(bold=total)
+            ws.cell(r, j).border = _BORDER
+    c = ws.cell(r + 2, 1, stamp)
+    c.font = _font(italic=True)
+    ws.column_dimensions["A"].width = 6
+    ws.column_dimensions["B"].width = 40
+    for j in range(3, n_cols + 1):
+        ws.column_dimensions[get_column_letter(j)].width = 11
+    ws.freeze_panes = f"C{header + 1}"
+    ws.print_title_rows = f"{header}:{header}"
+    _page_setup(ws, landscape=True)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Three kinds of count, one rule each:
   dossiers, and among the dossiers with no reception time, which are in every period): the first
   sub-period's;
 - the closing stock — pending at the period end, within time or overdue (and the apologies among
-  the overdue ones, steps not done at the end): the last sub-period's.
+  the overdue ones, those paused for a supplement, steps not done at the end): the last
+  sub-period's.
 The compound columns are rebuilt from their parts: received = received in period + carried over;
 the 766 progress rate = (good + pending in time) / (resolved + pending); the apology rate =
 apologies among (late + pending overdue).
@@ -27,7 +28,7 @@ from cchc.domain.periods import Period
 
 #: Counts of the period's opening / closing stock in a cell frame.
 OPENING = ("carried_over", "data_issues_carried", "data_issues_unplaced")
-CLOSING = ("pending", "pending_in_time", "pending_overdue", "apology_overdue")
+CLOSING = ("pending", "pending_in_time", "pending_overdue", "apology_overdue", "supplement_unresolved")
 _LABELS = (("procedure_code", "procedure_name"), ("field_code", "field_name"))
 
 

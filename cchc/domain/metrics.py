@@ -9,9 +9,14 @@ Facts columns (timestamps naive datetime64 in Vietnam local time, NaT when absen
     code, unit_code, procedure_code, procedure_name, field_code, field_name   str ("")
     status int 1..10, channel int (1 in person, 2 online, 3 postal; missing -> 1)
     online_level float (NaN, 3, 4), evaluation float (NaN, 1 satisfied, 2 acceptable, 3 unsatisfied)
-    received_at, due_at, effective_due_at, finished_at, returned_at   datetime64 (NaT)
+    received_at, due_at, effective_due_at, finished_at, returned_at, refused_at   datetime64 (NaT)
     owes_fee, paid_online, digitized_component, reused_component, e_result, supplement_pending,
-    apology   bool (False); result_paper bool (True); supplement_count int (0)
+    apology, fee_unstated, procedure_has_fee   bool (False); result_paper bool (True);
+    supplement_count int (0)
+
+`owes_fee` is what the record says; where it says nothing (`fee_unstated`: no fee list, no
+CoPhi flag, not exempt) the catalogue's `procedure_has_fee` decides. `refused_at` (NgayTuChoi) at
+or after the reception ends an open dossier as returned without resolution ("trả lại").
 
 Steps columns (optional frame): code, unit_code, officer, at (step done, NaT if not), step_due,
 and optionally started_at.
@@ -19,7 +24,7 @@ and optionally started_at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -46,7 +51,7 @@ from cchc.domain.timeliness import (
 CLASSIFY_MODES = ("bieu06", "766")
 
 STRING_COLUMNS = ("code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
-TIME_COLUMNS = ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at")
+TIME_COLUMNS = ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at", "refused_at")
 BOOL_COLUMNS = {
     "owes_fee": False,
     "paid_online": False,
@@ -56,6 +61,8 @@ BOOL_COLUMNS = {
     "result_paper": True,
     "supplement_pending": False,
     "apology": False,
+    "fee_unstated": False,
+    "procedure_has_fee": False,
 }
 REQUIRED_COLUMNS = ("code", "unit_code", "status", "received_at")
 #: All facts columns, in order.
@@ -91,6 +98,7 @@ CLASSIFIED_COLUMNS = (
     "data_issue",
     "data_issue_reason",
     "processing_days",
+    "returned_unresolved",
 )
 
 _FLAG_COLUMNS = tuple(
@@ -120,6 +128,11 @@ COUNT_COLUMNS = (
     "pending_in_time",
     "pending_overdue",
     "data_issues",
+    # The unit report outline (đề cương báo cáo, DOMAIN.md §1) beyond the rates' own counts:
+    "returned_unresolved",  # resolved by being returned without resolution after reception (trả lại)
+    "supplement_unresolved",  # pending at the period end after a supplement request (tạm dừng bổ sung)
+    "digitized_components",  # received in the period with a digitized component
+    "digitized_results",  # resolved in the period with a result (9/10) that is electronic
 )
 
 #: The rates of `indicator_table`; each has `<rate>_num`, `<rate>_den` and `<rate>` (percent, NaN = N/A).
@@ -171,10 +184,13 @@ def _naive(dt: datetime | None) -> datetime | None:
     return dt
 
 
-def facts_from_dossiers(dossiers: Iterable[Dossier], cal=None, paper_result: bool = True) -> pd.DataFrame:
+def facts_from_dossiers(dossiers: Iterable[Dossier], cal=None, paper_result: bool = True,
+                        procedure_fee: Mapping[str, bool] | None = None) -> pd.DataFrame:
     """Facts frame from `Dossier` records (for tests and small imports; the store builds the same
     columns in SQL). `effective_due_at` uses `timeliness.effective_due` when a calendar is given,
-    else it equals `due_at`. `paper_result` is the `result_paper` flag for every dossier."""
+    else it equals `due_at`. `paper_result` is the `result_paper` flag for every dossier;
+    `procedure_fee` the catalogue's fee flag by procedure code (`procedure_has_fee`, else False)."""
+    procedure_fee = procedure_fee or {}
     rows = []
     for d in dossiers:
         eff = effective_due(d, cal) if cal is not None else d.due_at
@@ -194,6 +210,7 @@ def facts_from_dossiers(dossiers: Iterable[Dossier], cal=None, paper_result: boo
                 "effective_due_at": _naive(eff),
                 "finished_at": _naive(d.finished_at),
                 "returned_at": _naive(d.returned_at),
+                "refused_at": _naive(d.refused_at),
                 "owes_fee": d.owes_fee,
                 "paid_online": d.is_paid_online,
                 "digitized_component": d.digitized_component,
@@ -204,6 +221,8 @@ def facts_from_dossiers(dossiers: Iterable[Dossier], cal=None, paper_result: boo
                 "apology": d.apology,
                 "supplement_count": d.n_supplements,
                 "evaluation": float(d.evaluation) if d.evaluation is not None else np.nan,
+                "fee_unstated": d.fee_unstated,
+                "procedure_has_fee": bool(procedure_fee.get(d.procedure_code, False)),
             }
         )
     return normalize_facts(pd.DataFrame(rows, columns=list(FACTS_COLUMNS)))
@@ -297,7 +316,9 @@ def normalize_facts(facts: pd.DataFrame) -> pd.DataFrame:
             out[c] = pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"), index=idx)
     for c, default in BOOL_COLUMNS.items():
         s = facts[c] if c in facts.columns else pd.Series(default, index=idx)
-        out[c] = s.fillna(default).astype(bool)
+        if s.dtype != bool and s.isna().any():
+            s = s.astype(object).where(s.notna(), default)
+        out[c] = s.astype(bool)
     sc = facts["supplement_count"] if "supplement_count" in facts.columns else pd.Series(0, index=idx)
     out["supplement_count"] = pd.to_numeric(sc, errors="coerce").fillna(0).astype(np.int64)
     extra = [c for c in facts.columns if c not in out and c not in CLASSIFIED_COLUMNS]
@@ -336,7 +357,9 @@ def classify(
     end_at (the end time used, NaT if not ended), resolved, timeliness (Int8 -1/0/1 for resolved,
     <NA> otherwise), early, on_time, late, pending, pending_in_time, pending_overdue,
     data_issue, data_issue_reason (category, see DATA_ISSUE_REASONS), processing_days (resolved:
-    working days received -> end with `calendar`, else calendar days; NaN otherwise).
+    working days received -> end with `calendar`, else calendar days; NaN otherwise),
+    returned_unresolved (resolved by a NgayTuChoi at or after the reception, in a status other than
+    7/9/10: ended at `refused_at`, on time like a withdrawal, in both modes).
 
     mode "bieu06": status 8 (stopped) is pending within time. mode "766": status 8 ends at its end
     time, and a dossier with more than one supplement request is late (resolved or pending).
@@ -353,10 +376,17 @@ def classify(
     recv = f["received_at"].to_numpy(dtype="datetime64[us]")
     fin = f["finished_at"].to_numpy(dtype="datetime64[us]")
     ret = f["returned_at"].to_numpy(dtype="datetime64[us]")
-    end_time = np.where(np.isnat(fin), ret, fin)
+    refused = f["refused_at"].to_numpy(dtype="datetime64[us]")
+    # Returned without resolution after reception (NgayTuChoi at or after NgayTiepNhan) in a status
+    # that is not an end of its own: ends at NgayTuChoi, counted on time as a withdrawal is
+    # (Biểu 06 counts withdrawn and returned dossiers as resolved, DOMAIN.md §6), in both modes.
+    returned = (
+        ~excluded & ~np.isin(status, _FINISHED) & ~np.isnat(refused) & ~np.isnat(recv) & (refused >= recv)
+    )
+    end_time = np.where(returned, refused, np.where(np.isnat(fin), ret, fin))
 
     ending_statuses = (*_FINISHED, 8) if mode == "766" else _FINISHED
-    ending = ~excluded & np.isin(status, ending_statuses)
+    ending = (~excluded & np.isin(status, ending_statuses)) | returned
     no_end = ending & np.isnat(end_time)
     end_at = np.where(ending & ~no_end, end_time, np.datetime64("NaT", "us"))
     no_recv = ~excluded & np.isnat(recv)
@@ -381,9 +411,9 @@ def classify(
     no_due = due.isna().to_numpy()
     supplements = f["supplement_count"].to_numpy()
     multi_766 = (supplements > 1) if mode == "766" else np.zeros(len(f), dtype=bool)
-    withdrawn = status == 7
+    withdrawn = (status == 7) | returned
 
-    # Resolved: THE comparison rule; withdrawn on time; 766 multi-supplement late.
+    # Resolved: THE comparison rule; withdrawn or returned on time; 766 multi-supplement late.
     end_series = pd.Series(end_at, index=f.index)
     cmp = compare_end_to_due_series(end_series, due, compare).to_numpy(dtype=np.int8, na_value=ON_TIME)
     cmp = np.where(withdrawn, ON_TIME, np.where(multi_766, LATE, cmp))
@@ -440,6 +470,7 @@ def classify(
             "data_issue": data_issue,
             "data_issue_reason": reason,
             "processing_days": processing,
+            "returned_unresolved": resolved & returned,
         },
         index=f.index,
     )
@@ -482,10 +513,16 @@ def _additive_arrays(c: pd.DataFrame, rows: np.ndarray, components: bool = False
     resolved, pending = g["resolved"], g["pending"]
     good = resolved & (g["early"] | g["on_time"])
     full = col("online_level") == 4
-    owes = col("owes_fee", bool)
+    # The record's fee, or where it tells none, the catalogue's (all fees 0: no fee, DOMAIN.md §4).
+    owes = col("owes_fee", bool) | (col("fee_unstated", bool) & col("procedure_has_fee", bool))
     has_result = np.isin(col("status"), (9, 10))
-    digitized = col("digitized_component", bool) & (
-        col("e_result", bool) | ~col("result_paper", bool) | ~has_result
+    component = col("digitized_component", bool)
+    e_result = col("e_result", bool)
+    # Digitized (DOMAIN.md §4): a digitized component and, where the result is a paper document, an
+    # electronic result — finished or not, withdrawn or not: no electronic result yet, not digitized.
+    digitized = component & (e_result | ~col("result_paper", bool))
+    supplement_requested = (
+        (col("supplement_count") > 0) | col("supplement_pending", bool) | (col("status") == 5)
     )
     evaluation = col("evaluation", float)
     late_any = g["late"] | g["pending_overdue"]
@@ -506,6 +543,10 @@ def _additive_arrays(c: pd.DataFrame, rows: np.ndarray, components: bool = False
         "pending_in_time": g["pending_in_time"],
         "pending_overdue": g["pending_overdue"],
         "data_issues": g["data_issue"],
+        "returned_unresolved": g["returned_unresolved"],
+        "supplement_unresolved": pending & supplement_requested,
+        "digitized_components": rip & component,
+        "digitized_results": resolved & has_result & e_result,
         "on_time_rate_num": good,
         "on_time_rate_den": resolved,
         "progress_766_rate_num": good | g["pending_in_time"],

@@ -136,12 +136,21 @@ class Dossier:
 
     @property
     def owes_fee(self) -> bool:
-        """Owes a fee: the procedure charges one, not all fees 0, applicant not exempt."""
+        """Owes a fee, as far as the record tells (DOMAIN.md §4): never when the applicant is exempt;
+        with a fee list, when one fee is above 0 (all fees 0: no fee, whatever a flag says); without
+        one, the record's own flag (CoPhi). A record telling none of these (`fee_unstated`) owes
+        what the procedure catalogue says: the metrics apply it (`procedure_has_fee`)."""
         if self.fee_exempt:
             return False
-        if self.has_fee is not None:
-            return self.has_fee
-        return any(f.amount > 0 for f in self.fees)
+        if self.fees:
+            return any(f.amount > 0 for f in self.fees)
+        return bool(self.has_fee)
+
+    @property
+    def fee_unstated(self) -> bool:
+        """The record says nothing of a fee (no exemption, no fee list, no CoPhi flag): whether one
+        is owed is the procedure catalogue's say."""
+        return not (self.fee_exempt or self.fees or self.has_fee is not None)
 
     @property
     def is_paid_online(self) -> bool:

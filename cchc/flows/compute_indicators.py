@@ -57,14 +57,16 @@ def reconcile_task(data: ti.PeriodData, cfg: Config):
 
 
 @task(name="xuat-bieu-06-xlsx", cache_policy=NO_CACHE)
-def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[str] | None = None) -> str:
+def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[str] | None = None,
+                    outline_rows=None) -> str:
     from cchc.connectors.xlsx_report import write_bieu06_xlsx
 
     path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
                       rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
-                      receiving_body=cfg.ward.receiving_body, notes=notes or ())
+                      receiving_body=cfg.ward.receiving_body, notes=notes or (),
+                      outline_rows=outline_rows)
     return str(path)
 
 
@@ -212,7 +214,7 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
                                            sync_total, notes), f"Tổng hợp — {cfg.ward.name} — {per.label}{flag}")
     keys.append(key)
 
-    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes) if write_xlsx else None
+    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes, ti.outline_rows(data, cfg)) if write_xlsx else None
     title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.title}"
     text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title, notes)
     log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)

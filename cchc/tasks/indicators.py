@@ -12,6 +12,7 @@ import pandas as pd
 from cchc.config import Config
 from cchc.connectors.store import Store
 from cchc.domain import metrics as m
+from cchc.domain import outline
 from cchc.domain.bieu06 import bieu06_rows
 from cchc.domain.periods import Period
 from cchc.domain.reconcile import reconcile
@@ -23,6 +24,9 @@ JSON_COUNTS = ("received", "received_online", "received_in_person_postal", "carr
                "on_time", "late", "pending", "pending_in_time", "pending_overdue")
 JSON_RATES = ("on_time_rate", "progress_766_rate", "online_rate", "full_online_rate", "online_payment_rate",
               "digitization_rate", "reuse_rate", "postal_rate", "satisfaction_rate", "apology_rate")
+#: Keys of the unit report outline (`cchc.domain.outline`) added after the others.
+JSON_OUTLINE = ("returned_unresolved", "supplement_unresolved", "received_online_partial", "received_online_full",
+                "digitized_components", "digitized_results", "evaluated", "satisfied")
 
 RATE_LABELS_VI = {
     "on_time_rate": "Tỉ lệ đúng hạn",
@@ -197,6 +201,8 @@ def json_rows(table: pd.DataFrame, by: str) -> list[dict]:
                 obj[k + "_den"] = int(r.get(k + "_den", 0))
             d = _num(r.get("avg_processing_days"))
             obj["avg_processing_days"] = None if d is None else round(d, 2)
+            figures = outline.outline_values(r)
+            obj.update({k: figures[k] for k in JSON_OUTLINE})
         out.append(obj)
     return out
 
@@ -218,6 +224,8 @@ def display_rows(table: pd.DataFrame, by: str) -> list[dict]:
             row.update({RATE_LABELS_VI[k]: format_percent(_num(r[k])) for k in JSON_RATES})
             d = _num(r.get("avg_processing_days"))
             row["TG xử lý TB (ngày làm việc)"] = "không phát sinh" if d is None else f"{d:.2f}".replace(".", ",")
+            figures = outline.outline_values(r)
+            row.update({outline.HEADERS_VI[k]: figures[k] for k in JSON_OUTLINE})
         rows.append(row)
     return rows
 
@@ -262,6 +270,11 @@ def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
     by_field = bieu06_rows(data.cells, by="field")
     by_unit = bieu06_rows(data.cells, by="unit", units=top_units(cfg))
     return by_field, by_unit
+
+
+def outline_rows(data: PeriodData, cfg: Config) -> list[dict]:
+    """The unit report outline's figures per top unit (Biểu 06 mode), the total last."""
+    return outline.outline_rows(m.rollup_units(m.indicator_table(data.cells, by="unit"), top_units(cfg)))
 
 
 def unit_table_766(data: PeriodData, cfg: Config) -> pd.DataFrame:
@@ -480,7 +493,8 @@ def stats_command(args) -> int:
             write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
                               period_label=period.label, period_from=period.start, period_to=period.end,
                               rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
-                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes)
+                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
+                              outline_rows=outline_rows(data, cfg))
         else:
             write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: display_rows(table, args.by)},
                              title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}")

@@ -47,13 +47,14 @@ class Cells:
 def fingerprint(store: Store, cfg: Config) -> str:
     """What the cells depend on besides the dossiers: the rules' code, the settings they read (the
     comparison rule, the working-day calendar, office hours, time zone) and the catalogue's
-    paper-result flags."""
+    paper-result and fee flags."""
     h = hashlib.sha256()
     for name in _RULE_MODULES:
         h.update((_DOMAIN / f"{name}.py").read_bytes())
     settings = {"compare": cfg.reporting.timeliness_compare, "calendar": cfg.calendar.model_dump(mode="json"),
                 "office_hours": [str(x) for x in cfg.office_hours], "tz": cfg.timezone,
-                "paper": sorted(store.result_paper_by_procedure().items())}
+                "paper": sorted(store.result_paper_by_procedure().items()),
+                "fee": sorted(store.fee_by_procedure().items())}
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return h.hexdigest()[:32]
 

@@ -113,6 +113,7 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
         "refused_at": _naive(d.refused_at),
         "fee_total": sum(f.amount for f in d.fees),
         "owes_fee": d.owes_fee,
+        "fee_unstated": d.fee_unstated,
         "paid_online": d.is_paid_online,
         "digitized_component": d.digitized_component,
         "reused_component": d.reused_component,
@@ -416,11 +417,11 @@ class Store:
         "code", "unit_code", "procedure_code", "procedure_name", "field_code", "field_name", "status",
         "channel", "online_level", "received_at", "due_at", "effective_due_at", "finished_at",
         "returned_at", "owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
-        "supplement_count", "supplement_pending", "apology", "evaluation",
+        "supplement_count", "supplement_pending", "apology", "evaluation", "refused_at", "fee_unstated",
     )
-    DATE_COLUMNS = ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at")
+    DATE_COLUMNS = ("received_at", "due_at", "effective_due_at", "finished_at", "returned_at", "refused_at")
     BOOL_COLUMNS = ("owes_fee", "paid_online", "digitized_component", "reused_component", "e_result",
-                    "supplement_pending", "apology")
+                    "supplement_pending", "apology", "fee_unstated")
 
     NATIONAL_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "effective_due_at",
                         "finished_at", "returned_at")
@@ -428,8 +429,8 @@ class Store:
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
                    scope_source: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
-        classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper (from the procedure
-        catalogue, default True).
+        classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
+        the procedure catalogue, default True and False).
 
         The pre-filter only drops what no rule can count: dossiers received after the period, and
         dossiers in a finished status (7/9/10) both received and ended before it (SQL's NULL logic:
@@ -461,6 +462,7 @@ class Store:
         if "procedure_code" in df.columns:
             paper = self.result_paper_by_procedure()
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
+            df["procedure_has_fee"] = _bool(df["procedure_code"].map(self.fee_by_procedure()), False)
         return df
 
     def result_paper_by_procedure(self) -> dict[str, bool]:
@@ -468,6 +470,12 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(procedures.c.code, procedures.c.result_paper)).all()
         return {code: (True if paper is None else bool(paper)) for code, paper in rows}
+
+    def fee_by_procedure(self) -> dict[str, bool]:
+        """The catalogue's "the procedure charges a fee" flag by procedure code (unknown: no fee)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(procedures.c.code, procedures.c.has_fee)).all()
+        return {code: bool(fee) for code, fee in rows}
 
     def _frame(self, sql: str, params: dict, kinds: list[tuple[str, str]], convert, alias: str = "",
                chunk: int = 100_000) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -50,6 +51,7 @@ dossiers = Table(
     Column("refused_at", DateTime),
     Column("fee_total", BigInteger, nullable=False, default=0),
     Column("owes_fee", Boolean, nullable=False, default=False),
+    Column("fee_unstated", Boolean, nullable=False, default=False, server_default=false()),
     Column("paid_online", Boolean, nullable=False, default=False),
     Column("digitized_component", Boolean, nullable=False, default=False),
     Column("reused_component", Boolean, nullable=False, default=False),
