@@ -30,7 +30,11 @@ from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
 
 GROUPINGS = {"unit": "chi-so-don-vi", "officer": "chi-so-can-bo", "procedure": "chi-so-thu-tuc",
              "field": "chi-so-linh-vuc", "channel": "chi-so-kenh"}
-REPORTS_DIR = Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
+
+
+def reports_dir() -> Path:
+    """Where report files go: $CCHC_REPORTS_DIR (read when a report is written), else var/reports."""
+    return Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
 
 
 @task(name="doc-ky-bao-cao", cache_policy=NO_CACHE)
@@ -61,7 +65,7 @@ def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[
                     outline_rows=None) -> str:
     from cchc.connectors.xlsx_report import write_bieu06_xlsx
 
-    path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
+    path = reports_dir() / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
                       rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
