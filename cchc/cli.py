@@ -165,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         known = commands.user_error(e)
         if known is None:
             raise
-        print(f"Lỗi / error: {known}", file=sys.stderr)
+        from cchc.domain.redact import mask_secrets
+
+        print(f"Lỗi / error: {mask_secrets(known)}", file=sys.stderr)
         return EXIT_FAILED
 
 

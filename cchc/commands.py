@@ -258,12 +258,13 @@ def cmd_quarantine(args) -> int:
 # --- config / db -----------------------------------------------------------------------------
 def cmd_config(args) -> int:
     from cchc.config import all_errors, config_path
+    from cchc.domain.redact import mask_secrets
 
     path = args.file or str(config_path())
     errors = all_errors(path)
     if errors:
         for e in errors:
-            print(f"Lỗi / error: {e}", file=sys.stderr)
+            print(f"Lỗi / error: {mask_secrets(e)}", file=sys.stderr)
         return 1
     print(f"{path}: cấu hình hợp lệ / configuration is valid")
     return 0
