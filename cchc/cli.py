@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Tỉ lệ hồ sơ thiếu trên Cổng DVCQG / share missing on the national portal")
     s.add_argument("--export-excel", metavar="FILE", help="Ghi dữ liệu ra tệp Excel rồi thoát / "
                                                           "write the data as a one-stop Excel export and exit")
+    s.add_argument("--extra-personal", action="store_true",
+                   help="Thêm dữ liệu cá nhân giả dưới tên trường lạ và trong văn bản tự do (kiểm thử "
+                        "bảo vệ dữ liệu) / also emit fake applicant data under non-standard names and in free text")
 
     y = sub.add_parser("sync", help="Đồng bộ hồ sơ từ hệ thống tỉnh và Cổng DVCQG / "
                                     "sync dossiers from the provincial system and the national portal")

@@ -103,6 +103,8 @@ def _ward(args):
         kwargs["as_of"] = args.as_of
     if getattr(args, "national_missing", None) is not None:
         kwargs["national_missing_share"] = args.national_missing
+    if getattr(args, "extra_personal", False):
+        kwargs["extra_personal"] = True
     return SyntheticWard(**kwargs)
 
 

@@ -34,6 +34,7 @@ from cchc.connectors.store.schema import (
 )
 from cchc.domain.records import Dossier
 from cchc.domain.redact import mask_secrets
+from cchc.domain.wire import quarantine_payload, scrub_text
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
@@ -270,14 +271,15 @@ class Store:
                         "unplaced": None in received, "rows": len(changed), "changed_at": now}])
             q_rows = []
             for q in quarantined:
+                payload = quarantine_payload(q.raw)  # the allow-list, whoever built the item
                 q_rows.append(
                     {
                         "source": q.source,
                         "record_key": (q.record_key or None) and str(q.record_key)[:64],
                         "field": q.field[:120],
-                        "reason": q.reason,
-                        "raw": q.raw,
-                        "raw_hash": _raw_hash(q.source, q.raw),
+                        "reason": scrub_text(q.reason),
+                        "raw": payload,
+                        "raw_hash": _raw_hash(q.source, payload),
                         "first_seen": now,
                         "last_seen": now,
                         "run_id": run_id,
