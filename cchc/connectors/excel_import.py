@@ -41,7 +41,7 @@ from pathlib import Path
 
 from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
 from cchc.domain.text import fold
-from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier
+from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier, quote_value
 
 __all__ = [
     "COLUMNS",
@@ -176,10 +176,7 @@ class _CellError(Exception):
 
 
 def _quote(value) -> str:
-    s = _as_text(value)
-    if len(s) > 40:
-        s = s[:40] + "…"
-    return f"'{s}'"
+    return quote_value(_as_text(value), limit=40)
 
 
 def _as_text(value) -> str:

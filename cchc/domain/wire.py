@@ -140,12 +140,12 @@ def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {_shown(value)}")
+        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(value)}")
     s = str(value).strip()
     if not s:
         return None
     if len(s) not in (8, 12, 14) or not s.isdigit():
-        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {s[:20]!r}")
+        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(s)}")
     try:
         return datetime(
             int(s[0:4]),
@@ -157,7 +157,7 @@ def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
             tzinfo=tz,
         )
     except ValueError as e:
-        raise RecordError(field, f"ngày giờ không hợp lệ {s!r} ({e})") from None
+        raise RecordError(field, f"ngày giờ không hợp lệ {quote_value(s)} ({e})") from None
 
 
 def format_wire_datetime(dt: datetime | None) -> str:
@@ -209,17 +209,24 @@ def quarantine_payload(raw) -> dict | None:
     values scrubbed) plus its origin (file, row); None when nothing is left."""
     if not isinstance(raw, dict):
         return None
-    out = allowed_fields(raw) or {}
+    out = _scrub_deep(allowed_fields(raw) or {})
     for k in QUARANTINE_ORIGIN_KEYS:
         v = raw.get(k)
         if isinstance(v, (str, int)) and not isinstance(v, bool):
             out[k] = v
-    return _scrub_deep(out) or None
+    return out or None
+
+
+_MARKER = re.compile(r"^\((?:có|không hợp lệ|một chuỗi có chữ, \d+ ký tự)\)$")
 
 
 def _scrub_deep(v, key: str = ""):
     if isinstance(v, str):
-        return v if key in _IDENTITY_FIELDS else scrub_text(v)
+        if key in _IDENTITY_FIELDS or _MARKER.match(v):
+            return v
+        if sum(c.isalpha() for c in v) > 3:  # a date, number or flag field holding words
+            return f"(một chuỗi có chữ, {len(v)} ký tự)"
+        return scrub_text(v)
     if isinstance(v, dict):
         return {k: _scrub_deep(x, k) for k, x in v.items()}
     if isinstance(v, list):
@@ -234,13 +241,14 @@ _IDENTITY_FIELDS = frozenset({"MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLi
 
 
 def _plausible_wire_datetime(digits: str) -> bool:
-    if len(digits) not in (8, 12, 14):
+    if len(digits) not in (8, 12, 14) or not 1900 <= int(digits[:4]) <= 2200:
         return False
     try:
-        parse_wire_datetime(digits, "")
-    except RecordError:
+        datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:8]), int(digits[8:10] or 0),
+                 int(digits[10:12] or 0), int(digits[12:14] or 0))
+    except ValueError:
         return False
-    return 1900 <= int(digits[:4]) <= 2200
+    return True
 
 
 def scrub_text(text: str) -> str:
@@ -272,13 +280,21 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "co", "có", "x", "yes")
 
 
-def _shown(value) -> str:
-    """A value as an error reason may quote it: a short scalar, never the content of an object."""
+def quote_value(value, limit: int = 20) -> str:
+    """A bad value as an error reason (and so quarantine, logs and screens) may quote it: a short
+    scalar with at most 3 letters (a date, a number, a code such as 'abc'), scrubbed of phone- and
+    ID-shaped digits and e-mails. Anything else — a name typed where a date belongs, an object —
+    only by its shape."""
     if isinstance(value, dict):
         return "(một đối tượng)"
     if isinstance(value, list):
         return "(một danh sách)"
-    return repr(str(value)[:20])
+    s = str(value).strip()
+    if sum(c.isalpha() for c in s) > 3:
+        return f"(một chuỗi có chữ, {len(s)} ký tự)"
+    s = scrub_text(s)
+    return f"'{s[:limit]}…'" if len(s) > limit else f"'{s}'"
+
 
 
 def _int_or_none(value, field: str) -> int | None:
@@ -287,13 +303,13 @@ def _int_or_none(value, field: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise RecordError(field, f"không phải số nguyên: {_shown(value)}") from None
+        raise RecordError(field, f"không phải số nguyên: {quote_value(value)}") from None
 
 
 def _text(raw: dict, key: str) -> str:
     v = raw.get(key)
     if isinstance(v, (dict, list)):
-        raise RecordError(key, f"phải là một chuỗi, nhận {_shown(v)}")
+        raise RecordError(key, f"phải là một chuỗi, nhận {quote_value(v)}")
     return "" if v is None else str(v).strip()
 
 
