@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "import a one-stop Excel/CSV export")
     x.add_argument("file", help="Tệp .xlsx hoặc .csv / .xlsx or .csv file")
     x.add_argument("--json", action="store_true", help="In kết quả dạng JSON / print JSON")
+    x.add_argument("--encoding", help="Bảng mã của tệp CSV khi không phải UTF-8/UTF-16 có BOM, ví dụ cp1258 / "
+                                      "a CSV's encoding when not UTF-8 or UTF-16 with a BOM, e.g. cp1258")
 
     st = sub.add_parser("stats", help="Chỉ số theo kỳ / indicators for a period")
     st.add_argument("--period", help="Kỳ / period: 2026-10, 2026-Q3, 2026-H1, 2026 (mặc định/default: "

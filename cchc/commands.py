@@ -48,9 +48,14 @@ def _print_sync_summary(summary: dict) -> None:
           f" cách ly {n(summary['quarantined'])}. Kho hiện có {n(summary['total'])} hồ sơ.")
     errs = summary.get("row_errors") or []
     if errs:
-        print(f"  Các dòng lỗi ({len(errs)} dòng đầu):")
-        for e in errs[:50]:
+        total = max(summary.get("row_errors_total") or 0, len(errs))
+        shown = errs[:50]
+        print(f"  Các dòng lỗi: {n(total)} (hiện {n(len(shown))} lỗi đầu):")
+        for e in shown:
             print(f"    - {e}")
+        if total > len(shown):
+            print(f"    ... và {n(total - len(shown))} lỗi khác — xem đủ bằng: cchc quarantine --source excel "
+                  f"--limit {total}")
 
 
 def _check_config() -> None:
@@ -85,10 +90,12 @@ def cmd_import_excel(args) -> int:
     _check_config()
     if not os.path.exists(args.file):
         raise FileNotFoundError(f"{args.file}: không tìm thấy tệp (file not found)")
-    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file))
+    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file),
+                            excel_encoding=getattr(args, "encoding", None))
     if args.json:
         print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total")}
-                   | {"errors": summary["row_errors"]})
+                   | {"errors": summary["row_errors"],
+                      "errors_total": summary.get("row_errors_total", len(summary["row_errors"]))})
     else:
         _print_sync_summary(summary)
     return 0
