@@ -182,7 +182,7 @@ class Config(_Model):
     def _db(cls, v: str) -> str:
         if "://" not in v:
             raise ValueError(f"not a database URL (expected e.g. sqlite:///var/cchc.sqlite): {mask_secrets(repr(v))}")
-        _check_authority(v)
+        _check_authority(v, port=False)  # a driver may accept more (libpq multi-host): it reports its own
         return v
 
     @model_validator(mode="after")
@@ -244,16 +244,18 @@ def _check_url(v: str) -> str:
     return v.rstrip("/")
 
 
-def _check_authority(v: str) -> None:
+def _check_authority(v: str, port: bool = True) -> None:
     """A password with a raw "@" (must be written %40) or a port outside 1-65535: say so (masked)."""
     if userinfo_has_raw_at(v):
         raise ValueError(f"the password in {mask_secrets(repr(v))} contains '@': write it as %40 "
                          "(mật khẩu chứa '@' phải viết là %40)")
+    if not port:
+        return
     try:
-        port = urlsplit(v).port
+        number = urlsplit(v).port
     except ValueError:
-        port = -1
-    if port is not None and not 1 <= port <= 65535:
+        number = -1
+    if number is not None and not 1 <= number <= 65535:
         raise ValueError(f"port out of range 1-65535 in {mask_secrets(repr(v))} (cổng không hợp lệ)")
 
 

@@ -24,6 +24,8 @@ SHAPES = [
     ("postgresql://u:p@ss@127.0.0.1/x", "p@ss", "127.0.0.1/x"),
     ("postgresql+psycopg2://admin:Pa%40ss%3Aw0rd@db.example.vn:5432/cchc", "Pa%40ss", "db.example.vn:5432/cchc"),
     ("http://user:S3cretPw@127.0.0.1:99999/api", "S3cretPw", "127.0.0.1:99999/api"),
+    ("postgresql+psycopg2://postgres:Sekr3t@127.0.0.1:abc/x (invalid literal)", "Sekr3t", "127.0.0.1:abc/x"),
+    ("postgresql://u:Multi9@h1:5432,h2:5433/db", "Multi9", "h1:5432,h2:5433/db"),
     ("https://ward:a:b:c@gw.example.vn/v1", "a:b:c", "gw.example.vn/v1"),
     ("mysql://root:@host/db", "root:@", "host/db"),  # empty password: shape kept, nothing to leak
     ("https://h.example.vn/api?PageNumber=1&password=hunter2&x=1", "hunter2", "PageNumber=1"),

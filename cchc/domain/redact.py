@@ -26,7 +26,7 @@ from urllib.parse import quote, quote_plus
 MASK = "***"
 
 # [scheme://]user:password@host — the password runs to the last "@" that is followed by a host.
-_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._\-~%]+)(?::\d*)?(?=[/?#\s'\"<>),;\]]|$)"
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._\-~%]+)(?::[^/?#\s'\"<>@]*)?(?=[/?#\s'\"<>),;\]]|$)"
 _USERINFO = re.compile(
     r"(?P<lead>(?:[A-Za-z][A-Za-z0-9+.\-]*://)|(?<![^\s'\"(<\[=,;]))"  # a scheme, or a token start
     r"(?P<user>[^\s:/@'\"<>]*):(?!//)(?P<pw>[^\s'\"<>]*)@(?P<host>" + _HOST + ")"
