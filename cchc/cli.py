@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Tỉ lệ hồ sơ thiếu trên Cổng DVCQG / share missing on the national portal")
     s.add_argument("--export-excel", metavar="FILE", help="Ghi dữ liệu ra tệp Excel rồi thoát / "
                                                           "write the data as a one-stop Excel export and exit")
+    s.add_argument("--extra-personal", action="store_true",
+                   help="Thêm dữ liệu cá nhân giả dưới tên trường lạ và trong văn bản tự do (kiểm thử "
+                        "bảo vệ dữ liệu) / also emit fake applicant data under non-standard names and in free text")
 
     y = sub.add_parser("sync", help="Đồng bộ hồ sơ từ hệ thống tỉnh và Cổng DVCQG / "
                                     "sync dossiers from the provincial system and the national portal")
@@ -101,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "import a one-stop Excel/CSV export")
     x.add_argument("file", help="Tệp .xlsx hoặc .csv / .xlsx or .csv file")
     x.add_argument("--json", action="store_true", help="In kết quả dạng JSON / print JSON")
+    x.add_argument("--encoding", help="Bảng mã của tệp CSV khi không phải UTF-8/UTF-16 có BOM, ví dụ cp1258 / "
+                                      "a CSV's encoding when not UTF-8 or UTF-16 with a BOM, e.g. cp1258")
 
     st = sub.add_parser("stats", help="Chỉ số theo kỳ / indicators for a period")
     st.add_argument("--period", help="Kỳ / period: 2026-10, 2026-Q3, 2026-H1, 2026 (mặc định/default: "
@@ -198,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         known = commands.user_error(e)
         if known is None:
             raise
-        print(f"Lỗi / error: {known}", file=sys.stderr)
+        from cchc.domain.redact import mask_secrets
+
+        print(f"Lỗi / error: {mask_secrets(known)}", file=sys.stderr)
         return EXIT_FAILED
 
 

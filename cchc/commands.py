@@ -48,9 +48,14 @@ def _print_sync_summary(summary: dict) -> None:
           f" cách ly {n(summary['quarantined'])}. Kho hiện có {n(summary['total'])} hồ sơ.")
     errs = summary.get("row_errors") or []
     if errs:
-        print(f"  Các dòng lỗi ({n(len(errs))} dòng đầu):")
-        for e in errs[:50]:
+        total = max(summary.get("row_errors_total") or 0, len(errs))
+        shown = errs[:50]
+        print(f"  Các dòng lỗi: {n(total)} (hiện {n(len(shown))} lỗi đầu):")
+        for e in shown:
             print(f"    - {e}")
+        if total > len(shown):
+            print(f"    ... và {n(total - len(shown))} lỗi khác — xem đủ bằng: cchc quarantine --source excel "
+                  f"--limit {total}")
 
 
 def _check_config() -> None:
@@ -85,10 +90,12 @@ def cmd_import_excel(args) -> int:
     _check_config()
     if not os.path.exists(args.file):
         raise FileNotFoundError(f"{args.file}: không tìm thấy tệp (file not found)")
-    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file))
+    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file),
+                            excel_encoding=getattr(args, "encoding", None))
     if args.json:
         print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total")}
-                   | {"errors": summary["row_errors"]})
+                   | {"errors": summary["row_errors"],
+                      "errors_total": summary.get("row_errors_total", len(summary["row_errors"]))})
     else:
         _print_sync_summary(summary)
     return 0
@@ -103,6 +110,8 @@ def _ward(args):
         kwargs["as_of"] = args.as_of
     if getattr(args, "national_missing", None) is not None:
         kwargs["national_missing_share"] = args.national_missing
+    if getattr(args, "extra_personal", False):
+        kwargs["extra_personal"] = True
     return SyntheticWard(**kwargs)
 
 
@@ -329,12 +338,13 @@ def cmd_quarantine(args) -> int:
 # --- config / db -----------------------------------------------------------------------------
 def cmd_config(args) -> int:
     from cchc.config import all_errors, config_path
+    from cchc.domain.redact import mask_secrets
 
     path = args.file or str(config_path())
     errors = all_errors(path)
     if errors:
         for e in errors:
-            print(f"Lỗi / error: {e}", file=sys.stderr)
+            print(f"Lỗi / error: {mask_secrets(e)}", file=sys.stderr)
         print(f"{path}: {len(errors)} lỗi / error(s)", file=sys.stderr)
         return 1
     print(f"{path}: cấu hình hợp lệ / configuration is valid")

@@ -13,17 +13,23 @@ import re
 from datetime import date, time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+
+from cchc.domain.redact import mask_secrets, userinfo_has_raw_at
 
 DEFAULT_CONFIG = "config/demo.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///var/cchc.sqlite"
 
 
 class ConfigError(Exception):
-    """A configuration problem, with a message naming the file and the key."""
+    """A configuration problem, with a message naming the file and the key (credentials masked)."""
+
+    def __init__(self, message: str):
+        super().__init__(mask_secrets(message))
 
 
 class _Model(BaseModel):
@@ -205,7 +211,9 @@ class Config(_Model):
     @classmethod
     def _db(cls, v: str) -> str:
         if "://" not in v:
-            raise ValueError(f"không phải URL CSDL, ví dụ sqlite:///var/cchc.sqlite (not a database URL): {v!r}")
+            raise ValueError(f"không phải URL CSDL, ví dụ sqlite:///var/cchc.sqlite (not a database URL): "
+                             f"{mask_secrets(repr(v))}")
+        _check_authority(v, port=False)  # a driver may accept more (libpq multi-host): it reports its own
         return v
 
     @model_validator(mode="after")
@@ -351,8 +359,26 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
 
 def _check_url(v: str) -> str:
     if not (v.startswith("http://") or v.startswith("https://")):
-        raise ValueError(f"không phải URL http(s) (not an http(s) URL): {v!r}")
+        raise ValueError(f"không phải URL http(s) (not an http(s) URL): {mask_secrets(repr(v))}")
+    _check_authority(v)
+    if not urlsplit(v).hostname:
+        raise ValueError(f"URL không có tên máy (URL has no host name): {mask_secrets(repr(v))}")
     return v.rstrip("/")
+
+
+def _check_authority(v: str, port: bool = True) -> None:
+    """A password with a raw "@" (must be written %40) or a port outside 1-65535: say so (masked)."""
+    if userinfo_has_raw_at(v):
+        raise ValueError(f"the password in {mask_secrets(repr(v))} contains '@': write it as %40 "
+                         "(mật khẩu chứa '@' phải viết là %40)")
+    if not port:
+        return
+    try:
+        number = urlsplit(v).port
+    except ValueError:
+        number = -1
+    if number is not None and not 1 <= number <= 65535:
+        raise ValueError(f"port out of range 1-65535 in {mask_secrets(repr(v))} (cổng không hợp lệ)")
 
 
 def _loc(loc: tuple) -> str:
@@ -445,18 +471,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
     """Load, override from the environment and validate. Raises ConfigError with one clear message."""
     env = os.environ if env is None else env
     p = Path(path) if path else Path(env.get("CCHC_CONFIG") or DEFAULT_CONFIG)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: không tìm thấy tệp cấu hình (configuration file not found)") from None
-    except OSError as e:
-        raise ConfigError(f"{p}: không đọc được tệp cấu hình ({e.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" dòng {mark.line + 1}, cột {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{p}{where}: YAML không hợp lệ ({getattr(e, 'problem', e)})") from None
+    data = _read_yaml(p)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: tệp cấu hình phải là một ánh xạ YAML (a mapping)")
     data = _apply_env(data, env)
@@ -466,6 +481,42 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
         errors = _all_messages(e, data)
         more = f" (và {len(errors) - 1} lỗi khác, xem `cchc config check`)" if len(errors) > 1 else ""
         raise ConfigError(f"{p}: {errors[0]}{more}") from None
+
+
+def _read_yaml(p: Path):
+    """The parsed YAML of `p`, or ConfigError in one line: missing, unreadable, not UTF-8 text
+    (UTF-16, binary), or not valid YAML."""
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: không tìm thấy tệp cấu hình (configuration file not found)") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: không đọc được tệp cấu hình ({e.strerror or type(e).__name__})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{p}: tệp cấu hình mã hóa UTF-16; hãy lưu lại dạng UTF-8 "
+                          "(the configuration file must be UTF-8 text, not UTF-16)")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError(f"{p} dòng {line}: chứa byte NUL (tệp UTF-16 hoặc nhị phân?); tệp cấu hình phải là "
+                          "văn bản YAML mã hóa UTF-8 (contains a NUL byte: UTF-16 or a binary file?)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{p} dòng {line}: không phải văn bản UTF-8 (byte 0x{raw[e.start]:02x} ở vị trí "
+                          f"{e.start}); tệp cấu hình phải là YAML mã hóa UTF-8 "
+                          "(not UTF-8 text: a binary file?)") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" dòng {mark.line + 1}, cột {mark.column + 1}" if mark else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(f"{p}{where}: YAML không hợp lệ ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: YAML lồng nhau quá sâu (YAML nested too deeply)") from None
+    except (ValueError, TypeError, OverflowError) as e:  # a YAML date such as 2026-13-45
+        raise ConfigError(f"{p}: YAML có giá trị không hợp lệ ({' '.join(str(e).split())})") from None
 
 
 def _apply_env(data: dict, env) -> dict:

@@ -510,9 +510,11 @@ def test_csv_with_commas_without_bom(tmp_path: Path) -> None:
 
 def test_csv_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "cp.csv"
-    path.write_bytes("Mã hồ sơ;Trạng thái;Ngày tiếp nhận\nHS1;10;01/03/2026\n".encode("utf-16"))
-    with pytest.raises(ExcelFormatError, match="cp.csv"):
+    path.write_bytes("Mã hô so;Trang thái;Ngày tiêp nhân\nHS1;10;01/03/2026\n".encode("cp1252"))
+    with pytest.raises(ExcelFormatError, match="cp.csv.*UTF-8 .*UTF-16 có BOM"):
         read_export(path)
+    path.write_bytes("Mã hồ sơ;Trạng thái;Ngày tiếp nhận\nHS1;10;01/03/2026\n".encode("utf-16"))  # with a BOM
+    assert [d.code for d in read_export(path).dossiers] == ["HS1"]
 
 
 # -------------------------------------------------------------------------------------- streaming

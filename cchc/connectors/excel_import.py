@@ -25,11 +25,16 @@ Rules:
   reasons quote only cells of the known (non-personal) columns.
 - Dates: real Excel dates/datetimes (naive = Vietnam local time), Excel serial numbers, or text
   `dd/mm/yyyy[ HH:MM[:SS]]`, `dd-mm-yyyy`, `dd.mm.yyyy`, `HH:MM dd/mm/yyyy`, ISO
-  `yyyy-mm-dd[ HH:MM[:SS]]`, wire `yyyyMMdd[HHmmss]`. Results are aware, in `VN_TZ`.
+  `yyyy-mm-dd[ HH:MM[:SS]]`, wire `yyyyMMdd[HHmmss]`. Results are aware, in `VN_TZ`. A year must
+  have four digits ('01/03/26' is rejected, saying so); an unknown format names the accepted ones.
+- CSV encodings: UTF-8 (with or without BOM) and UTF-16 with a BOM, recognised by the BOM; any
+  other encoding (Windows-1258/1252, UTF-16 without BOM...) is rejected with a message saying
+  which ones are accepted, unless `encoding=` names it (`cchc import-excel --encoding cp1258`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -41,7 +46,7 @@ from pathlib import Path
 
 from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
 from cchc.domain.text import fold
-from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier
+from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier, quote_value
 
 __all__ = [
     "COLUMNS",
@@ -59,6 +64,12 @@ __all__ = [
 HEADER_SEARCH_ROWS = 20
 #: A row is the header row when at least this many known headers match.
 HEADER_MIN_MATCHES = 3
+
+#: Said when a date cell is not in a known format.
+DATE_FORMATS_VI = "dd/mm/yyyy [HH:MM[:SS]], yyyy-mm-dd [HH:MM[:SS]] hoặc yyyyMMddHHmmss"
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}(?:\s.*)?$")
+#: The CSV encodings recognised without being told (by their BOM; no BOM: UTF-8).
+CSV_ENCODINGS_VI = "UTF-8 (có hoặc không có BOM) hoặc UTF-16 có BOM"
 
 _EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 _CSV_SUFFIXES = frozenset({".csv"})
@@ -176,10 +187,7 @@ class _CellError(Exception):
 
 
 def _quote(value) -> str:
-    s = _as_text(value)
-    if len(s) > 40:
-        s = s[:40] + "…"
-    return f"'{s}'"
+    return quote_value(_as_text(value), limit=40)
 
 
 def _as_text(value) -> str:
@@ -456,9 +464,11 @@ class ExportStream:
     iterating reads the data rows. Use as a context manager, or exhaust it, to close the file.
     """
 
-    def __init__(self, path: str | Path, source: str = "excel", sheet: str | int | None = None):
+    def __init__(self, path: str | Path, source: str = "excel", sheet: str | int | None = None,
+                 encoding: str | None = None):
         self.path = Path(path)
         self.source = source
+        self.encoding = encoding  # CSV only; None: recognised by the BOM
         self.sheet: str | None = None
         self.rows_read = 0
         self._wb = None
@@ -554,18 +564,18 @@ class ExportStream:
             raise ExcelFormatError(f"Tệp '{self.path.name}': không tìm thấy tệp.", self.path) from None
         except OSError as e:
             raise ExcelFormatError(f"Tệp '{self.path.name}': không đọc được ({e.strerror}).", self.path) from None
-        if b"\x00" in sample:
-            raise ExcelFormatError(f"Tệp '{self.path.name}': không phải tệp CSV văn bản.", self.path)
+        encoding = self._csv_encoding(sample)
         try:
-            text = sample.decode("utf-8-sig")
+            # Incremental: a multi-byte character cut at the sample's end is not an error.
+            text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
         except UnicodeDecodeError as e:
-            if e.start < len(sample) - 4:  # not just a character cut at the sample's end
-                raise ExcelFormatError(
-                    f"Tệp '{self.path.name}': không phải CSV mã hóa UTF-8; hãy lưu lại với "
-                    "\"CSV UTF-8 (Comma delimited)\".", self.path) from None
-            text = sample[: e.start].decode("utf-8-sig")
-        delimiter = _sniff_delimiter(text)
-        fh = open(self.path, encoding="utf-8-sig", newline="")  # closed by close() or at the end
+            raise self._encoding_error(encoding, sample, e) from None
+        if "\x00" in text:
+            raise ExcelFormatError(
+                f"Tệp '{self.path.name}': không phải tệp CSV văn bản (có ký tự NUL: tệp nhị phân, hoặc UTF-16 "
+                f"không có BOM). Chỉ nhận CSV mã hóa {CSV_ENCODINGS_VI}.", self.path)
+        delimiter = _sniff_delimiter(text.removeprefix("\ufeff"))
+        fh = open(self.path, encoding=encoding, newline="")  # closed by close() or at the end
         self._fh = fh
         reader = csv.reader(fh, delimiter=delimiter)
 
@@ -573,7 +583,12 @@ class ExportStream:
             try:
                 for r in reader:
                     yield tuple(r)
-            except (UnicodeDecodeError, csv.Error) as e:
+            except UnicodeDecodeError:
+                raise ExcelFormatError(
+                    f"Tệp '{self.path.name}': dòng {_bad_byte_line(self.path, encoding)} có byte không đọc được theo mã "
+                    f"{encoding}. Chỉ nhận CSV mã hóa {CSV_ENCODINGS_VI}; tệp mã hóa khác: dùng --encoding "
+                    "(ví dụ cp1258) hoặc lưu lại với \"CSV UTF-8 (Comma delimited)\".", self.path) from None
+            except csv.Error as e:
                 raise ExcelFormatError(
                     f"Tệp '{self.path.name}': CSV hỏng quanh dòng {reader.line_num} ({type(e).__name__}).",
                     self.path) from None
@@ -585,6 +600,29 @@ class ExportStream:
             self.close()
             raise
         return it, head
+
+    def _csv_encoding(self, sample: bytes) -> str:
+        """The codec to read the CSV with: the one given, else by the BOM (none: UTF-8)."""
+        if self.encoding:
+            try:
+                name = codecs.lookup(self.encoding).name
+                return "utf-8-sig" if name == "utf-8" and sample.startswith(codecs.BOM_UTF8) else name
+            except LookupError:
+                raise ExcelFormatError(
+                    f"Tệp '{self.path.name}': không biết bảng mã '{self.encoding}' (ví dụ hợp lệ: utf-8, "
+                    "utf-16, cp1258, cp1252).", self.path) from None
+        if sample.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        return "utf-8"
+
+    def _encoding_error(self, encoding: str, sample: bytes, e: UnicodeDecodeError) -> ExcelFormatError:
+        line = sample[: e.start].count(b"\n") + 1
+        return ExcelFormatError(
+            f"Tệp '{self.path.name}': không đọc được theo mã {encoding} (byte 0x{sample[e.start]:02x}, dòng {line}). "
+            f"Chỉ nhận CSV mã hóa {CSV_ENCODINGS_VI}; tệp Windows-1258/1252 hay mã khác: dùng --encoding "
+            "(ví dụ cp1258) hoặc mở bằng Excel và lưu lại với \"CSV UTF-8 (Comma delimited)\".", self.path)
 
     def _layout_or_raise(self, head: list[tuple]) -> _Layout:
         name = self.path.name
@@ -693,8 +731,8 @@ class ExportStream:
         if kind == "date":
             try:
                 return format_wire_datetime(parse_cell_datetime(value, self._epoch))
-            except (ValueError, OverflowError, TypeError):
-                raise _CellError(f"ngày không hợp lệ: {_quote(value)}") from None
+            except (ValueError, OverflowError, TypeError) as e:
+                raise _CellError(_date_reason(value, e)) from None
         if kind == "status":
             return "" if _blank(value) else _status(value)
         if kind == "channel":
@@ -708,6 +746,28 @@ class ExportStream:
             n = _count(value)
             return "" if n is None else n
         raise AssertionError(kind)
+
+
+def _bad_byte_line(path: Path, encoding: str) -> int:
+    """The 1-based line of the first byte `encoding` cannot decode (for the error message)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(64 * 1024):
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as e:
+                return line + chunk[: max(e.start, 0)].count(b"\n")
+    return line
+
+
+def _date_reason(value, e: Exception) -> str:
+    """Why a date cell is rejected, saying which formats are accepted when the format is unknown."""
+    if isinstance(value, str) and _TWO_DIGIT_YEAR.match(value.strip()):
+        return f"ngày không hợp lệ: {_quote(value)} — năm phải đủ 4 chữ số (dd/mm/yyyy)"
+    if str(e) == "unknown date format":
+        return f"ngày không hợp lệ: {_quote(value)} — định dạng nhận: {DATE_FORMATS_VI}"
+    return f"ngày không hợp lệ: {_quote(value)}"
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -729,18 +789,21 @@ def _sniff_delimiter(text: str) -> str:
 # ----------------------------------------------------------------------------------------- the API
 
 
-def iter_export(path: str | Path, source: str = "excel", sheet: str | int | None = None) -> ExportStream:
+def iter_export(path: str | Path, source: str = "excel", sheet: str | int | None = None,
+                encoding: str | None = None) -> ExportStream:
     """Stream an export: `(row_number, Dossier | RowError)` per non-empty data row (several errors
     for a row with several bad cells). Raises `ExcelFormatError` at once for an unusable file.
+    `encoding`: a CSV's encoding when it is not UTF-8/UTF-16 with a BOM.
     """
-    return ExportStream(path, source=source, sheet=sheet)
+    return ExportStream(path, source=source, sheet=sheet, encoding=encoding)
 
 
-def read_export(path: str | Path, source: str = "excel", sheet: str | int | None = None) -> ImportResult:
+def read_export(path: str | Path, source: str = "excel", sheet: str | int | None = None,
+                encoding: str | None = None) -> ImportResult:
     """Read a whole export (.xlsx or .csv) into dossiers and row errors."""
     dossiers: list[Dossier] = []
     errors: list[RowError] = []
-    with iter_export(path, source=source, sheet=sheet) as stream:
+    with iter_export(path, source=source, sheet=sheet, encoding=encoding) as stream:
         for _, item in stream:
             if isinstance(item, RowError):
                 errors.append(item)

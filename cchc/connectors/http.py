@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from cchc.domain.redact import mask_secrets
+
 logger = logging.getLogger("cchc.connectors")
 
 #: HTTP statuses worth retrying besides 5xx.
@@ -49,9 +51,10 @@ class SourceError(Exception):
     """An outside system could not be read: the message says where (URL) and what happened."""
 
     def __init__(self, message: str, url: str, status: int | None = None, attempts: int = 1):
+        message = mask_secrets(message)
         super().__init__(message)
         self.message = message
-        self.url = url
+        self.url = mask_secrets(url)
         self.status = status
         self.attempts = attempts
 
@@ -68,7 +71,11 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    try:
+        port = parts.port
+    except ValueError:  # out of range or not a number: show it as written, never raise
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

@@ -90,7 +90,7 @@ class ProcessingStep:
     officer: str  # NguoiXuLy (an officer's username, not a citizen)
     title: str = ""  # ChucDanh
     department: str = ""  # PhongBanXuLy
-    content: str = ""  # NoiDungXuLy
+    # NoiDungXuLy (free text, may name the citizen) is never read: see wire.WIRE_ALLOW_LIST.
     at: datetime | None = None  # ThoiDiemXuLy: when the step was done
     started_at: datetime | None = None  # NgayBatDau
     step_due: datetime | None = None  # NgayKetThucTheoQuyDinh

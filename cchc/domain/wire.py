@@ -20,15 +20,22 @@ Canonical fields read here (unknown fields are ignored):
     PhieuXinLoi {NgayXinLoi, NgayHenTraMoi} or CoPhieuXinLoi (0|1),
     DanhGiaHaiLong (1 hài lòng, 2 chấp nhận được, 3 không hài lòng), TaiKhoanDuocXacThucVoiVNeID.
 
-(* required.) Applicant fields (ChuHoSo, SoGiayToChuHoSo, SoDienThoai, Email, DiaChi...) are
-never copied into the record; `applicant_hash` keeps a salted hash of the ID number if a salt
-is given.
+(* required.) Personal data is kept out by an ALLOW-LIST, `WIRE_ALLOW_LIST`: the fields above are
+the only ones the rules read, and the only ones ever kept — in a parsed record and in quarantine
+(`allowed_fields`). Everything else is dropped whatever its name: applicant fields under the
+national names (ChuHoSo, SoGiayToChuHoSo, SoDienThoai, Email, DiaChi...) or any other (HoTenNguoiNop,
+CCCD, SDT...), and free text (QuaTrinhXuLy[].NoiDungXuLy, which may name the citizen, is never
+read). `applicant_hash` keeps a salted hash of the ID number if a salt is given. A provincial
+`field_map` renames fields BEFORE the allow-list applies, so mapped fields are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from cchc.domain.records import (
@@ -44,7 +51,66 @@ from cchc.domain.records import (
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
-#: Applicant personal data (DOMAIN.md §2): dropped at parsing, stripped from quarantine.
+#: Stands for a value the rules read only for its presence (a result file's link may name the
+#: citizen): `allowed_fields` keeps the fact that there is one, not the value.
+PRESENT = "(có)"
+
+#: THE ALLOW-LIST (DOMAIN.md §2): the only wire fields kept anywhere — by the parser, in the store
+#: and in quarantine. Top-level field -> None (a scalar), or the allowed keys of its object / of
+#: each object of its list. Keys in `PRESENCE_ONLY` keep only "there is a value". A new rule that
+#: reads a new field adds it here (tests/test_privacy_scan.py checks that the parser reads nothing
+#: else). Free text (NoiDungXuLy, TenGiayTo, GhiChu...) and applicant fields are never listed.
+WIRE_ALLOW_LIST: Mapping[str, frozenset[str] | None] = MappingProxyType(
+    {
+        # identity and catalogue
+        "MaHoSo": None,
+        "MaTTHC": None,
+        "TenTTHC": None,
+        "MaLinhVuc": None,
+        "TenLinhVuc": None,
+        "DonViXuLy": None,
+        # state and channel
+        "TrangThaiHoSo": None,
+        "KenhThucHien": None,
+        "MucDo": None,
+        # dates (yyyyMMddHHmmss)
+        "NgayNopHoSo": None,
+        "NgayTiepNhan": None,
+        "NgayHenTra": None,
+        "NgayKetThucXuLy": None,
+        "NgayTra": None,
+        "NgayTuChoi": None,
+        # fees and payment
+        "DuocThanhToanTrucTuyen": None,
+        "MienLePhi": None,
+        "CoPhi": None,
+        "DanhSachLePhi": frozenset({"MaPhiLePhi", "TenPhiLePhi", "Gia"}),
+        # digitization, reuse, electronic results
+        "HoSoCoThanhPhanSoHoa": None,
+        "TaiLieuNop": frozenset({"MaThanhPhanHoSo", "DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG"}),
+        "CoKetQuaDienTu": None,
+        "DanhSachGiayToKetQua": frozenset({"DuongDanTepTinKetQua"}),
+        # supplements
+        "DanhSachHoSoBoSung": frozenset({"NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi"}),
+        "SoLanBoSung": None,
+        # processing steps: the officer's username, title and department, and the times
+        "QuaTrinhXuLy": frozenset(
+            {"NguoiXuLy", "ChucDanh", "PhongBanXuLy", "ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh"}
+        ),
+        # apology slips, evaluation, identity verification (a flag)
+        "PhieuXinLoi": frozenset({"NgayXinLoi", "NgayHenTraMoi"}),
+        "CoPhieuXinLoi": None,
+        "DanhGiaHaiLong": None,
+        "TaiKhoanDuocXacThucVoiVNeID": None,
+    }
+)
+#: Allowed keys whose value is replaced by `PRESENT` (the rules only ask whether there is one).
+PRESENCE_ONLY = frozenset({"DuongDanTepTinKetQua"})
+#: Read by `applicant_hash` only when a salt is configured; never kept (only its salted hash is).
+HASHED_FIELD = "SoGiayToChuHoSo"
+
+#: Applicant fields under their usual names. NOT the filter (the allow-list is): kept for the
+#: simulator's and the tests' vocabulary of what must never be stored.
 PERSONAL_FIELDS = frozenset(
     {
         "ChuHoSo",
@@ -73,11 +139,13 @@ def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
     """`yyyyMMddHHmmss` (or `yyyyMMdd`) Vietnam local time -> aware datetime; "" -> None."""
     if value is None:
         return None
+    if isinstance(value, (dict, list)):
+        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(value)}")
     s = str(value).strip()
     if not s:
         return None
     if len(s) not in (8, 12, 14) or not s.isdigit():
-        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {s[:20]!r}")
+        raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(s)}")
     try:
         return datetime(
             int(s[0:4]),
@@ -89,7 +157,7 @@ def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
             tzinfo=tz,
         )
     except ValueError as e:
-        raise RecordError(field, f"ngày giờ không hợp lệ {s!r} ({e})") from None
+        raise RecordError(field, f"ngày giờ không hợp lệ {quote_value(s)} ({e})") from None
 
 
 def format_wire_datetime(dt: datetime | None) -> str:
@@ -98,17 +166,105 @@ def format_wire_datetime(dt: datetime | None) -> str:
     return dt.astimezone(VN_TZ).strftime("%Y%m%d%H%M%S")
 
 
-def strip_personal(raw):
-    """A copy of a raw record without applicant personal fields, at any depth."""
-    if isinstance(raw, dict):
-        return {k: strip_personal(v) for k, v in raw.items() if k not in PERSONAL_FIELDS}
-    if isinstance(raw, list):
-        return [strip_personal(v) for v in raw]
-    return raw
+def _allowed_value(value, keys: frozenset[str] | None):
+    if keys is None:  # a scalar field: a nested object or list here is not what the rules read
+        return value if value is None or isinstance(value, (str, int, float, bool)) else "(không hợp lệ)"
+    if isinstance(value, dict):
+        return _allowed_object(value, keys)
+    if isinstance(value, list):
+        return [_allowed_object(v, keys) if isinstance(v, dict) else "(không hợp lệ)" for v in value]
+    return value if value is None or value == "" else "(không hợp lệ)"
+
+
+def _allowed_object(obj: dict, keys: frozenset[str]) -> dict:
+    out = {}
+    for k in keys:
+        if k in obj:
+            v = obj[k]
+            if k in PRESENCE_ONLY:
+                v = PRESENT if v not in (None, "") else ""
+            elif not (v is None or isinstance(v, (str, int, float, bool))):
+                v = "(không hợp lệ)"
+            out[k] = v
+    return out
+
+
+def allowed_fields(raw) -> dict | None:
+    """The ALLOW-LISTED part of a raw record (`WIRE_ALLOW_LIST`), at any depth: what quarantine may
+    keep of a record it rejects. Anything that is not a JSON object gives None (nothing kept)."""
+    if not isinstance(raw, dict):
+        return None
+    return {k: _allowed_value(raw[k], keys) for k, keys in WIRE_ALLOW_LIST.items() if k in raw}
+
+
+#: Kept for callers of the old deny-list filter: it is the allow-list now.
+strip_personal = allowed_fields
+
+#: Besides allow-listed fields, quarantine keeps where a rejected row came from (Excel imports).
+QUARANTINE_ORIGIN_KEYS = ("file", "row")
+
+
+def quarantine_payload(raw) -> dict | None:
+    """What the store keeps in `quarantine.raw`: the allow-listed fields of the record (string
+    values scrubbed) plus its origin (file, row); None when nothing is left."""
+    if not isinstance(raw, dict):
+        return None
+    out = _scrub_deep(allowed_fields(raw) or {})
+    for k in QUARANTINE_ORIGIN_KEYS:
+        v = raw.get(k)
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            out[k] = v
+    return out or None
+
+
+_MARKER = re.compile(r"^\((?:có|không hợp lệ|một chuỗi có chữ, \d+ ký tự)\)$")
+
+
+def _scrub_deep(v, key: str = ""):
+    if isinstance(v, str):
+        if key in _IDENTITY_FIELDS or _MARKER.match(v):
+            return v
+        if sum(c.isalpha() for c in v) > 3:  # a date, number or flag field holding words
+            return f"(một chuỗi có chữ, {len(v)} ký tự)"
+        return scrub_text(v)
+    if isinstance(v, dict):
+        return {k: _scrub_deep(x, k) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_scrub_deep(x, key) for x in v]
+    return v
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_LONG_DIGITS = re.compile(r"(?<![\w.+])\+?\d[\d .]{7,}\d(?![\w.])")
+#: Identity and catalogue values: stored in the dossiers table as they are, never scrubbed.
+_IDENTITY_FIELDS = frozenset({"MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "DonViXuLy", "MaPhiLePhi",
+                              "TenPhiLePhi", "MaThanhPhanHoSo", "NguoiXuLy", "ChucDanh", "PhongBanXuLy"})
+
+
+def _plausible_wire_datetime(digits: str) -> bool:
+    if len(digits) not in (8, 12, 14) or not 1900 <= int(digits[:4]) <= 2200:
+        return False
+    try:
+        datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:8]), int(digits[8:10] or 0),
+                 int(digits[10:12] or 0), int(digits[12:14] or 0))
+    except ValueError:
+        return False
+    return True
+
+
+def scrub_text(text: str) -> str:
+    """A reason or value fit for quarantine and messages: e-mail addresses and phone- or ID-shaped
+    digit runs (9+ digits that are not a wire date) replaced by '***'."""
+    s = _EMAIL.sub("***", str(text))
+
+    def digits(m: re.Match) -> str:
+        d = re.sub(r"\D", "", m.group(0))
+        return m.group(0) if len(d) < 9 or _plausible_wire_datetime(d) else "***"
+
+    return _LONG_DIGITS.sub(digits, s)
 
 
 def applicant_hash(raw: dict, salt: bytes | None) -> str | None:
-    ident = raw.get("SoGiayToChuHoSo")
+    ident = raw.get(HASHED_FIELD)
     if not salt or not ident:
         return None
     return hashlib.sha256(salt + str(ident).strip().encode()).hexdigest()[:32]
@@ -124,17 +280,36 @@ def _flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "co", "có", "x", "yes")
 
 
+def quote_value(value, limit: int = 20) -> str:
+    """A bad value as an error reason (and so quarantine, logs and screens) may quote it: a short
+    scalar with at most 3 letters (a date, a number, a code such as 'abc'), scrubbed of phone- and
+    ID-shaped digits and e-mails. Anything else — a name typed where a date belongs, an object —
+    only by its shape."""
+    if isinstance(value, dict):
+        return "(một đối tượng)"
+    if isinstance(value, list):
+        return "(một danh sách)"
+    s = str(value).strip()
+    if sum(c.isalpha() for c in s) > 3:
+        return f"(một chuỗi có chữ, {len(s)} ký tự)"
+    s = scrub_text(s)
+    return f"'{s[:limit]}…'" if len(s) > limit else f"'{s}'"
+
+
+
 def _int_or_none(value, field: str) -> int | None:
     if value is None or value == "":
         return None
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise RecordError(field, f"không phải số nguyên: {str(value)[:20]!r}") from None
+        raise RecordError(field, f"không phải số nguyên: {quote_value(value)}") from None
 
 
 def _text(raw: dict, key: str) -> str:
     v = raw.get(key)
+    if isinstance(v, (dict, list)):
+        raise RecordError(key, f"phải là một chuỗi, nhận {quote_value(v)}")
     return "" if v is None else str(v).strip()
 
 
@@ -225,7 +400,6 @@ def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
                 officer=_text(s, "NguoiXuLy"),
                 title=_text(s, "ChucDanh"),
                 department=_text(s, "PhongBanXuLy"),
-                content=_text(s, "NoiDungXuLy"),
                 at=pdt(s.get("ThoiDiemXuLy"), f"QuaTrinhXuLy[{i}].ThoiDiemXuLy"),
                 started_at=pdt(s.get("NgayBatDau"), f"QuaTrinhXuLy[{i}].NgayBatDau"),
                 step_due=pdt(s.get("NgayKetThucTheoQuyDinh"), f"QuaTrinhXuLy[{i}].NgayKetThucTheoQuyDinh"),
@@ -320,7 +494,7 @@ def dossier_to_wire(d: Dossier) -> dict:
         ],
         "QuaTrinhXuLy": [
             {"NguoiXuLy": s.officer, "ChucDanh": s.title, "PhongBanXuLy": s.department,
-             "NoiDungXuLy": s.content, "ThoiDiemXuLy": f(s.at), "NgayBatDau": f(s.started_at),
+             "ThoiDiemXuLy": f(s.at), "NgayBatDau": f(s.started_at),
              "NgayKetThucTheoQuyDinh": f(s.step_due)}
             for s in d.steps
         ],

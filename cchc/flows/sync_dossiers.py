@@ -44,6 +44,7 @@ def sync_dossiers(
     today: str | None = None,
     pages_per_task: int = 20,
     codes_per_task: int = 5000,
+    excel_encoding: str | None = None,
 ) -> dict:
     """Đồng bộ hồ sơ TTHC vào kho dữ liệu (Sync TTHC dossiers into the store).
 
@@ -59,7 +60,7 @@ def sync_dossiers(
 
     counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
                                  pages_per_task=pages_per_task, codes_per_task=codes_per_task,
-                                 progress=progress, log=log)
+                                 progress=progress, log=log, excel_encoding=excel_encoding)
     if excel_file:
         refresh_cells(store, cfg, "excel", run_day)
     elif sources is None or "provincial" in sources:
@@ -106,7 +107,8 @@ def refresh_cells(store: Store, cfg: Config, source: str, run_day: date) -> dict
 
 
 def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False, pages_per_task=20,
-                codes_per_task=5000, progress=None, log=None, plain=False) -> tuple[SyncCounts, list[str]]:
+                codes_per_task=5000, progress=None, log=None, plain=False,
+                excel_encoding=None) -> tuple[SyncCounts, list[str]]:
     """The body of the flow. `plain=True` calls the task functions directly (no Prefect
     orchestration): used by the benchmark and by tests that kill a run mid-way."""
     import logging
@@ -118,7 +120,7 @@ def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False
     errors: list[str] = []
     if excel_file:
         _tracked(ctx, "excel", counts, errors, lambda: counts.merge(
-            SyncCounts.from_dict(call(t.import_excel_file, ctx, excel_file)["counts"])))
+            SyncCounts.from_dict(call(t.import_excel_file, ctx, excel_file, 2000, excel_encoding)["counts"])))
         return counts, errors
     wanted = sources or [s for s in ("provincial", "national") if getattr(cfg.sources, s) is not None]
     for s in wanted:
@@ -163,6 +165,7 @@ def _summary(counts: SyncCounts, store: Store, errors: list[str]) -> dict:
         for s in sorted({src for src, _ in counts.by_key})
     }
     out["row_errors"] = counts.errors[:200]
+    out["row_errors_total"] = len(counts.errors)  # all of them are in quarantine
     out["errors"] = errors
     return out
 

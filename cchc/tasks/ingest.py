@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from cchc.connectors.store import QuarantineItem, Store, UpsertResult
 from cchc.domain.records import Dossier, RecordError
 from cchc.domain.timeliness import effective_due
-from cchc.domain.wire import parse_dossier, strip_personal
+from cchc.domain.wire import parse_dossier, quarantine_payload, scrub_text
 
 UNKNOWN_UNIT = "(không rõ đơn vị)"
 COUNT_KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined")
@@ -55,7 +55,8 @@ class SyncCounts:
 
 
 def parse_records(raws: list, source: str, salt: bytes | None) -> tuple[list[Dossier], list[QuarantineItem]]:
-    """Parse each raw record; a record that fails goes to quarantine with its reason, minus personal data."""
+    """Parse each raw record; a record that fails goes to quarantine with the field named, a scrubbed
+    reason and only its allow-listed fields (wire.WIRE_ALLOW_LIST), never the raw record."""
     good: list[Dossier] = []
     bad: list[QuarantineItem] = []
     for raw in raws:
@@ -63,7 +64,8 @@ def parse_records(raws: list, source: str, salt: bytes | None) -> tuple[list[Dos
             good.append(parse_dossier(raw, source, salt))
         except RecordError as e:
             key = e.code if e.code else (raw.get("MaHoSo") if isinstance(raw, dict) else None)
-            bad.append(QuarantineItem(source, key and str(key), e.field, e.reason, strip_personal(raw)))
+            bad.append(QuarantineItem(source, key and str(key), e.field, scrub_text(e.reason),
+                                      quarantine_payload(raw)))
     return good, bad
 
 

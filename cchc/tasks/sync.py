@@ -163,7 +163,7 @@ def national_batch(ctx: SyncContext, received_from: str, after_code: str | None,
 
 
 @task(name="nhap-excel", cache_policy=NO_CACHE)
-def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000) -> dict:
+def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encoding: str | None = None) -> dict:
     """Import a one-stop Excel/CSV export: good rows stored, each bad row quarantined with row and column."""
     from cchc.connectors.excel_import import RowError, iter_export
 
@@ -177,7 +177,7 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000) -> di
         good.clear()
         bad.clear()
 
-    for _row, item in iter_export(path, source=EXCEL):
+    for _row, item in iter_export(path, source=EXCEL, encoding=encoding):
         if isinstance(item, RowError):
             reason = f"{name}, dòng {item.row}, cột '{item.column}': {item.reason}"
             row_errors.append(reason)

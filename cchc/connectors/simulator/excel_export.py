@@ -37,6 +37,10 @@ EXCEL_HEADERS = (
     "Phiếu xin lỗi",
 )
 
+#: Applicant columns a real export may carry; written when the ward has `extra_personal` (the
+#: import must never keep them: tests/test_privacy_scan.py).
+PERSONAL_HEADERS = ("Người nộp", "Số CCCD", "Số điện thoại", "Email", "Địa chỉ", "Ghi chú")
+
 _DATE_FORMAT = "dd/mm/yyyy hh:mm:ss"
 
 
@@ -50,15 +54,18 @@ def _yes(flag) -> str:
     return "Có" if flag else "Không"
 
 
-def export_excel(ward: SyntheticWard, path: str | PathLike, limit: int | None = None) -> int:
+def export_excel(ward: SyntheticWard, path: str | PathLike, limit: int | None = None,
+                 personal_columns: bool | None = None) -> int:
     """Write the dossiers visible at the ward's as_of (received order) to `path`; returns the number
-    of data rows (the header row not counted)."""
+    of data rows (the header row not counted). `personal_columns` (default: the ward's
+    `extra_personal`) adds the applicant columns PERSONAL_HEADERS."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(SHEET_NAME)
-    ws.append(list(EXCEL_HEADERS))
+    personal = ward.extra_personal if personal_columns is None else personal_columns
+    ws.append(list(EXCEL_HEADERS) + (list(PERSONAL_HEADERS) if personal else []))
 
     def date_cell(s: str):
         v = _dt(s)
@@ -74,6 +81,10 @@ def export_excel(ward: SyntheticWard, path: str | PathLike, limit: int | None = 
             break
         r = ward.canonical(i)
         owes = any(int(f.get("Gia") or 0) > 0 for f in r["DanhSachLePhi"]) and not r["MienLePhi"]
+        extra = []
+        if personal:
+            name, ident, phone, email, addr = ward.personal_values(i)
+            extra = [name, ident, phone, email, addr, f"Liên hệ ông/bà {name} qua số {phone}"]
         ws.append(
             [
                 r["MaHoSo"],
@@ -93,6 +104,7 @@ def export_excel(ward: SyntheticWard, path: str | PathLike, limit: int | None = 
                 _yes(r["HoSoCoThanhPhanSoHoa"]),
                 _yes(r["CoKetQuaDienTu"]),
                 _yes("PhieuXinLoi" in r),
+                *extra,
             ]
         )
         n += 1

@@ -328,6 +328,9 @@ PROVINCIAL_FIELD_MAP: dict[str, str] = {
 
 #: The applicant fields every simulated record carries (all in cchc.domain.wire.PERSONAL_FIELDS).
 PERSONAL_KEYS = ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai", "Email", "DiaChiChuHoSo")
+#: With `extra_personal=True`: the same values again under NON-STANDARD names a provincial system
+#: may use (no deny-list knows them), in a nested object, and in free text (see `_with_extra_personal`).
+EXTRA_PERSONAL_KEYS = ("HoTenNguoiNop", "CCCD", "SDT", "ThuDienTu", "NoiCuTru")
 
 # ---------------------------------------------------------------- constants
 
@@ -407,6 +410,24 @@ _COMPONENTS = (
     "Văn bản ủy quyền",
     "Giấy tờ liên quan khác",
 )
+
+
+def _with_extra_personal(rec: dict, values: list[str]) -> None:
+    """The applicant's values (name, ID number, phone, e-mail, address) also under non-standard
+    names, in a nested object, and in free text: a step's NoiDungXuLy, a component's name, a result
+    document's name and link, a note. IN PLACE."""
+    name, ident, phone, email, addr = values
+    rec.update(zip(EXTRA_PERSONAL_KEYS, values, strict=True))
+    rec["ThongTinNguoiNop"] = {"HoTen": name, "SoDinhDanh": ident, "DienThoai": phone, "DiaChiLienHe": addr}
+    rec["GhiChu"] = f"Ông/bà {name} ({phone}) đề nghị gửi kết quả về {addr}"
+    for s in rec["QuaTrinhXuLy"]:
+        s["NoiDungXuLy"] = f"{s['NoiDungXuLy']} của công dân {name}, CCCD {ident}, SĐT {phone}"
+    for t in rec["TaiLieuNop"]:
+        t["TenThanhPhanHoSo"] = f"{t['TenThanhPhanHoSo']} - {name}"
+    for r in rec["DanhSachGiayToKetQua"]:
+        r["TenGiayTo"] = f"{r['TenGiayTo']} cấp cho {name}"
+        if r["DuongDanTepTinKetQua"]:
+            r["DuongDanTepTinKetQua"] += f"?gui={email}"
 
 
 def _mix(z: int) -> int:
@@ -578,6 +599,7 @@ class SyntheticWard:
         ward_id: str = "H99.99",
         extra_holidays: Sequence[date] = (),
         extra_working_days: Sequence[date] = (),
+        extra_personal: bool = False,
     ):
         if n_dossiers < 1:
             raise ValueError("n_dossiers phải >= 1")
@@ -587,6 +609,7 @@ class SyntheticWard:
             as_of = as_of.date()
         self.seed = int(seed)
         self.n_dossiers = int(n_dossiers)
+        self.extra_personal = bool(extra_personal)
         self.as_of: date = as_of or datetime.now(VN_TZ).date()
         self.timeline_end: date = timeline_end or self.as_of
         self.months = months
@@ -768,7 +791,10 @@ class SyntheticWard:
             raise LookupError(f"hồ sơ {i} chưa tồn tại tại ngày {self.as_of.isoformat()}")
         c = self._core(i)
         rec = self._render(c)
-        rec.update(zip(PERSONAL_KEYS, self._personal(c.pbits), strict=True))
+        values = self._personal(c.pbits)
+        rec.update(zip(PERSONAL_KEYS, values, strict=True))
+        if self.extra_personal:
+            _with_extra_personal(rec, values)
         return rec
 
     def provincial(self, i: int) -> dict:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
@@ -33,6 +33,8 @@ from cchc.connectors.store.schema import (
     sync_state,
 )
 from cchc.domain.records import Dossier
+from cchc.domain.redact import mask_secrets
+from cchc.domain.wire import quarantine_payload, scrub_text
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
@@ -40,6 +42,9 @@ MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 class StoreError(Exception):
     """The database cannot be reached or used; the message names the database (without password)."""
+
+    def __init__(self, message: str):
+        super().__init__(mask_secrets(message))
 
 
 @dataclass(slots=True)
@@ -68,13 +73,8 @@ class UpsertResult:
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
+    """The URL with any password masked, for messages (whatever its shape: see mask_secrets)."""
+    return mask_secrets(url)
 
 
 def _naive(dt: datetime | None, tz=VN) -> datetime | None:
@@ -164,8 +164,9 @@ class Store:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
         if url.startswith("sqlite:///"):
-            path = url[len("sqlite:///") :]
+            path = url[len("sqlite:///") :].split("?", 1)[0]
             if path and path != ":memory:":
+                _check_sqlite_file(Path(path))
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             kwargs = {"executemany_mode": "values_plus_batch"} if url.startswith("postgresql+psycopg2") else {}
@@ -191,6 +192,8 @@ class Store:
                 command.upgrade(cfg, "head")
         except OperationalError as e:
             raise StoreError(f"Không kết nối được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
+        except DatabaseError as e:  # e.g. a file that is not a database
+            raise StoreError(f"Không dùng được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
@@ -269,14 +272,15 @@ class Store:
                         "unplaced": None in received, "rows": len(changed), "changed_at": now}])
             q_rows = []
             for q in quarantined:
+                payload = quarantine_payload(q.raw)  # the allow-list, whoever built the item
                 q_rows.append(
                     {
                         "source": q.source,
                         "record_key": (q.record_key or None) and str(q.record_key)[:64],
                         "field": q.field[:120],
-                        "reason": q.reason,
-                        "raw": q.raw,
-                        "raw_hash": _raw_hash(q.source, q.raw),
+                        "reason": scrub_text(q.reason),
+                        "raw": payload,
+                        "raw_hash": _raw_hash(q.source, payload),
                         "first_seen": now,
                         "last_seen": now,
                         "run_id": run_id,
@@ -631,6 +635,26 @@ def _label(col: pd.Series) -> pd.Series:
 def _chunks(seq: list, n: int) -> Iterator[list]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """A SQLite URL naming an existing file that is not a SQLite database (or a folder): one clear
+    StoreError, before anything opens or writes it."""
+    if path.is_dir():
+        raise StoreError(f"{path}: là một thư mục, không phải tệp cơ sở dữ liệu SQLite (a directory)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise StoreError(f"{path}: không đọc được tệp cơ sở dữ liệu ({e.strerror or type(e).__name__})") from None
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path}: tệp này không phải cơ sở dữ liệu SQLite (not a SQLite database file); "
+                         "hãy kiểm tra database_url / CCHC_DATABASE_URL")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
