@@ -345,7 +345,8 @@ def cmd_config(args) -> int:
     if errors:
         for e in errors:
             print(f"Lỗi / error: {mask_secrets(e)}", file=sys.stderr)
-        print(f"{path}: {len(errors)} lỗi / error(s)", file=sys.stderr)
+        if len(errors) > 1:  # one error stays one line
+            print(f"{path}: {len(errors)} lỗi / error(s)", file=sys.stderr)
         return 1
     print(f"{path}: cấu hình hợp lệ / configuration is valid")
     return 0
