@@ -208,10 +208,26 @@ def cmd_indicators(args) -> int:
             parse_period(args.period)
         except ValueError as e:
             raise _UserValueError(str(e)) from None
-    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=args.source)
+    source = _reporting_source(args.source)
+    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=source)
     print(result["unit_table_text"])
     print("Artifacts: " + ", ".join(result["artifact_keys"]))
     return 0
+
+
+def _reporting_source(requested: str | None) -> str:
+    """The source the report reads, chosen before any flow starts: a bad choice is one line."""
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+    from cchc.tasks.indicators import choose_source
+
+    cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    store = Store(cfg.database_url)
+    try:
+        store.migrate()
+        return choose_source(store, cfg, requested)
+    finally:
+        store.dispose()
 
 
 def cmd_serve(args) -> int:

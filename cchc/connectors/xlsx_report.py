@@ -135,12 +135,14 @@ def write_bieu06_xlsx(
     rows_by_unit: Sequence[Any] | None = None,
     generated_at: datetime | None = None,
     simulated: bool = False,
+    source_label: str | None = None,
 ) -> Path:
     """Write Biểu số 06/VPCP/KSTT to `path` (parent folders created) and return the path.
 
     `rows_by_field` / `rows_by_unit`: Bieu06Row-like objects, the total row last (label "TOTAL" or
     "Tổng cộng"); see the module docstring. `generated_at` (default: now, Vietnam time) is printed as
-    "Ngày xuất: dd/mm/yyyy HH:MM". `simulated=True` adds the red "DỮ LIỆU MÔ PHỎNG" banner.
+    "Ngày xuất: dd/mm/yyyy HH:MM". `simulated=True` adds the red "DỮ LIỆU MÔ PHỎNG" banner;
+    `source_label` a line "Nguồn dữ liệu: ..." under the period.
     """
     if period_from > period_to:
         raise ValueError(f"period_from {period_from} is after period_to {period_to}")
@@ -169,6 +171,7 @@ def write_bieu06_xlsx(
             rows=list(rows),
             stamp=stamp,
             simulated=simulated,
+            source_label=source_label,
         )
     wb.properties.title = f"{FORM_NUMBER} — {ward_name} — {period_label}"
     wb.properties.creator = "cchc"
@@ -199,6 +202,7 @@ def _write_bieu06_sheet(
     rows: list[Any],
     stamp: str,
     simulated: bool,
+    source_label: str | None = None,
 ) -> None:
     last_col = get_column_letter(N_COLUMNS)
     unit = ", ".join(p for p in (ward_name.strip(), province.strip()) if p)
@@ -228,6 +232,8 @@ def _write_bieu06_sheet(
         f"Kỳ báo cáo: {period_label} (từ {_dmy(period_from)} đến {_dmy(period_to)})",
         _font(italic=False, bold=False),
     )
+    if source_label:
+        banner(f"Nguồn dữ liệu: {source_label}", _font(italic=True))
     if simulated:
         banner(SIMULATED_BANNER, _font(TITLE_SIZE, bold=True, color="FFFF0000"))
     banner(UNIT_OF_MEASURE, _font(italic=True), horizontal="right")
