@@ -26,6 +26,11 @@ Rules:
 - Dates: real Excel dates/datetimes (naive = Vietnam local time), Excel serial numbers, or text
   `dd/mm/yyyy[ HH:MM[:SS]]`, `dd-mm-yyyy`, `dd.mm.yyyy`, `HH:MM dd/mm/yyyy`, ISO
   `yyyy-mm-dd[ HH:MM[:SS]]`, wire `yyyyMMdd[HHmmss]`. Results are aware, in `VN_TZ`.
+- "Ngày hẹn trả" is the CURRENT appointment date, as one-stop software exports it: already moved
+  by each answered supplement request. An export lists no supplement requests (only their count),
+  so the date is the due date timeliness is judged against, as it is, never extended again.
+- A file without "Mã lĩnh vực" groups fields by name: the field code is then a key made from the
+  name (`field_key`), so two fields never fall into one group.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
-from cchc.domain.text import fold
+from cchc.domain.text import fold, slugify
 from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier
 
 __all__ = [
@@ -180,6 +185,17 @@ def _quote(value) -> str:
     if len(s) > 40:
         s = s[:40] + "…"
     return f"'{s}'"
+
+
+def field_key(name: str) -> str:
+    """A stable field code (at most 32 characters) for a field known only by name:
+    'Hộ tịch' -> 'ho-tich'; a long name keeps a prefix and a short hash of the whole name."""
+    import hashlib
+
+    key = slugify(name) or "linh-vuc"
+    if len(key) <= 32:
+        return key
+    return key[:23] + "-" + hashlib.md5(fold(name).encode(), usedforsecurity=False).hexdigest()[:8]
 
 
 def _as_text(value) -> str:
@@ -666,6 +682,8 @@ class ExportStream:
                 raw[col.wire] = self._convert(col, value)
             except _CellError as e:
                 errors.append((written, e.reason))
+        if not raw.get("MaLinhVuc") and raw.get("TenLinhVuc"):
+            raw["MaLinhVuc"] = field_key(raw["TenLinhVuc"])
         code = raw.get("MaHoSo") or None
         if code is None:
             errors.insert(0, (self.columns_mapped["Mã hồ sơ"], "thiếu mã hồ sơ"))
