@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Số hồ sơ mô phỏng / simulated dossiers (mặc định/default 20000)")
     d.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
     d.add_argument("--as-of", type=_date, help="Ngày dữ liệu / data as-of date (YYYY-MM-DD, mặc định hôm nay)")
-    d.add_argument("--db", help="URL CSDL / database URL (mặc định: database_url của cấu hình / default: the configured database_url)")
+    d.add_argument("--db", help="URL CSDL của demo / the demo's database URL (mặc định/default: kho riêng "
+                                "sqlite:///var/demo.sqlite; không bao giờ ghi vào kho có dữ liệu thật / never a "
+                                "store holding real data)")
 
     s = sub.add_parser("simulate", help="Chạy trình mô phỏng hệ thống tỉnh và Cổng DVCQG / "
                                         "run the provincial + national portal simulator")
