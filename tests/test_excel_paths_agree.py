@@ -94,3 +94,29 @@ def test_excel_path_says_officer_timeliness_is_unknown(two_stores, capsys, monke
     assert main(["stats", "--period", "2026-10", "--by", "officer", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert "note" not in rows[-1] and rows[-1]["steps"] > 0
+
+
+def test_indicators_flow_on_excel_names_the_source_and_says_officers_are_unknown(two_stores, monkeypatch,
+                                                                                 prefect_harness, tmp_path,
+                                                                                 capsys):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from cchc.flows.compute_indicators import compute_indicators
+
+    _, _, xl_path = two_stores["xl"]
+    monkeypatch.delenv("CCHC_DATABASE_URL", raising=False)
+    result = compute_indicators(config_path=str(xl_path), period="2026-10", write_xlsx=False)
+    assert result["source"] == "excel" and "nguồn: Tệp Excel (excel)" in result["unit_table_text"]
+    arts = {}
+    with get_client(sync_client=True) as client:  # newest first: other tests publish the same keys
+        for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="%-2026-10")),
+                                       sort=ArtifactSort.CREATED_DESC):
+            arts.setdefault(a.key, a)
+    ward = "phuong-hoa-an-mo-phong"
+    for prefix in ("chi-so-don-vi", "bieu-06", "bieu-06a", "tong-hop"):
+        assert "Tệp Excel (excel)" in arts[f"{prefix}-{ward}-2026-10"].description, prefix
+    officers = arts[f"chi-so-can-bo-{ward}-2026-10"]
+    rows = json.loads(officers.data) if isinstance(officers.data, str) else officers.data
+    assert len(rows) == 1 and "không có dữ liệu bước xử lý" in json.dumps(rows, ensure_ascii=False)
