@@ -78,7 +78,7 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
 
     from cchc.tasks.period_cells import period_cells
 
-    has_steps = store.count_steps(source) > 0
+    has_steps = store.has_steps(source)
     if not with_national:
         c = period_cells(store, cfg, period, source)
         return PeriodData(period, c.bieu06, c.c766, c.officers, source=source, has_steps=has_steps)

@@ -365,6 +365,12 @@ class Store:
         with self.engine.connect() as conn:
             return {s: int(n) for s, n in conn.execute(q)}
 
+    def has_steps(self, source: str) -> bool:
+        """Whether the source holds any processing step (an Excel export has none); one index probe."""
+        q = select(processing_steps.c.seq).where(processing_steps.c.source == source).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
     def count_steps(self, source: str | None = None) -> int:
         return self._count(processing_steps, source)
 
