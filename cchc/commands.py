@@ -152,6 +152,7 @@ def cmd_demo(args) -> int:
 
     # The demo's store, never the configured one (a ward's real store); the flows read this variable.
     db_url = args.db or DEMO_DATABASE_URL
+    configured_url = load_config(os.environ.get("CCHC_CONFIG")).database_url
     os.environ["CCHC_DATABASE_URL"] = db_url
     # the simulator accepts any account; real credentials come from the environment only
     os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
@@ -192,7 +193,8 @@ def cmd_demo(args) -> int:
     print(result["unit_table_text"])
     if result.get("xlsx"):
         print(f"\nBiểu 06: {result['xlsx']}")
-    print(f"Xem thêm: CCHC_DATABASE_URL={safe_url(db_url)} cchc stats --period {period.slug} --by procedure"
+    env = "" if configured_url == db_url else f"CCHC_DATABASE_URL={safe_url(db_url)} "
+    print(f"Xem thêm: {env}cchc stats --period {period.slug} --by procedure"
           "  |  artifact: " + ", ".join(result["artifact_keys"][:3]) + ", ...")
     return 0
 

@@ -77,16 +77,20 @@ def test_demo_refuses_a_store_with_real_dossiers_and_leaves_it_intact(demo_env, 
     store.dispose()
 
 
-def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env, capsys, prefect_harness):
+def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env, capsys, monkeypatch,
+                                                                       prefect_harness):
     real_url = f"sqlite:///{demo_env}/real.sqlite"
     real = real_store(real_url, demo_env)
     before = real.dump_text()
+    monkeypatch.setenv("CCHC_DATABASE_URL", real_url)
     code, out, err = demo(capsys)  # even with CCHC_DATABASE_URL pointing at a real store
     assert code == 0, err
     own = Store(f"sqlite:///{demo_env}/var/demo.sqlite")
     first = own.count_dossiers("provincial")
     assert first > 200 and own.get_cursor("demo")["seed"] == 1
-    assert "sqlite:///var/demo.sqlite" in out
+    assert "vào sqlite:///var/demo.sqlite" in out
+    assert "CCHC_DATABASE_URL=sqlite:///var/demo.sqlite cchc stats" in out  # how to read the demo's store
+    monkeypatch.setenv("CCHC_DATABASE_URL", real_url)  # the demo set it to its own store for its flows
     code, out, err = demo(capsys, "--seed", "2")
     assert code == 0, err
     assert "xóa" in out and own.get_cursor("demo")["seed"] == 2

@@ -29,6 +29,7 @@ from cchc.connectors.store.schema import (
     sync_runs,
     sync_state,
 )
+from cchc.domain.text import format_int
 
 DEMO_DATABASE_URL = "sqlite:///var/demo.sqlite"
 MARK = "demo"
@@ -59,7 +60,8 @@ def check_demo_store(store: Store) -> DemoStore:
     """What the store holds, read without writing; `DemoStoreRefused` (one line naming the store,
     password masked) when it holds dossiers the demo did not write."""
     where = safe_url(store.url)
-    hint = f"chạy demo với kho riêng của nó ({DEMO_DATABASE_URL}) hoặc một --db mới"
+    hint = ("chạy demo với một --db mới" if store.url == DEMO_DATABASE_URL else
+            f"chạy demo với kho riêng của nó ({DEMO_DATABASE_URL}) hoặc một --db mới")
     try:
         tables = set(inspect(store.engine).get_table_names())
         if not tables:
@@ -77,12 +79,13 @@ def check_demo_store(store: Store) -> DemoStore:
     total = sum(counts.values())
     if mark is None:
         if total:
-            raise DemoStoreRefused(f"{where}: kho có {total} hồ sơ không do lệnh demo ghi (dữ liệu thật, không "
-                                   f"phải mô phỏng) — demo không ghi vào đây; {hint} (holds real dossiers)")
+            raise DemoStoreRefused(f"{where}: kho có {format_int(total)} hồ sơ không do lệnh demo ghi (không phải "
+                                   f"dữ liệu mô phỏng của demo) — demo không ghi vào đây; {hint} "
+                                   f"(holds dossiers the demo did not write)")
         return DemoStore(None, 0)
     foreign = {s: n for s, n in counts.items() if s not in DEMO_SOURCES}
     if foreign:
-        what = ", ".join(f"{n} hồ sơ nguồn {s}" for s, n in sorted(foreign.items()))
+        what = ", ".join(f"{format_int(n)} hồ sơ nguồn {s}" for s, n in sorted(foreign.items()))
         raise DemoStoreRefused(f"{where}: kho mô phỏng có thêm {what} không do demo ghi — demo không ghi vào "
                                f"đây; {hint} (holds dossiers the demo did not write)")
     if mark.get("state") == "done" and last > int(mark.get("change_id") or 0):
