@@ -34,4 +34,4 @@ bench-indicators: install
 bench: bench-sync bench-indicators
 
 clean:
-	rm -rf var/cchc.sqlite* var/reports var/bench
+	rm -rf var/cchc.sqlite* var/demo.sqlite* var/reports var/bench

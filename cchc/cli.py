@@ -16,6 +16,9 @@ from datetime import date
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
+_SOURCE_HELP = ("Nguồn báo cáo / source: provincial, excel, national (mặc định: nguồn duy nhất trong kho, "
+                "hoặc reporting.source khi kho có nhiều nguồn / default: the one source held, or reporting.source)")
+
 
 def _prepare_prefect_env() -> None:
     # The network is closed here and on many ward machines: no telemetry; quiet console.
@@ -73,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Số hồ sơ mô phỏng / simulated dossiers (mặc định/default 20000)")
     d.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
     d.add_argument("--as-of", type=_date, help="Ngày dữ liệu / data as-of date (YYYY-MM-DD, mặc định hôm nay)")
-    d.add_argument("--db", help="URL CSDL / database URL (mặc định: database_url của cấu hình / default: the configured database_url)")
+    d.add_argument("--db", help="URL CSDL của demo / the demo's database URL (mặc định/default: kho riêng "
+                                "sqlite:///var/demo.sqlite; không bao giờ ghi vào kho có dữ liệu thật / never a "
+                                "store holding real data)")
 
     s = sub.add_parser("simulate", help="Chạy trình mô phỏng hệ thống tỉnh và Cổng DVCQG / "
                                         "run the provincial + national portal simulator")
@@ -116,14 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="Nhóm theo / group by (mặc định/default unit)")
     st.add_argument("--mode", choices=["calendar", "administrative"],
                     help="Kỳ theo lịch hay kỳ báo cáo hành chính / calendar or administrative periods")
-    st.add_argument("--source", default="provincial", help="Nguồn / source (provincial, excel, national)")
+    st.add_argument("--source", help=_SOURCE_HELP)
     st.add_argument("--json", action="store_true", help="In JSON / print JSON")
     st.add_argument("--xlsx", metavar="FILE", help="Ghi Biểu 06 ra tệp Excel / write Biểu 06 to .xlsx")
 
     ind = sub.add_parser("indicators", help="Chạy flow tính chỉ số và đăng lên Prefect / "
                                             "run the compute_indicators flow (artifacts)")
     ind.add_argument("--period", help="Kỳ / period (như/as in stats)")
-    ind.add_argument("--source", default="provincial", help="Nguồn / source")
+    ind.add_argument("--source", help=_SOURCE_HELP)
 
     sv = sub.add_parser("serve", help="Chạy các job theo lịch của prefect.yaml trên máy này / "
                                       "serve the prefect.yaml schedules on this machine")

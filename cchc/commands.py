@@ -153,12 +153,17 @@ class _UserValueError(ValueError):
 
 # --- demo ------------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
+    """The end-to-end demo, in its own store (var/demo.sqlite unless --db): it refuses a store that holds
+    dossiers it did not write, and deletes only its own rows when --seed/--dossiers change."""
     from cchc.config import load_config
     from cchc.connectors.simulator.server import running
     from cchc.connectors.store import Store, safe_url
+    from cchc.tasks.demo import DEMO_DATABASE_URL, check_demo_store, mark_demo_store, reset_demo_rows
 
-    if args.db:
-        os.environ["CCHC_DATABASE_URL"] = args.db
+    # The demo's store, never the configured one (a ward's real store); the flows read this variable.
+    db_url = args.db or DEMO_DATABASE_URL
+    configured_url = load_config(os.environ.get("CCHC_CONFIG")).database_url
+    os.environ["CCHC_DATABASE_URL"] = db_url
     # the simulator accepts any account; real credentials come from the environment only
     os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
     os.environ.setdefault("CCHC_NATIONAL_PASSWORD", "demo")
@@ -167,24 +172,26 @@ def cmd_demo(args) -> int:
         raise _UserValueError(f"{os.environ.get('CCHC_CONFIG') or 'config/demo.yaml'}: ward.simulated không bật — "
                               "lệnh demo chỉ chạy với cấu hình mô phỏng (demo runs on a simulated ward only)")
     ward = _ward(args)
-    store = Store(cfg.database_url)
+    store = Store(db_url)
+    found = check_demo_store(store)  # before any write: a store with real data is refused as it is
     store.migrate()
     params = {"seed": args.seed, "dossiers": args.dossiers, "as_of": ward.as_of.isoformat()}
-    last = store.get_cursor("demo")
-    if last is not None and {k: last.get(k) for k in ("seed", "dossiers")} != {k: params[k] for k in
-                                                                                ("seed", "dossiers")}:
-        print(f"   (dữ liệu mô phỏng khác lần trước: làm mới kho {safe_url(cfg.database_url)})", flush=True)
-        store.clear_dossiers()
-    store.save_cursor("demo", params)
+    last = found.mark
+    if last is not None and found.dossiers and (last.get("seed"), last.get("dossiers")) != (args.seed, args.dossiers):
+        print(f"   (dữ liệu mô phỏng khác lần trước: xóa {found.dossiers} hồ sơ mô phỏng demo đã ghi trong "
+              f"{safe_url(db_url)})", flush=True)
+        reset_demo_rows(store)
+    mark_demo_store(store, params, "syncing")
     print(f"1/3 Khởi động trình mô phỏng: {ward.n_dossiers} hồ sơ mô phỏng đến ngày {ward.as_of:%d/%m/%Y} "
           "(DỮ LIỆU GIẢ LẬP)", flush=True)
     with running(ward) as url:
         os.environ["CCHC_PROVINCIAL_URL"] = url
         os.environ["CCHC_NATIONAL_URL"] = url
-        print(f"2/3 Đồng bộ hồ sơ (flow sync_dossiers) vào {safe_url(cfg.database_url)}...", flush=True)
+        print(f"2/3 Đồng bộ hồ sơ (flow sync_dossiers) vào {safe_url(db_url)}...", flush=True)
         from cchc.flows.sync_dossiers import sync_dossiers
 
         summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), today=ward.as_of.isoformat())
+        mark_demo_store(store, params, "done")
         _print_sync_summary(summary)
     print("3/3 Tính chỉ số tháng trước (flow compute_indicators)...", flush=True)
     from cchc.domain.periods import last_full_month
@@ -196,8 +203,9 @@ def cmd_demo(args) -> int:
     print(result["unit_table_text"])
     if result.get("xlsx"):
         print(f"\nBiểu 06: {result['xlsx']}")
-    print(f"Xem thêm: cchc stats --period {period.slug} --by procedure  |  artifact: "
-          + ", ".join(result["artifact_keys"][:3]) + ", ...")
+    env = "" if configured_url == db_url else f"CCHC_DATABASE_URL={safe_url(db_url)} "
+    print(f"Xem thêm: {env}cchc stats --period {period.slug} --by procedure"
+          "  |  artifact: " + ", ".join(result["artifact_keys"][:3]) + ", ...")
     return 0
 
 
@@ -218,7 +226,8 @@ def cmd_indicators(args) -> int:
             parse_period(args.period)
         except ValueError as e:
             raise _UserValueError(str(e)) from None
-    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=args.source)
+    source = _reporting_source(args.source)
+    result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=source)
     print(result["unit_table_text"])
     print("Artifacts: " + ", ".join(result["artifact_keys"]))
     _print_files(result.get("files") or ([result["xlsx"]] if result.get("xlsx") else []))
@@ -291,6 +300,21 @@ def cmd_score766(args) -> int:
         print("\n".join([f"ĐIỂM BỘ CHỈ SỐ 766 (PHẦN TÍNH ĐƯỢC TỪ DỮ LIỆU HỒ SƠ) — {cfg.ward.name} — {period.title}",
                          *[f"Lưu ý: {n}." for n in notes], "", ti.rows_text(ti.scores_display(scores))]))
     return 0
+
+
+def _reporting_source(requested: str | None) -> str:
+    """The source the report reads, chosen before any flow starts: a bad choice is one line."""
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+    from cchc.tasks.indicators import choose_source
+
+    cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    store = Store(cfg.database_url)
+    try:
+        store.migrate()
+        return choose_source(store, cfg, requested)
+    finally:
+        store.dispose()
 
 
 def cmd_serve(args) -> int:

@@ -148,6 +148,8 @@ class Sources(_Model):
 class Reporting(_Model):
     period_mode: Literal["calendar", "administrative"] = "calendar"
     timeliness_compare: Literal["date", "timestamp"] = "date"
+    #: The source the reports read when the store holds several (domain/sources.py); None: the one held.
+    source: Literal["provincial", "national", "excel"] | None = None
 
 
 class Score766Indicator(_Model):

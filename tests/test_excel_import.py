@@ -74,6 +74,7 @@ def test_canonical_headers_all_fields(tmp_path: Path) -> None:
         status=Status.RETURNED,
         procedure_code="1.001234",
         procedure_name="Đăng ký khai sinh",
+        field_code="ho-tich",  # no "Mã lĩnh vực" column: a key made from the name
         field_name="Hộ tịch",
         unit_code="000.00.01.H22",
         channel=Channel.ONLINE,
@@ -600,7 +601,37 @@ def test_round_trip_with_the_simulated_export(tmp_path: Path) -> None:
     for i in indices:
         want = parse_dossier(ward.canonical(i), "excel")
         got = imported[want.code]
-        for attr in ("status", "procedure_code", "procedure_name", "field_name", "unit_code", "channel",
-                     "received_at", "due_at", "finished_at", "returned_at", "n_supplements", "is_paid_online",
+        for attr in ("status", "procedure_code", "procedure_name", "field_code", "field_name", "unit_code",
+                     "channel", "received_at", "finished_at", "returned_at", "n_supplements", "is_paid_online",
                      "digitized_component", "e_result", "apology", "owes_fee"):
             assert getattr(got, attr) == getattr(want, attr), (want.code, attr)
+        # the export's "Ngày hẹn trả" is the current appointment: moved by every answered supplement
+        answered = [s for s in want.supplements if s.completed_at is not None]
+        assert got.due_at == (answered[-1].due_after if answered else want.due_at), want.code
+    moved = [i for i in indices if any(s.get("NgayTiepNhanBoSung") for s in ward.canonical(i)["DanhSachHoSoBoSung"])]
+    assert moved  # the sample has dossiers whose appointment was moved
+
+
+def test_fields_known_only_by_name_stay_apart(tmp_path: Path) -> None:
+    long_a = "Lĩnh vực " + "rất dài " * 6 + "A"
+    long_b = "Lĩnh vực " + "rất dài " * 6 + "B"
+    path = write_xlsx(tmp_path / "lv.xlsx", [
+        ["Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận", "Lĩnh vực"],
+        ["HS1", 4, "15/03/2026", "Hộ tịch"],
+        ["HS2", 4, "15/03/2026", "Chứng thực"],
+        ["HS3", 4, "15/03/2026", "hộ  TỊCH"],
+        ["HS4", 4, "15/03/2026", long_a],
+        ["HS5", 4, "15/03/2026", long_b],
+        ["HS6", 4, "15/03/2026", None],
+    ])
+    d = by_code(read_export(path))
+    assert d["HS1"].field_code == d["HS3"].field_code == "ho-tich"
+    assert d["HS2"].field_code == "chung-thuc"
+    assert d["HS4"].field_code != d["HS5"].field_code and len(d["HS4"].field_code) <= 32
+    assert d["HS6"].field_code == ""
+    # a file with field codes keeps them
+    path = write_xlsx(tmp_path / "lv2.xlsx", [
+        ["Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận", "Mã lĩnh vực", "Lĩnh vực"],
+        ["HS1", 4, "15/03/2026", "G09-HT", "Hộ tịch"],
+    ])
+    assert read_export(path).dossiers[0].field_code == "G09-HT"

@@ -493,12 +493,16 @@ def test_excel_export_round_trip(small, tmp_path) -> None:
     assert wb.sheetnames == ["Danh sách hồ sơ"]
     rows = list(wb["Danh sách hồ sơ"].iter_rows(values_only=True))
     assert rows[0] == EXCEL_HEADERS and len(rows) == 301
+    col = {h: k for k, h in enumerate(EXCEL_HEADERS)}
     first = rows[1]
     rec = small.canonical(0)
-    assert first[0] == rec["MaHoSo"] and first[4] == rec["DonViXuLy"]
-    assert isinstance(first[6], datetime) and first[6].tzinfo is None
-    assert first[6].strftime("%Y%m%d%H%M%S") == rec["NgayTiepNhan"]
-    assert first[5] in ("Trực tiếp", "Trực tuyến", "Bưu chính") and first[12] in ("Có", "Không")
+    assert first[col["Mã hồ sơ"]] == rec["MaHoSo"] and first[col["Mã đơn vị"]] == rec["DonViXuLy"]
+    assert first[col["Mã lĩnh vực"]] == rec["MaLinhVuc"] and first[col["Lĩnh vực"]] == rec["TenLinhVuc"]
+    received = first[col["Ngày tiếp nhận"]]
+    assert isinstance(received, datetime) and received.tzinfo is None
+    assert received.strftime("%Y%m%d%H%M%S") == rec["NgayTiepNhan"]
+    assert first[col["Kênh nộp"]] in ("Trực tiếp", "Trực tuyến", "Bưu chính")
+    assert first[col["Có phí"]] in ("Có", "Không")
     text = "\n".join(str(v) for row in rows for v in row)
     for i in range(300):
         for value in small.personal_values(i):

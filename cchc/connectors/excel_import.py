@@ -30,6 +30,11 @@ Rules:
 - CSV encodings: UTF-8 (with or without BOM) and UTF-16 with a BOM, recognised by the BOM; any
   other encoding (Windows-1258/1252, UTF-16 without BOM...) is rejected with a message saying
   which ones are accepted, unless `encoding=` names it (`cchc import-excel --encoding cp1258`).
+- "Ngày hẹn trả" is the CURRENT appointment date, as one-stop software exports it: already moved
+  by each answered supplement request. An export lists no supplement requests (only their count),
+  so the date is the due date timeliness is judged against, as it is, never extended again.
+- A file without "Mã lĩnh vực" groups fields by name: the field code is then a key made from the
+  name (`field_key`), so two fields never fall into one group.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
-from cchc.domain.text import fold
+from cchc.domain.text import fold, slugify
 from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier, quote_value
 
 __all__ = [
@@ -188,6 +193,17 @@ class _CellError(Exception):
 
 def _quote(value) -> str:
     return quote_value(_as_text(value), limit=40)
+
+
+def field_key(name: str) -> str:
+    """A stable field code (at most 32 characters) for a field known only by name:
+    'Hộ tịch' -> 'ho-tich'; a long name keeps a prefix and a short hash of the whole name."""
+    import hashlib
+
+    key = slugify(name) or "linh-vuc"
+    if len(key) <= 32:
+        return key
+    return key[:23] + "-" + hashlib.md5(fold(name).encode(), usedforsecurity=False).hexdigest()[:8]
 
 
 def _as_text(value) -> str:
@@ -704,6 +720,8 @@ class ExportStream:
                 raw[col.wire] = self._convert(col, value)
             except _CellError as e:
                 errors.append((written, e.reason))
+        if not raw.get("MaLinhVuc") and raw.get("TenLinhVuc"):
+            raw["MaLinhVuc"] = field_key(raw["TenLinhVuc"])
         code = raw.get("MaHoSo") or None
         if code is None:
             errors.insert(0, (self.columns_mapped["Mã hồ sơ"], "thiếu mã hồ sơ"))

@@ -163,6 +163,7 @@ def write_bieu06_xlsx(
     receiving_body: str | None = None,
     notes: Sequence[str] = (),
     outline_rows: Sequence[Mapping[str, Any]] | None = None,
+    source_label: str | None = None,
 ) -> Path:
     """Write Biểu số 06/VPCP/KSTT to `path` (parent folders created) and return the path.
 
@@ -174,6 +175,7 @@ def write_bieu06_xlsx(
     the province). `notes` (e.g. "kỳ chưa kết thúc, số liệu tạm tính") are printed in red under the
     reporting period.
     `outline_rows` (`cchc.domain.outline.outline_rows`) adds the sheet "Đề cương báo cáo".
+    `source_label` a line "Nguồn dữ liệu: ..." under the period.
     """
     if period_from > period_to:
         raise ValueError(f"period_from {period_from} is after period_to {period_to}")
@@ -205,6 +207,7 @@ def write_bieu06_xlsx(
             place=place or ward_name,
             receiving_body=receiving_body or f"Ủy ban nhân dân {province}".strip(),
             notes=list(notes),
+            source_label=source_label,
         )
     if outline_rows is not None:
         _write_outline_sheet(wb.create_sheet(SHEET_OUTLINE), ward_name=ward_name, province=province,
@@ -242,6 +245,7 @@ def _write_bieu06_sheet(
     place: str,
     receiving_body: str,
     notes: list[str],
+    source_label: str | None = None,
 ) -> None:
     last_col = get_column_letter(N_COLUMNS)
     unit = ", ".join(p for p in (ward_name.strip(), province.strip()) if p)
@@ -275,6 +279,8 @@ def _write_bieu06_sheet(
     dates = f"từ {_dmy(period_from)} đến {_dmy(period_to)}"
     same = fold(period_label) == fold(dates)  # a custom range is its dates already
     banner(f"Kỳ báo cáo: {dates}" if same else f"Kỳ báo cáo: {period_label} ({dates})", _font(italic=False, bold=False))
+    if source_label:
+        banner(f"Nguồn dữ liệu: {source_label}", _font(italic=True))
     for note in notes:
         banner(f"Lưu ý: {note}.", _font(bold=True, italic=True, color="FFFF0000"))
     if simulated:

@@ -62,15 +62,17 @@ def reconcile_task(data: ti.PeriodData, cfg: Config):
 
 @task(name="xuat-bieu-06-xlsx", cache_policy=NO_CACHE)
 def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[str] | None = None,
-                    outline_rows=None) -> str:
+                    outline_rows=None, source: str = "provincial") -> str:
     from cchc.connectors.xlsx_report import write_bieu06_xlsx
+    from cchc.domain.sources import source_label
 
     path = reports_dir() / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
                       rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
                       receiving_body=cfg.ward.receiving_body, notes=notes or (),
-                      outline_rows=outline_rows)
+                      outline_rows=outline_rows,
+                      source_label=source_label(source))
     return str(path)
 
 
@@ -158,13 +160,20 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
 
 
 @flow(name="compute_indicators")
-def compute_indicators(config_path: str | None = None, period: str | None = None, source: str = "provincial",
+def compute_indicators(config_path: str | None = None, period: str | None = None, source: str | None = None,
                        today: str | None = None, write_xlsx: bool = True) -> dict:
-    """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts)."""
+    """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts).
+
+    source: provincial | excel | national; default: the one source the store holds, or the
+    configuration's reporting.source when it holds several."""
+    from cchc.domain.sources import source_label
+
     log = get_run_logger()
     cfg = load_config(config_path)
     store = Store(cfg.database_url)
     store.migrate()
+    source = ti.choose_source(store, cfg, source)
+    src = f"nguồn: {source_label(source)}"
     mode = cfg.reporting.period_mode
     run_day = date.fromisoformat(today) if today else cfg.today()
     per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
@@ -180,17 +189,19 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     keys = []
     for by, prefix in GROUPINGS.items():
         key = artifact_key(prefix, slug, pslug)
-        publish_table(key, ti.display_rows(tables[by], by),
-                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}{flag}")
+        note = ti.officer_note(data) if by == "officer" else None
+        rows = [{ti.BY_LABELS_VI[by]: note}] if note else ti.display_rows(tables[by], by)
+        publish_table(key, rows, f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label} — {src}{flag}"
+                      + (f"\n\n{note[0].upper()}{note[1:]}." if note else ""))
         keys.append(key)
     for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
         key = artifact_key(prefix, slug, pslug)
         publish_table(key, bieu06_display(rows),
-                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}{flag}")
+                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label} — {src}{flag}")
         keys.append(key)
     key = artifact_key("doi-soat", slug, pslug)
     publish_table(key, ti.reconcile_summary_display(rec_summary),
-                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}{flag}")
+                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label} — {src}{flag}")
     keys.append(key)
     key = artifact_key("doi-soat-chi-tiet", slug, pslug)
     detail = ti.reconcile_detail_display(mismatches, cfg)
@@ -198,11 +209,11 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     publish_table(key, detail or [{"Mã hồ sơ": "", "Đơn vị": "", "Loại chênh lệch": "(không có chênh lệch)",
                                    "Giá trị hệ thống tỉnh": "", "Giá trị Cổng DVCQG": ""}],
                   f"Đối soát với Cổng DVCQG: hồ sơ chênh lệch ({format_int(len(mismatches))} dòng"
-                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label}{flag}")
+                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label} — {src}{flag}")
     keys.append(key)
     key = artifact_key("diem-766", slug, pslug)
     publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
-                                                  f"{cfg.ward.name} — {per.label}{flag}")
+                                                  f"{cfg.ward.name} — {per.label} — {src}{flag}")
     keys.append(key)
 
     prev_total = None
@@ -215,12 +226,14 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     sync_total = ti.sync_total(rec_summary)
     key = artifact_key("tong-hop", slug, pslug)
     publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
-                                           sync_total, notes), f"Tổng hợp — {cfg.ward.name} — {per.label}{flag}")
+                                           sync_total, notes) + f"\n\n_Nguồn dữ liệu: {source_label(source)}_",
+                     f"Tổng hợp — {cfg.ward.name} — {per.label} — {src}{flag}")
     keys.append(key)
 
-    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes, ti.outline_rows(data, cfg)) if write_xlsx else None
-    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.title}"
+    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes, ti.outline_rows(data, cfg), source) if write_xlsx else None
+    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.title} — {src}"
     text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title, notes)
     log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)
     return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text,
-            "files": [xlsx] if xlsx else [], "provisional": per.state(run_day) != "finished", "notes": notes}
+            "files": [xlsx] if xlsx else [], "provisional": per.state(run_day) != "finished", "notes": notes,
+            "source": source}

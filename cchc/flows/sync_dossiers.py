@@ -12,13 +12,12 @@ from prefect.cache_policies import NO_CACHE
 from cchc.config import Config, load_config
 from cchc.connectors.http import SourceError
 from cchc.connectors.store import Store, StoreError
+from cchc.domain.sources import SOURCE_NAMES_VI
 from cchc.domain.text import format_int
 from cchc.tasks import period_cells
 from cchc.tasks import sync as t
 from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
 from cchc.tasks.ingest import COUNT_KEYS, SyncCounts
-
-SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 
 
 class SyncFailed(RuntimeError):

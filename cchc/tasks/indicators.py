@@ -68,6 +68,9 @@ class PeriodData:
     classified: pd.DataFrame | None = None
     national: pd.DataFrame | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    source: str = "provincial"
+    #: False when the source holds no processing steps at all (an Excel export has none).
+    has_steps: bool = True
 
 
 def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
@@ -80,9 +83,10 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
 
     from cchc.tasks.period_cells import period_cells
 
+    has_steps = store.has_steps(source)
     if not with_national:
         c = period_cells(store, cfg, period, source)
-        return PeriodData(period, c.bieu06, c.c766, c.officers)
+        return PeriodData(period, c.bieu06, c.c766, c.officers, source=source, has_steps=has_steps)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cchc-load") as pool:
         national_f = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
                                  columns=store.NATIONAL_COLUMNS)
@@ -90,7 +94,29 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
         classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
         c = period_cells(store, cfg, period, source)
         national = national_f.result()
-    return PeriodData(period, c.bieu06, c.c766, c.officers, classified, national)
+    return PeriodData(period, c.bieu06, c.c766, c.officers, classified, national, source=source,
+                      has_steps=has_steps)
+
+
+def choose_source(store: Store, cfg: Config, requested: str | None = None) -> str:
+    """The source a report reads: `domain.sources.reporting_source` over what the store holds.
+    Raises a one-line `SourceChoiceError` (nothing read, nothing written) when it cannot choose."""
+    from cchc.domain.sources import check_source, reporting_source
+
+    if requested:
+        return check_source(requested)
+    return reporting_source(None, cfg.reporting.source, store.count_by_source())
+
+
+def officer_note(data: PeriodData) -> str | None:
+    """What to say instead of an officer table that cannot be computed: the source has no processing
+    steps (an Excel export carries none), so officers' step timeliness is unknown."""
+    from cchc.domain.sources import source_label
+
+    if data.has_steps:
+        return None
+    return (f"không có dữ liệu bước xử lý: nguồn {source_label(data.source)} không có quá trình xử lý hồ sơ, "
+            "nên không tính được tiến độ xử lý của từng cán bộ")
 
 
 def top_units(cfg: Config) -> list[tuple[str, str]]:
@@ -181,11 +207,16 @@ def _num(v):
     return f
 
 
-def json_rows(table: pd.DataFrame, by: str) -> list[dict]:
-    """`cchc stats --json`: one object per group, the TOTAL last; rates rounded, null when N/A."""
+def json_rows(table: pd.DataFrame, by: str, source: str | None = None, note: str | None = None) -> list[dict]:
+    """`cchc stats --json`: one object per group, the TOTAL last; rates rounded, null when N/A.
+    With `source`, each object names it; `note` (what could not be computed) goes on the TOTAL."""
     out = []
     for r in table.to_dict("records"):
         obj = {"group": str(r["group"]), "label": str(r.get("label", r["group"]))}
+        if source is not None:
+            obj["source"] = source
+        if note and obj["group"] == m.TOTAL:
+            obj["note"] = note
         if by == "officer":
             for k in ("steps", "on_time", "late", "pending", "pending_overdue"):
                 obj[k] = int(r.get(k, 0))
@@ -479,12 +510,17 @@ def stats_command(args) -> int:
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
     period = period_from_args(args, cfg)
+    from cchc.domain.sources import source_label
+
     store = Store(cfg.database_url)
     store.migrate()
-    data = load_period(store, cfg, period, source=args.source, with_national=False)
+    source = choose_source(store, cfg, args.source)
+    data = load_period(store, cfg, period, source=source, with_national=False)
     table = group_table(data, cfg, args.by)
     today = cfg.today()
     notes = period_notes(period, today, has_dossiers(data))
+    note = officer_note(data) if args.by == "officer" else None
+    src = f"nguồn: {source_label(source)}"
     if args.xlsx:
         from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
 
@@ -494,16 +530,20 @@ def stats_command(args) -> int:
                               period_label=period.label, period_from=period.start, period_to=period.end,
                               rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
                               place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
+                              source_label=source_label(source),
                               outline_rows=outline_rows(data, cfg))
         else:
-            write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: display_rows(table, args.by)},
-                             title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}")
+            rows = [{BY_LABELS_VI[args.by]: note}] if note else display_rows(table, args.by)
+            write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: rows},
+                             title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}"
+                                   f" — {src}")
     if args.json:
         provisional = period.state(today) != "finished"
-        print_json([r | {"provisional": provisional} for r in json_rows(table, args.by)])
+        print_json([r | {"provisional": provisional} for r in json_rows(table, args.by, source=source, note=note)])
     else:
-        title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — {period.title}"
-        print(text_table(table, args.by, title, notes))
+        title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — {period.title}"
+                 f" — {src}")
+        print(f"{title}\n\n{note[0].upper()}{note[1:]}." if note else text_table(table, args.by, title, notes))
         if args.xlsx:
             print(f"\nĐã ghi {args.xlsx}")
     return 0

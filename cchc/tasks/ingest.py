@@ -6,7 +6,8 @@ share one path; `cchc.tasks.sync` wraps them as Prefect tasks.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from cchc.connectors.store import QuarantineItem, Store, UpsertResult
 from cchc.domain.records import Dossier, RecordError
@@ -79,12 +80,14 @@ def store_page(
     cursor_key: str | None = None,
     run_id: str | None = None,
     extra_quarantine: list[QuarantineItem] | None = None,
+    unit_of: Callable[[str], str] | None = None,
 ) -> tuple[UpsertResult, SyncCounts]:
     """Parse and upsert one page together with its cursor (one transaction)."""
     good, bad = parse_records(raws, source, salt)
     if extra_quarantine:
         bad.extend(extra_quarantine)
-    return store_dossiers(store, source, good, bad, calendar, cursor, cursor_key, run_id, fetched=len(raws))
+    return store_dossiers(store, source, good, bad, calendar, cursor, cursor_key, run_id, fetched=len(raws),
+                          unit_of=unit_of)
 
 
 def store_dossiers(
@@ -97,7 +100,12 @@ def store_dossiers(
     cursor_key: str | None = None,
     run_id: str | None = None,
     fetched: int | None = None,
+    unit_of: Callable[[str], str] | None = None,
 ) -> tuple[UpsertResult, SyncCounts]:
+    """Upsert parsed dossiers (their unit column first resolved by `unit_of`, `domain.units`: a
+    unit's code or name becomes its national id) with the quarantined records and the cursor."""
+    if unit_of is not None:
+        good = [d if (u := unit_of(d.unit_code)) == d.unit_code else replace(d, unit_code=u) for d in good]
     result = store.upsert_page(
         source, good, bad, cursor=cursor, cursor_key=cursor_key,
         effective_due=lambda d: effective_due(d, calendar), run_id=run_id,

@@ -7,7 +7,8 @@ run killed at any moment resumes where it stopped and never stores a page twice.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from prefect import task
@@ -18,6 +19,7 @@ from cchc.connectors.http import SourceError
 from cchc.connectors.national import NationalPortalClient
 from cchc.connectors.provincial import ProvincialClient
 from cchc.connectors.store import QuarantineItem, Store
+from cchc.domain.units import unit_resolver
 from cchc.domain.wire import strip_personal
 from cchc.tasks.ingest import SyncCounts, parse_records, store_dossiers, store_page
 
@@ -34,6 +36,13 @@ class SyncContext:
     calendar: object
     salt: bytes | None
     run_id: str
+    _unit_of: Callable[[str], str] | None = field(default=None, init=False, repr=False)
+
+    def unit_of(self, value: str) -> str:
+        """The national id of the configured unit `value` names (code, id or name), else `value`."""
+        if self._unit_of is None:
+            self._unit_of = unit_resolver(self.cfg.units)
+        return self._unit_of(value)
 
 
 def provincial_client(cfg: Config) -> ProvincialClient:
@@ -103,7 +112,8 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
             "high_water": window["to"] if last else window.get("high_water"),
             "run_id": ctx.run_id,
         }
-        _, c = store_page(ctx.store, PROVINCIAL, p.records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id)
+        _, c = store_page(ctx.store, PROVINCIAL, p.records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id,
+                          unit_of=ctx.unit_of)
         counts.merge(c)
         if last:
             break
@@ -155,7 +165,8 @@ def national_batch(ctx: SyncContext, received_from: str, after_code: str | None,
         last = chunk[-1]
         done = i + batch >= len(codes) and len(codes) < max_codes
         cursor = {"received_from": received_from, "after_code": None if done else last, "run_id": ctx.run_id}
-        _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id)
+        _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id,
+                          unit_of=ctx.unit_of)
         counts.merge(c)
     if not codes:
         ctx.store.save_cursor(NATIONAL, {"received_from": received_from, "after_code": None, "run_id": ctx.run_id})
@@ -172,7 +183,8 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encod
     name = os.path.basename(path)
 
     def flush():
-        _, c = store_dossiers(ctx.store, EXCEL, good, bad, ctx.calendar, None, run_id=ctx.run_id, fetched=1)
+        _, c = store_dossiers(ctx.store, EXCEL, good, bad, ctx.calendar, None, run_id=ctx.run_id, fetched=1,
+                              unit_of=ctx.unit_of)
         counts.merge(c)
         good.clear()
         bad.clear()

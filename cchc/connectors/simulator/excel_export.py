@@ -3,6 +3,9 @@
 One sheet "Danh sách hồ sơ", row 1 = headers (no title row), dates as real Excel datetimes in naive
 Vietnam local time. No personal column. "Có phí" is "Có" when the dossier owes a fee (a fee
 procedure and the applicant not exempt), since the export has no fee-exemption column.
+"Ngày hẹn trả" is the current appointment date, as one-stop software exports it: the original one
+moved by every answered supplement request (`current_due`), so that the export and the API give
+the same timeliness for the same dossiers (tests/test_excel_paths_agree.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ EXCEL_HEADERS = (
     "Mã hồ sơ",
     "Mã TTHC",
     "Tên TTHC",
+    "Mã lĩnh vực",
     "Lĩnh vực",
     "Mã đơn vị",
     "Kênh nộp",
@@ -48,6 +52,16 @@ def _dt(s: str) -> datetime | None:
     if not s:
         return None
     return datetime(int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[8:10]), int(s[10:12]), int(s[12:14]))
+
+
+def current_due(r: dict) -> str:
+    """The appointment date a one-stop system shows today: the original NgayHenTra moved by each
+    supplement request already answered (its NgayHenTraMoi); a request still open has not moved it."""
+    due = r["NgayHenTra"]
+    for s in r["DanhSachHoSoBoSung"]:
+        if s.get("NgayTiepNhanBoSung") and s.get("NgayHenTraMoi"):
+            due = s["NgayHenTraMoi"]
+    return due
 
 
 def _yes(flag) -> str:
@@ -90,11 +104,12 @@ def export_excel(ward: SyntheticWard, path: str | PathLike, limit: int | None = 
                 r["MaHoSo"],
                 r["MaTTHC"],
                 r["TenTTHC"],
+                r["MaLinhVuc"],
                 r["TenLinhVuc"],
                 r["DonViXuLy"],
                 CHANNEL_NAMES_VI[Channel(r["KenhThucHien"])],
                 date_cell(r["NgayTiepNhan"]),
-                date_cell(r["NgayHenTra"]),
+                date_cell(current_due(r)),
                 date_cell(r["NgayKetThucXuLy"]),
                 date_cell(r["NgayTra"]),
                 STATUS_NAMES_VI[Status(r["TrangThaiHoSo"])],

@@ -364,6 +364,18 @@ class Store:
     def count_dossiers(self, source: str | None = None) -> int:
         return self._count(dossiers, source)
 
+    def count_by_source(self) -> dict[str, int]:
+        """Dossiers per source held in the store (sources without dossiers absent)."""
+        q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
+        with self.engine.connect() as conn:
+            return {s: int(n) for s, n in conn.execute(q)}
+
+    def has_steps(self, source: str) -> bool:
+        """Whether the source holds any processing step (an Excel export has none); one index probe."""
+        q = select(processing_steps.c.seq).where(processing_steps.c.source == source).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
     def count_steps(self, source: str | None = None) -> int:
         return self._count(processing_steps, source)
 

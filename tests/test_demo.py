@@ -1,0 +1,149 @@
+"""`cchc demo` never touches real data: it writes its own store (var/demo.sqlite unless --db), refuses
+a store holding dossiers it did not write (one line, password masked), and on a new --seed deletes
+only its own rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import Workbook
+from sqlalchemy.engine import make_url
+
+from cchc.cli import main
+from cchc.config import load_config
+from cchc.connectors.store import Store
+from cchc.flows.sync_dossiers import make_context, run_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = "2026-11-20"
+ENV = ("CCHC_DATABASE_URL", "CCHC_PROVINCIAL_URL", "CCHC_NATIONAL_URL", "CCHC_NATIONAL_USERNAME",
+       "CCHC_NATIONAL_PASSWORD")
+
+
+@pytest.fixture
+def demo_env(tmp_path, monkeypatch):
+    """Run in tmp_path (var/ is created there); whatever the demo sets in the environment is undone."""
+    monkeypatch.chdir(tmp_path)
+    for name in ENV:  # recorded, so that the demo's own settings are undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    data["sources"]["provincial"]["start_date"] = "2025-06-01"
+    cfg = tmp_path / "demo.yaml"
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("CCHC_CONFIG", str(cfg))
+    monkeypatch.setenv("CCHC_REPORTS_DIR", str(tmp_path / "reports"))
+    return tmp_path
+
+
+def real_store(url: str, tmp: Path) -> Store:
+    """A ward's real store: one dossier imported from an Excel export (not simulated)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Mã hồ sơ", "Mã đơn vị", "Ngày tiếp nhận", "Trạng thái"])
+    ws.append(["THAT-0001", "H99.99.01", "01/10/2026 08:00", "Đang xử lý"])
+    path = tmp / "that.xlsx"
+    wb.save(path)
+    cfg = load_config(ROOT / "config" / "demo.yaml", env={"CCHC_DATABASE_URL": url})
+    store = Store(url)
+    store.migrate()
+    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(path), plain=True)
+    assert store.count_dossiers() == 1
+    return store
+
+
+def demo(capsys, *args) -> tuple[int, str, str]:
+    code = main(["demo", "--dossiers", "300", "--as-of", AS_OF, *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_demo_refuses_a_store_with_real_dossiers_and_leaves_it_intact(demo_env, db_url, capsys, prefect_harness):
+    url = db_url
+    if url.startswith("postgresql"):  # trust auth ignores the password: it must still never be shown
+        url = make_url(url).set(password="bi-mat-123").render_as_string(hide_password=False)
+    store = real_store(url, demo_env)
+    before = store.dump_text()
+    code, out, err = demo(capsys, "--db", url)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "không do lệnh demo ghi" in err and make_url(url).render_as_string(hide_password=True) in err
+    assert "bi-mat-123" not in err + out
+    assert store.dump_text() == before  # nothing deleted, nothing added, no demo mark
+    assert store.get_cursor("demo") is None
+    store.dispose()
+
+
+def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env, capsys, monkeypatch,
+                                                                       prefect_harness):
+    real_url = f"sqlite:///{demo_env}/real.sqlite"
+    real = real_store(real_url, demo_env)
+    before = real.dump_text()
+    monkeypatch.setenv("CCHC_DATABASE_URL", real_url)
+    code, out, err = demo(capsys)  # even with CCHC_DATABASE_URL pointing at a real store
+    assert code == 0, err
+    own = Store(f"sqlite:///{demo_env}/var/demo.sqlite")
+    first = own.count_dossiers("provincial")
+    assert first > 200 and own.get_cursor("demo")["seed"] == 1
+    assert "vào sqlite:///var/demo.sqlite" in out
+    assert "CCHC_DATABASE_URL=sqlite:///var/demo.sqlite cchc stats" in out  # how to read the demo's store
+    monkeypatch.setenv("CCHC_DATABASE_URL", real_url)  # the demo set it to its own store for its flows
+    code, out, err = demo(capsys, "--seed", "2")
+    assert code == 0, err
+    assert "xóa" in out and own.get_cursor("demo")["seed"] == 2
+    codes = {c for part in own.iter_codes("provincial") for c in part}
+    assert len(codes) == own.count_dossiers("provincial") > 200
+    assert own.count_dossiers() == own.count_dossiers("provincial") + own.count_dossiers("national")
+    code, out, err = demo(capsys, "--seed", "2")  # same parameters: incremental, nothing deleted
+    assert code == 0 and "xóa" not in out
+    assert {c for part in own.iter_codes("provincial") for c in part} == codes
+    assert real.dump_text() == before  # the other store never touched
+    own.dispose()
+    real.dispose()
+
+
+def test_demo_refuses_its_own_store_once_real_data_was_imported_into_it(demo_env, capsys, prefect_harness):
+    url = f"sqlite:///{demo_env}/mine.sqlite"
+    assert demo(capsys, "--db", url)[0] == 0
+    store = Store(url)
+    n = store.count_dossiers()
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Mã hồ sơ", "Mã đơn vị", "Ngày tiếp nhận", "Trạng thái"])
+    ws.append(["THAT-0002", "H99.99.01", "01/10/2026 08:00", "Đang xử lý"])
+    wb.save(demo_env / "x.xlsx")
+    cfg = load_config(ROOT / "config" / "demo.yaml", env={"CCHC_DATABASE_URL": url})
+    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(demo_env / "x.xlsx"), plain=True)
+    code, _, err = demo(capsys, "--db", url, "--seed", "7")
+    assert code == 1 and "excel" in err and len(err.strip().splitlines()) == 1
+    assert store.count_dossiers("excel") == 1 and store.count_dossiers() == n + 1
+    store.dispose()
+
+
+def test_a_demo_store_written_by_another_sync_is_refused(tmp_path):
+    from sqlalchemy import text
+
+    from cchc.domain.records import Dossier, Status
+    from cchc.tasks.demo import DemoStoreRefused, check_demo_store, mark_demo_store
+
+    store = Store(f"sqlite:///{tmp_path}/d.sqlite")
+    assert check_demo_store(store).mark is None  # a new file: no table yet, nothing written by the check
+    store.migrate()
+    page = [Dossier(source="provincial", code="SIM-1", status=Status.RECEIVED)]
+    store.upsert_page("provincial", page)
+    mark_demo_store(store, {"seed": 1, "dossiers": 1}, "syncing")
+    store.upsert_page("provincial", [Dossier(source="provincial", code="SIM-2", status=Status.RECEIVED)])
+    assert check_demo_store(store).dossiers == 2  # an interrupted demo sync: its rows are the demo's
+    mark_demo_store(store, {"seed": 1, "dossiers": 1}, "done")
+    assert check_demo_store(store).mark["state"] == "done"
+    store.upsert_page("provincial", [Dossier(source="provincial", code="REAL-1", status=Status.RECEIVED)])
+    with pytest.raises(DemoStoreRefused, match="lệnh khác ghi thêm"):
+        check_demo_store(store)
+    other = Store(f"sqlite:///{tmp_path}/other.sqlite")
+    with other.engine.begin() as c:
+        c.execute(text("CREATE TABLE khach (id INTEGER)"))
+    with pytest.raises(DemoStoreRefused, match="không phải kho dữ liệu cchc"):
+        check_demo_store(other)
