@@ -81,9 +81,9 @@ def test_stats_title_names_the_period_once(ward_env, capsys):
     code, out, _ = run(capsys, "stats", "--config", str(ward_env["path"]), "--from", "2026-10-01", "--to",
                        "2026-10-15")
     title = out.splitlines()[0]
-    assert title.endswith("— Từ 01/10/2026 đến 15/10/2026") and title.count("01/10/2026") == 1
+    assert "— Từ 01/10/2026 đến 15/10/2026 — nguồn: " in title and title.count("01/10/2026") == 1
     code, out, _ = run(capsys, "stats", "--config", str(ward_env["path"]), "--period", "2026-10")
-    assert out.splitlines()[0].endswith("— Tháng 10/2026 (từ 01/10/2026 đến 31/10/2026)")
+    assert "— Tháng 10/2026 (từ 01/10/2026 đến 31/10/2026) — nguồn: " in out.splitlines()[0]
     assert "tạm tính" not in out  # October 2026 is over
 
 
