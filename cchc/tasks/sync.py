@@ -53,6 +53,7 @@ def national_client(cfg: Config) -> NationalPortalClient:
         service_path=src.service_path,
         batch_size=src.batch_size,
         timeout_s=src.timeout_s,
+        deadline_s=getattr(src, "deadline_s", None),
         max_retries=src.max_retries,
         backoff_s=src.backoff_s,
     )
