@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 
 from cchc.config import Config, load_config
 from cchc.connectors.http import SourceError
@@ -158,10 +159,12 @@ def _tracked(ctx, source: str, counts: SyncCounts, errors: list[str], work) -> N
         ctx.store.finish_run(ctx.run_id, source, "failed", counts.total(source) - before, error=str(e))
         return
     except BaseException as e:
-        status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        stopped = isinstance(e, (KeyboardInterrupt, TerminationSignal))
+        error = (f"bị dừng giữa chừng ({type(e).__name__}) / interrupted" if stopped
+                 else f"{type(e).__name__}: {e}"[:500])
         with contextlib.suppress(Exception):  # the page in hand was rolled back; say so if the store still answers
-            ctx.store.finish_run(ctx.run_id, source, status, counts.total(source) - before,
-                                 error=f"{type(e).__name__}: {e}"[:500] if str(e) else type(e).__name__)
+            ctx.store.finish_run(ctx.run_id, source, "interrupted" if stopped else "failed",
+                                 counts.total(source) - before, error=error)
         raise
     ctx.store.finish_run(ctx.run_id, source, "ok", counts.total(source) - before)
 
