@@ -438,7 +438,7 @@ def _alive(pid: int) -> bool:
 
 def _start_cli(path: Path, tmp_path: Path):
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
     env.pop("PREFECT_API_URL", None)
     return subprocess.Popen([sys.executable, "-m", "cchc.cli", "--config", str(path), "sync", "--today",
                              AS_OF.isoformat()], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -446,11 +446,13 @@ def _start_cli(path: Path, tmp_path: Path):
 
 
 def _wait_started(proc, store: Store) -> set[int]:
+    """Wait until the command has stored 20 more dossiers; its children then."""
+    baseline = store.count_dossiers("provincial")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         try:
-            if store.count_dossiers("provincial") >= 20:
+            if store.count_dossiers("provincial") >= baseline + 20:
                 return _children(proc.pid)
         except Exception:  # noqa: BLE001 — not migrated yet
             pass
@@ -489,3 +491,10 @@ def test_sigterm_and_kill9_stop_cleanly_without_orphans(tmp_path, sqlite_url):
         while any(_alive(c) for c in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [c for c in children if _alive(c)], "no process outlives the command"
+        assert store.runs()[0]["status"] == "running"  # nobody could say otherwise...
+    with running(ward) as url:
+        cfg, _ = make_cfg(tmp_path, url, sqlite_url)
+        store, _, errors = sync(cfg)
+    assert errors == [] and stored(store, "provincial") == want_provincial(ward)
+    statuses = [r["status"] for r in store.runs()]  # ...until the next run took the lock
+    assert statuses.count("interrupted") == 2 and "running" not in statuses
