@@ -233,6 +233,27 @@ def test_poison_records_are_quarantined_then_recovered_when_served_correctly(tmp
     assert store.quarantine_rows(limit=1000) == []  # `cchc quarantine` no longer lists them
 
 
+def test_national_poison_is_looked_up_again_and_leaves_quarantine(tmp_path, db_url):
+    ward = SyntheticWard(seed=27, n_dossiers=400, as_of=AS_OF, months=12)
+    faults = Faults.parse("poison_every=7,poison_in=national")
+    nat = want_national(ward)
+    poisoned = {ward.code(i) for i in ward.select(START, AS_OF, unit="H99.99") if faults.poison_kind(i, "national")}
+    assert poisoned & nat
+    with running(ward, faults=faults) as url:
+        cfg, _ = make_cfg(tmp_path, url, db_url, page_size=50)
+        store, _, errors = sync(cfg)
+    assert errors == []
+    assert stored(store, "provincial") == want_provincial(ward)
+    assert stored(store, "national") == nat - poisoned
+    assert store.count_quarantine("national") == len(poisoned & nat)
+    with running(ward) as url:
+        cfg, _ = make_cfg(tmp_path, url, db_url, page_size=50)
+        store, _, errors = sync(cfg, today=AS_OF)
+    assert errors == []
+    assert stored(store, "national") == nat
+    assert store.quarantine_rows() == []
+
+
 def _dossier(code: str, **kw) -> Dossier:
     at = datetime(2026, 10, 1, 8, 0)
     return Dossier(source="provincial", code=code, status=Status.RECEIVED, received_at=at, due_at=at, **kw)

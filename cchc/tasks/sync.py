@@ -88,8 +88,9 @@ def plan_window(ctx: SyncContext, today: date, full: bool = False) -> dict:
 
 
 def now_iso() -> str:
-    """When a window or pass starts (the store's clock: Vietnam time, naive, whole seconds)."""
-    return datetime.now(VN_TZ).replace(tzinfo=None, microsecond=0).isoformat()
+    """When a window or pass starts (the store's clock: Vietnam time, naive, to the microsecond like a
+    quarantined record's `last_seen`)."""
+    return datetime.now(VN_TZ).replace(tzinfo=None).isoformat()
 
 
 @task(name="dong-bo-lo-trang-tinh", cache_policy=NO_CACHE, task_run_name="tỉnh: trang {start_page}+")

@@ -72,6 +72,7 @@ class Faults:
     #: every N-th dossier (by index) carries a value the store cannot hold, the same on every request,
     #: of the kinds POISON_KINDS in turn (a fee of 10^30, a code too long, a NUL, 40000 in a small int...)
     poison_every: int | None = None
+    poison_in: str = "both"  # "provincial", "national" or "both": which API serves the poison
 
     _ALIASES = {"5xx": "server_error", "503": "server_error", "429": "rate_limit"}
 
@@ -88,10 +89,15 @@ class Faults:
             key, sep, val = item.partition("=")
             key, val = key.strip(), val.strip()
             name = cls._ALIASES.get(key, key)
+            if name == "poison_in" and sep:
+                if val not in ("both", "provincial", "national"):
+                    raise ValueError(f"Lỗi giả lập không hợp lệ {item!r}: poison_in là both, provincial hoặc national")
+                values[name] = val
+                continue
             if not sep or name not in names:
                 raise ValueError(
                     f"Lỗi giả lập không hợp lệ {item!r}: cần dạng khóa=giá trị, khóa là một trong "
-                    "5xx, 429, slow, malformed, duplicate, retry_after, slow_s, fail_after_pages, seed, poison_every"
+                    "5xx, 429, slow, malformed, duplicate, retry_after, slow_s, fail_after_pages, seed, poison_every, poison_in"
                 )
             try:
                 if name in ("retry_after", "fail_after_pages", "seed", "poison_every"):
@@ -136,13 +142,13 @@ class Faults:
         if self.fail_after_pages is not None:
             parts.append(f"fail_after_pages={self.fail_after_pages}")
         if self.poison_every is not None:
-            parts.append(f"poison_every={self.poison_every}")
+            parts.append(f"poison_every={self.poison_every},poison_in={self.poison_in}")
         return ",".join(parts)
 
-    def poison_kind(self, i: int) -> str | None:
-        """The poison dossier `i` carries, if any (stable across requests: a source that stays wrong)."""
+    def poison_kind(self, i: int, api: str | None = None) -> str | None:
+        """The poison dossier `i` carries (on `api`), if any: stable across requests, a source that stays wrong."""
         n = self.poison_every
-        if not n or i % n:
+        if not n or i % n or api not in (None, self.poison_in) and self.poison_in != "both":
             return None
         return POISON_KINDS[(i // n) % len(POISON_KINDS)]
 
@@ -413,7 +419,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = []
         for i in idx:
             rec = w.provincial(i)
-            if (kind := f.poison_kind(i)) is not None:
+            if (kind := f.poison_kind(i, "provincial")) is not None:
                 rec = _poison(rec, kind, PROVINCIAL_FIELD_MAP)
             if f.malformed and rng.random() < f.malformed:
                 rec = _corrupt(rec, rng, PROVINCIAL_FIELD_MAP)
@@ -535,7 +541,7 @@ class _Handler(BaseHTTPRequestHandler):
             rec = w.national(i)
             if rec is None:
                 continue
-            if (kind := f.poison_kind(i)) is not None:
+            if (kind := f.poison_kind(i, "national")) is not None:
                 rec = _poison(rec, kind, {})
             if f.malformed and rng.random() < f.malformed:
                 rec = _corrupt(rec, rng, {})

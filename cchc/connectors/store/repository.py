@@ -400,7 +400,9 @@ class Store:
                     conn.execute(dossier_changes.insert(), [{
                         "source": source, "first_received": min(known) if known else None,
                         "unplaced": None in received, "rows": len(changed), "changed_at": now}])
-            q_rows = [_quarantine_row(q, now, run_id) for q in quarantined]
+            # to the microsecond: a later pass tells by this time what it has seen again (resolve_quarantine)
+            seen = datetime.now(VN).replace(tzinfo=None)
+            q_rows = [_quarantine_row(q, seen, run_id) for q in quarantined]
             if rows:
                 # stored correctly now: no longer in quarantine (unless this very page quarantines it again)
                 again = {r["record_key"] for r in q_rows}
