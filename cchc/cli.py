@@ -20,6 +20,67 @@ _SOURCE_HELP = ("Nguồn báo cáo / source: provincial, excel, national (mặc 
                 "hoặc reporting.source khi kho có nhiều nguồn / default: the one source held, or reporting.source)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (`timeout`, a worker shutting down): unwinds like Ctrl+C, so the page in hand
+    is rolled back, the run is recorded as interrupted and Prefect's temporary server is stopped."""
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    import signal
+
+    def stop(signum, _frame):
+        signal.signal(signum, signal.SIG_IGN)  # once: let the clean-up finish
+        raise Terminated(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+
+
+#: Commands that run a Prefect flow (and so, without PREFECT_API_URL, a temporary Prefect server).
+_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators"})
+
+
+def _temporary_server_dies_with_us() -> None:
+    """Without PREFECT_API_URL, Prefect starts a temporary server as a child process and stops it at
+    exit; a process killed with -9 never reaches its exit. Have Prefect start that child asking Linux
+    (PR_SET_PDEATHSIG) to stop it whenever this process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return
+    import ctypes
+    import signal
+    import subprocess
+    import threading
+    import types
+
+    import prefect.server.api.server as server_module
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def die_with_parent() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    class _Subprocess(types.ModuleType):
+        def __getattr__(self, name):
+            return getattr(subprocess, name)
+
+    def popen(*args, **kwargs):
+        # the signal comes when the THREAD that started the child ends: only the main thread lasts as long as we do
+        if threading.current_thread() is threading.main_thread():
+            kwargs.setdefault("preexec_fn", die_with_parent)
+        # its own session: a signal to our process group (`timeout`, Ctrl+C) must not stop the server
+        # before the run has recorded how it ended; Prefect stops it at exit, the kernel if we are killed
+        kwargs.setdefault("start_new_session", True)
+        return subprocess.Popen(*args, **kwargs)
+
+    shim = _Subprocess("subprocess")
+    shim.Popen = popen
+    server_module.subprocess = shim
+
+
 def _prepare_prefect_env() -> None:
     # The network is closed here and on many ward machines: no telemetry; quiet console.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -195,13 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.config:
         os.environ["CCHC_CONFIG"] = args.config
     _prepare_prefect_env()
+    _stop_cleanly_on_sigterm()
     from cchc import commands
 
-    _quiet_known_tracebacks(commands.user_error)
-    handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
+        _quiet_known_tracebacks(commands.user_error)
+        handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+        if args.command in _FLOW_COMMANDS:
+            _temporary_server_dies_with_us()
         return handler(args) or 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        if isinstance(e, Terminated):
+            print(f"Đã dừng theo yêu cầu ({e}); phần đã lưu vẫn giữ, lần sau chạy tiếp / stopped.", file=sys.stderr)
+            return 143
         print("Đã dừng / interrupted.", file=sys.stderr)
         return 130
     except Exception as e:  # user-caused errors: one clear line, no traceback
@@ -226,7 +293,8 @@ def _quiet_known_tracebacks(is_user_error) -> None:
     original = PrefectConsoleHandler.format
 
     def format(self, record):
-        if record.exc_info and record.exc_info[1] is not None and is_user_error(record.exc_info[1]) is not None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and (isinstance(exc, KeyboardInterrupt) or is_user_error(exc) is not None):
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
         return original(self, record)
 

@@ -110,6 +110,7 @@ class ProvincialSource(_Model):
     start_date: date | None = None
     lookback_days: int = Field(default=15, ge=0, le=366)
     timeout_s: float = Field(default=30, gt=0)
+    deadline_s: float | None = Field(default=None, gt=0)  # a request's total time, retries included
     max_retries: int = Field(default=5, ge=0, le=20)
     backoff_s: float = Field(default=1.0, ge=0)
     date_param_format: str = "%Y-%m-%d"
@@ -129,6 +130,7 @@ class NationalSource(_Model):
     login_path: str = "/dvcqg/login"
     service_path: str = "/dvcqg/service"
     timeout_s: float = Field(default=30, gt=0)
+    deadline_s: float | None = Field(default=None, gt=0)  # a request's total time, retries included
     max_retries: int = Field(default=5, ge=0, le=20)
     backoff_s: float = Field(default=1.0, ge=0)
     username_env: str = "CCHC_NATIONAL_USERNAME"

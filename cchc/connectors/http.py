@@ -2,7 +2,10 @@
 
 - Retries with exponential backoff (plus a little jitter) on connection errors, timeouts, HTTP 5xx
   and 429; on 429/503 the server's `Retry-After` (seconds or HTTP date) is honoured, capped at
-  `max_backoff_s`.
+  `max_backoff_s` (a `Retry-After` of 0 or less: the backoff).
+- Every request has a total deadline (`deadline_s`, retries and waits included): `timeout_s` is per
+  socket read, so a server dripping a byte at a time would otherwise hold a request forever. At
+  the deadline a watchdog shuts the request's connections and the request fails (not retried).
 - Other 4xx answers are not retried. Every failure ends in one `SourceError` whose bilingual
   message names the URL (without query string or credentials) and what happened.
 - A body that is not JSON, or not of the expected type, is a `SourceError` too.
@@ -17,13 +20,18 @@ import json
 import logging
 import random
 import re
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from cchc.domain.redact import mask_secrets
 
@@ -129,6 +137,32 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+class _TrackingAdapter(HTTPAdapter):
+    """An adapter that remembers the connections it opens, so a watchdog can shut them."""
+
+    def __init__(self, live: weakref.WeakSet, **kwargs):
+        self._live = live
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        live = self._live
+
+        class Pool(HTTPConnectionPool):
+            def _new_conn(self):
+                conn = super()._new_conn()
+                live.add(conn)
+                return conn
+
+        class SecurePool(HTTPSConnectionPool):
+            def _new_conn(self):
+                conn = super()._new_conn()
+                live.add(conn)
+                return conn
+
+        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+
+
 class ResilientClient:
     """JSON over HTTP with retries. Subclasses add the paths, parameters and shapes of one system."""
 
@@ -141,9 +175,12 @@ class ResilientClient:
         max_backoff_s: float = 60,
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        deadline_s: float | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        #: a request's total time, retries and waits included (default: 4 read timeouts, at least 120 s)
+        self.deadline_s = float(deadline_s) if deadline_s else max(120.0, 4 * float(timeout_s))
         self.max_retries = max(0, int(max_retries))
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -151,6 +188,10 @@ class ResilientClient:
         self._random = random.Random()
         self._secrets: set[str] = set()
         self.session = requests.Session()
+        self._live: weakref.WeakSet = weakref.WeakSet()
+        self._expired = False
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _TrackingAdapter(self._live))
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cchc/0.1"})
         if headers:
             self.session.headers.update(headers)
@@ -241,18 +282,52 @@ class ResilientClient:
             raise self.shape_error(url, f"cần {want}, nhận {type(data).__name__}", status=resp.status_code)
         return data
 
+    def _abort(self) -> None:
+        """The watchdog: the deadline has passed; shut this client's connections (wakes a blocked read)."""
+        self._expired = True
+        for conn in list(self._live):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _deadline_error(self, url: str, attempt: int) -> SourceError:
+        return self.error(
+            f"Máy chủ {display_url(url)} không trả đủ phản hồi trong {self.deadline_s:g} giây (tổng thời gian cho "
+            f"một yêu cầu, {attempt} lần thử) / no complete response within the {self.deadline_s:g} s deadline",
+            url,
+            attempts=attempt,
+        )
+
     def _send(self, method, url, *, params=None, json_body=None, headers=None):
         total = self.max_retries + 1
+        deadline = time.monotonic() + self.deadline_s
         for attempt in range(1, total + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._deadline_error(url, attempt - 1)
+            self._expired = False
+            watchdog = threading.Timer(remaining, self._abort)
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 resp = self.session.request(
-                    method, url, params=params, json=json_body, headers=headers, timeout=self.timeout_s
+                    method, url, params=params, json=json_body, headers=headers,
+                    timeout=min(self.timeout_s, remaining),
                 )
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as e:
+            except requests.exceptions.RequestException as e:
+                if self._expired:
+                    raise self._deadline_error(url, attempt) from None
+                if not isinstance(e, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                                      requests.exceptions.ChunkedEncodingError)):
+                    # invalid URL, too many redirects...
+                    raise self.error(
+                        f"Không gửi được yêu cầu tới {display_url(url)} ({type(e).__name__}) / request failed",
+                        url,
+                        attempts=attempt,
+                    ) from None
                 reason = _connection_reason(e, self.timeout_s)
                 if attempt >= total:
                     raise self.error(
@@ -261,14 +336,10 @@ class ResilientClient:
                         url,
                         attempts=attempt,
                     ) from None
-                self._wait(url, params, reason, self._backoff(attempt), attempt, total)
+                self._wait(url, params, reason, self._backoff(attempt), attempt, total, deadline)
                 continue
-            except requests.exceptions.RequestException as e:  # invalid URL, too many redirects...
-                raise self.error(
-                    f"Không gửi được yêu cầu tới {display_url(url)} ({type(e).__name__}) / request failed",
-                    url,
-                    attempts=attempt,
-                ) from None
+            finally:
+                watchdog.cancel()
 
             status = resp.status_code
             if status < 400:
@@ -288,12 +359,14 @@ class ResilientClient:
                 wait = None
                 if status in _RETRY_AFTER_STATUSES:
                     wait = parse_retry_after(resp.headers.get("Retry-After"))
-                    if wait is not None:
+                    if wait is not None and wait > 0:
                         wait = min(wait, self.max_backoff_s)
+                    else:  # absent, unreadable, zero or negative: our own backoff, never a busy loop
+                        wait = None
                 if wait is None:
                     wait = self._backoff(attempt)
                 resp.close()
-                self._wait(url, params, what, wait, attempt, total)
+                self._wait(url, params, what, wait, attempt, total, deadline)
                 continue
             raise self._client_error(resp, url, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -319,7 +392,8 @@ class ResilientClient:
         base = min(self.backoff_s * (2 ** (attempt - 1)), self.max_backoff_s)
         return min(base + self._random.uniform(0, 0.1 * base), self.max_backoff_s)
 
-    def _wait(self, url, params, what: str, wait: float, attempt: int, total: int) -> None:
+    def _wait(self, url, params, what: str, wait: float, attempt: int, total: int,
+              deadline: float | None = None) -> None:
         logger.warning(
             "Lỗi tạm thời từ %s: %s; thử lại sau %.1f s (lần %d/%d) / transient error, retrying",
             log_url(url, params),
@@ -328,6 +402,8 @@ class ResilientClient:
             attempt,
             total,
         )
+        if deadline is not None:  # never sleep past the request's deadline
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
         if wait > 0:
             self._sleep(wait)
 

@@ -72,11 +72,13 @@ class NationalPortalClient(ResilientClient):
         sleep: Callable[[float], object] = time.sleep,
         token: str | None = None,
         max_backoff_s: float = 60,
+        deadline_s: float | None = None,
     ):
         headers = {"Authorization": f"Bearer {token}"} if token else None
         super().__init__(
             base_url,
             timeout_s=timeout_s,
+            deadline_s=deadline_s,
             max_retries=max_retries,
             backoff_s=backoff_s,
             max_backoff_s=max_backoff_s,
@@ -107,7 +109,8 @@ class NationalPortalClient(ResilientClient):
         """From an object with the attributes of the configuration's `NationalSource`."""
         kwargs = {
             name: getattr(src, name)
-            for name in ("login_path", "service_path", "batch_size", "timeout_s", "max_retries", "backoff_s")
+            for name in ("login_path", "service_path", "batch_size", "timeout_s", "deadline_s", "max_retries",
+                         "backoff_s")
             if getattr(src, name, None) is not None
         }
         kwargs.update(overrides)

@@ -93,11 +93,13 @@ class ProvincialClient(ResilientClient):
         backoff_s: float = 1.0,
         sleep: Callable[[float], object] = time.sleep,
         max_backoff_s: float = 60,
+        deadline_s: float | None = None,
     ):
         headers = {"Authorization": f"Bearer {token}"} if token else None
         super().__init__(
             base_url,
             timeout_s=timeout_s,
+            deadline_s=deadline_s,
             max_retries=max_retries,
             backoff_s=backoff_s,
             max_backoff_s=max_backoff_s,
@@ -122,6 +124,7 @@ class ProvincialClient(ResilientClient):
                 "field_map",
                 "date_param_format",
                 "timeout_s",
+                "deadline_s",
                 "max_retries",
                 "backoff_s",
             )

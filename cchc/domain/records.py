@@ -6,7 +6,7 @@ applicant is kept: at most a salted hash (`applicant_hash`) where a join is need
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import IntEnum
 
@@ -175,3 +175,85 @@ class RecordError(ValueError):
         self.reason = reason
         self.code = code
         super().__init__(f"{field}: {reason}")
+
+
+# --- what the store can hold ----------------------------------------------------------------
+# The limits of the store's columns (connectors/store/schema.py; a test keeps the two equal). A
+# record that does not fit is rejected at the door, naming the field, instead of failing a page.
+
+#: Identifiers: longer is rejected (cutting could merge two different codes).
+MAX_CODE_LENGTH = {"code": 64, "procedure_code": 32, "field_code": 32, "unit_code": 64}
+#: Display names: longer is cut (a name identifies nothing).
+MAX_NAME_LENGTH = {"procedure_name": 500, "field_name": 300}
+#: Processing steps: the officer's username is an identifier (rejected), title/department are cut.
+MAX_STEP_LENGTH = {"officer": 128, "title": 200, "department": 200}
+SMALLINT_MAX = 32_767  # status, channel, online_level, evaluation, supplement_count, a step's seq
+BIGINT_MAX = 2**63 - 1  # fee_total
+
+#: The wire name (DOMAIN.md §2) of each Dossier field, for messages.
+WIRE_NAMES = {
+    "code": "MaHoSo", "procedure_code": "MaTTHC", "procedure_name": "TenTTHC", "field_code": "MaLinhVuc",
+    "field_name": "TenLinhVuc", "unit_code": "DonViXuLy", "status": "TrangThaiHoSo", "channel": "KenhThucHien",
+    "online_level": "MucDo", "fee_total": "DanhSachLePhi", "supplement_count": "SoLanBoSung",
+    "evaluation": "DanhGiaHaiLong", "officer": "NguoiXuLy", "title": "ChucDanh", "department": "PhongBanXuLy",
+}
+
+
+def check_dossier(d: Dossier) -> Dossier:
+    """`d` as the store can hold it, or RecordError naming the first field that does not fit.
+
+    Identifiers are normalised to Unicode NFC (the same code typed in NFC and NFD is one dossier)
+    and must fit their column; names longer than their column are cut; no text may contain a NUL
+    character; small integers fit 16 bits and the fee total 64 bits."""
+    import unicodedata
+
+    changes: dict = {}
+    for name, limit in MAX_CODE_LENGTH.items():
+        value = getattr(d, name)
+        _no_nul(value, name, d.code)
+        norm = unicodedata.normalize("NFC", value)
+        if len(norm) > limit:
+            raise RecordError(WIRE_NAMES[name], f"dài {len(norm)} ký tự, tối đa {limit}", d.code[:64])
+        if norm != value:
+            changes[name] = norm
+    for name, limit in MAX_NAME_LENGTH.items():
+        value = getattr(d, name)
+        _no_nul(value, name, d.code)
+        if len(value) > limit:
+            changes[name] = value[:limit]
+    for name in ("online_level", "supplement_count"):
+        value = getattr(d, name)
+        if value is not None and not -SMALLINT_MAX - 1 <= value <= SMALLINT_MAX:
+            raise RecordError(WIRE_NAMES[name], f"giá trị {_short_int(value)} vượt quá {SMALLINT_MAX}", d.code)
+    if len(d.supplements) > SMALLINT_MAX:
+        raise RecordError("DanhSachHoSoBoSung", f"quá {SMALLINT_MAX} lần bổ sung", d.code)
+    for i, f in enumerate(d.fees):
+        if not -BIGINT_MAX <= f.amount <= BIGINT_MAX:
+            raise RecordError(f"DanhSachLePhi[{i}].Gia", f"số tiền {_short_int(f.amount)} vượt quá giới hạn", d.code)
+    total = sum(f.amount for f in d.fees)
+    if not -BIGINT_MAX <= total <= BIGINT_MAX:
+        raise RecordError("DanhSachLePhi", f"tổng lệ phí {_short_int(total)} vượt quá giới hạn", d.code)
+    if len(d.steps) > SMALLINT_MAX:
+        raise RecordError("QuaTrinhXuLy", f"quá {SMALLINT_MAX} bước xử lý", d.code)
+    steps = []
+    for i, s in enumerate(d.steps):
+        for name in ("officer", "title", "department"):
+            _no_nul(getattr(s, name), f"QuaTrinhXuLy[{i}].{WIRE_NAMES[name]}", d.code)
+        if len(s.officer) > MAX_STEP_LENGTH["officer"]:
+            raise RecordError(f"QuaTrinhXuLy[{i}].NguoiXuLy",
+                              f"dài {len(s.officer)} ký tự, tối đa {MAX_STEP_LENGTH['officer']}", d.code)
+        title, dept = s.title[: MAX_STEP_LENGTH["title"]], s.department[: MAX_STEP_LENGTH["department"]]
+        steps.append(s if (title, dept) == (s.title, s.department) else replace(s, title=title, department=dept))
+    if any(a is not b for a, b in zip(steps, d.steps, strict=True)):
+        changes["steps"] = tuple(steps)
+    return replace(d, **changes) if changes else d
+
+
+def _no_nul(value: str, name: str, code: str) -> None:
+    if "\x00" in value:
+        raise RecordError(WIRE_NAMES.get(name, name), "chứa ký tự NUL (\\x00)", code.replace("\x00", "")[:64])
+
+
+def _short_int(v: int) -> str:
+    s = str(v)
+    return s if len(s) <= 24 else f"{s[:6]}…({len(s)} chữ số)"

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -47,6 +48,7 @@ from cchc.domain.records import (
     RecordError,
     Status,
     Supplement,
+    check_dossier,
 )
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -300,9 +302,11 @@ def quote_value(value, limit: int = 20) -> str:
 def _int_or_none(value, field: str) -> int | None:
     if value is None or value == "":
         return None
+    if isinstance(value, float) and not value.is_integer():  # 2.7 is not status 2; inf/nan neither
+        raise RecordError(field, f"không phải số nguyên: {str(value)[:20]!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RecordError(field, f"không phải số nguyên: {quote_value(value)}") from None
 
 
@@ -326,7 +330,7 @@ def parse_dossier(raw: dict, source: str, salt: bytes | None = None) -> Dossier:
     """One canonical wire record -> Dossier, or RecordError naming the field and the reason."""
     if not isinstance(raw, dict):
         raise RecordError("(bản ghi)", "không phải một đối tượng JSON")
-    code = _text(raw, "MaHoSo")
+    code = unicodedata.normalize("NFC", _text(raw, "MaHoSo"))
     if not code:
         raise RecordError("MaHoSo", "thiếu mã hồ sơ")
     try:
@@ -426,7 +430,7 @@ def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
     if n_supp is not None and n_supp < 0:
         raise RecordError("SoLanBoSung", "không được âm")
 
-    return Dossier(
+    return check_dossier(Dossier(
         source=source,
         code=code,
         status=status,
@@ -459,7 +463,7 @@ def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
         evaluation=evaluation,
         vneid_verified=_flag(raw.get("TaiKhoanDuocXacThucVoiVNeID")),
         applicant_hash=applicant_hash(raw, salt),
-    )
+    ))
 
 
 def dossier_to_wire(d: Dossier) -> dict:

@@ -4,10 +4,12 @@ artifact while it runs."""
 
 from __future__ import annotations
 
-from datetime import date
+import contextlib
+from datetime import date, datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 
 from cchc.config import Config, load_config
 from cchc.connectors.http import SourceError
@@ -18,6 +20,9 @@ from cchc.tasks import period_cells
 from cchc.tasks import sync as t
 from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
 from cchc.tasks.ingest import COUNT_KEYS, SyncCounts
+
+#: How long a sync waits for another one on the same store to finish before saying it is busy.
+LOCK_WAIT_S = 60.0
 
 
 class SyncFailed(RuntimeError):
@@ -107,9 +112,19 @@ def refresh_cells(store: Store, cfg: Config, source: str, run_day: date) -> dict
 
 def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False, pages_per_task=20,
                 codes_per_task=5000, progress=None, log=None, plain=False,
-                excel_encoding=None) -> tuple[SyncCounts, list[str]]:
-    """The body of the flow. `plain=True` calls the task functions directly (no Prefect
-    orchestration): used by the benchmark and by tests that kill a run mid-way."""
+                excel_encoding=None, lock_wait_s: float = LOCK_WAIT_S) -> tuple[SyncCounts, list[str]]:
+    """The body of the flow, holding the store's sync lock (one sync at a time per store: a second
+    one waits up to `lock_wait_s` seconds, then SyncBusy says which run holds it). `plain=True`
+    calls the task functions directly (no Prefect orchestration): used by the benchmark and by
+    tests that kill a run mid-way."""
+    with ctx.store.sync_lock(ctx.run_id, wait_s=lock_wait_s):
+        return _run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
+                            pages_per_task=pages_per_task, codes_per_task=codes_per_task, progress=progress,
+                            log=log, plain=plain, excel_encoding=excel_encoding)
+
+
+def _run_sources(ctx, run_day: date, *, sources, excel_file, full, pages_per_task, codes_per_task, progress, log,
+                 plain, excel_encoding=None) -> tuple[SyncCounts, list[str]]:
     import logging
 
     log = log or logging.getLogger("cchc.sync")
@@ -135,7 +150,8 @@ def run_sources(ctx, run_day: date, *, sources=None, excel_file=None, full=False
 
 
 def _tracked(ctx, source: str, counts: SyncCounts, errors: list[str], work) -> None:
-    """Run one source's sync, recording it in `sync_runs` (status, counts, error) for the audit trail."""
+    """Run one source's sync, recording it in `sync_runs` (status, counts, error) for the audit trail.
+    Never left "running": an interruption (Ctrl+C, SIGTERM) is recorded as "interrupted"."""
     ctx.store.start_run(ctx.run_id, source)
     before = counts.total(source)
     try:
@@ -144,6 +160,14 @@ def _tracked(ctx, source: str, counts: SyncCounts, errors: list[str], work) -> N
         errors.append(f"{SOURCE_NAMES_VI[source]}: {e}")
         ctx.store.finish_run(ctx.run_id, source, "failed", counts.total(source) - before, error=str(e))
         return
+    except BaseException as e:
+        stopped = isinstance(e, (KeyboardInterrupt, TerminationSignal))
+        error = (f"bị dừng giữa chừng ({type(e).__name__}) / interrupted" if stopped
+                 else f"{type(e).__name__}: {e}"[:500])
+        with contextlib.suppress(Exception):  # the page in hand was rolled back; say so if the store still answers
+            ctx.store.finish_run(ctx.run_id, source, "interrupted" if stopped else "failed",
+                                 counts.total(source) - before, error=error)
+        raise
     ctx.store.finish_run(ctx.run_id, source, "ok", counts.total(source) - before)
 
 
@@ -187,18 +211,52 @@ def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, 
 
 
 def _sync_national(ctx, run_day, codes_per_task, counts, log, call) -> None:
-    cursor = ctx.store.get_cursor("national") or {}
-    prov = ctx.store.get_cursor("provincial") or {}
+    """Look up on the portal the provincial dossiers of the provincial window (and the oldest of the
+    quarantined national records). An interrupted pass is finished first, even when the new window
+    differs: its remaining dossiers would otherwise wait for the next full sync."""
+    store = ctx.store
+    run_started = t.now_iso()
+    cursor = store.get_cursor("national") or {}
+    prov = store.get_cursor("provincial") or {}
     received_from = (prov.get("window") or {}).get("from") or run_day.isoformat()
-    after = cursor.get("after_code") if cursor.get("received_from") == received_from else None
     n_proc = call(t.national_procedures, ctx)  # the catalogue first: it also checks the portal is reachable
     log.info("Cổng DVCQG: danh mục %s thủ tục", n_proc)
+    missing: list[str] = []
+    keys = store.quarantine_keys("national")
+    if keys:  # quarantined records asked for again by code
+        res = call(t.national_lookup_codes, ctx, keys)
+        counts.merge(SyncCounts.from_dict(res["counts"]))
+        if res.get("error") is not None:
+            raise res["error"]
+        missing = res["missing"]
+        log.info("Cổng DVCQG: tra cứu lại %s hồ sơ bị cách ly", len(keys))
+    # records without a usable code: found again by a pass from the date they came from
+    retry = store.quarantine_retry_from("national", keys=missing, keyless=True)
+    if retry is not None and retry.isoformat() < received_from:
+        received_from = retry.isoformat()
+    pending_from, after = cursor.get("received_from"), cursor.get("after_code")
+    started = cursor.get("started_at")
+    if after and pending_from and pending_from != received_from:
+        log.info("Cổng DVCQG: hoàn tất lần đối chiếu bị gián đoạn (tiếp nhận từ %s, sau mã %s)", pending_from, after)
+        _national_pass(ctx, pending_from, after, started, codes_per_task, counts, call)
+        after = None
+    if not after:
+        started = run_started
     log.info("Cổng DVCQG: đối chiếu hồ sơ tiếp nhận từ %s%s", received_from, f", sau mã {after}" if after else "")
+    _national_pass(ctx, received_from, after, started, codes_per_task, counts, call)
+
+
+def _national_pass(ctx, received_from: str, after: str | None, started: str | None, codes_per_task: int,
+                   counts: SyncCounts, call) -> None:
+    """One pass over the provincial codes received since `received_from`, after the code `after`."""
     while True:
-        res = call(t.national_batch, ctx, received_from, after, codes_per_task)
+        res = call(t.national_batch, ctx, received_from, after, codes_per_task, started)
         counts.merge(SyncCounts.from_dict(res["counts"]))
         if res.get("error") is not None:
             raise res["error"]
         after = res["after_code"]
         if res["done"]:
             break
+    if started:  # a complete pass: what it did not quarantine again is fine now
+        ctx.store.resolve_quarantine("national", date.fromisoformat(received_from), None,
+                                     datetime.fromisoformat(started))

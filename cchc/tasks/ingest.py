@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from cchc.connectors.store import QuarantineItem, Store, UpsertResult
 from cchc.domain.records import Dossier, RecordError
 from cchc.domain.timeliness import effective_due
-from cchc.domain.wire import parse_dossier, quarantine_payload, scrub_text
+from cchc.domain.wire import parse_dossier, parse_wire_datetime, quarantine_payload, scrub_text
 
 UNKNOWN_UNIT = "(không rõ đơn vị)"
 COUNT_KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined")
@@ -55,9 +56,13 @@ class SyncCounts:
         return out
 
 
-def parse_records(raws: list, source: str, salt: bytes | None) -> tuple[list[Dossier], list[QuarantineItem]]:
+def parse_records(raws: list, source: str, salt: bytes | None,
+                  window: tuple[date, date | None] | None = None) -> tuple[list[Dossier], list[QuarantineItem]]:
     """Parse each raw record; a record that fails goes to quarantine with the field named, a scrubbed
-    reason and only its allow-listed fields (wire.WIRE_ALLOW_LIST), never the raw record."""
+    reason and only its allow-listed fields (wire.WIRE_ALLOW_LIST), never the raw record.
+
+    `window`: the received dates the page was asked for. A quarantined record keeps its own
+    received date when it can be read (else the window's) so a later sync asks for it again."""
     good: list[Dossier] = []
     bad: list[QuarantineItem] = []
     for raw in raws:
@@ -65,9 +70,22 @@ def parse_records(raws: list, source: str, salt: bytes | None) -> tuple[list[Dos
             good.append(parse_dossier(raw, source, salt))
         except RecordError as e:
             key = e.code if e.code else (raw.get("MaHoSo") if isinstance(raw, dict) else None)
-            bad.append(QuarantineItem(source, key and str(key), e.field, scrub_text(e.reason),
-                                      quarantine_payload(raw)))
+            item = QuarantineItem(source, key and str(key), e.field, scrub_text(e.reason), quarantine_payload(raw))
+            if window is not None:
+                own = _received_day(raw)
+                item.retry_from, item.retry_to = (own, own) if own else window
+            bad.append(item)
     return good, bad
+
+
+def _received_day(raw) -> date | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        at = parse_wire_datetime(raw.get("NgayTiepNhan"), "NgayTiepNhan")
+    except RecordError:
+        return None
+    return at.date() if at is not None else None
 
 
 def store_page(
@@ -81,9 +99,10 @@ def store_page(
     run_id: str | None = None,
     extra_quarantine: list[QuarantineItem] | None = None,
     unit_of: Callable[[str], str] | None = None,
+    window: tuple[date, date | None] | None = None,
 ) -> tuple[UpsertResult, SyncCounts]:
     """Parse and upsert one page together with its cursor (one transaction)."""
-    good, bad = parse_records(raws, source, salt)
+    good, bad = parse_records(raws, source, salt, window)
     if extra_quarantine:
         bad.extend(extra_quarantine)
     return store_dossiers(store, source, good, bad, calendar, cursor, cursor_key, run_id, fetched=len(raws),
@@ -115,6 +134,11 @@ def store_dossiers(
     for d in good:
         c = counts.by_key[(source, d.unit_code or UNKNOWN_UNIT)]
         c["fetched"] += 1
+        if d.code in result.refused_codes:  # the store could not hold it: quarantined, field named
+            if d.code not in seen:
+                c["quarantined"] += 1
+            seen.add(d.code)
+            continue
         if d.code in seen:  # repeated within the page: fetched twice, stored once
             c["unchanged"] += 1
             continue

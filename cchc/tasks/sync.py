@@ -20,7 +20,7 @@ from cchc.connectors.national import NationalPortalClient
 from cchc.connectors.provincial import ProvincialClient
 from cchc.connectors.store import QuarantineItem, Store
 from cchc.domain.units import unit_resolver
-from cchc.domain.wire import strip_personal
+from cchc.domain.wire import VN_TZ, strip_personal
 from cchc.tasks.ingest import SyncCounts, parse_records, store_dossiers, store_page
 
 PROVINCIAL = "provincial"
@@ -62,6 +62,7 @@ def national_client(cfg: Config) -> NationalPortalClient:
         service_path=src.service_path,
         batch_size=src.batch_size,
         timeout_s=src.timeout_s,
+        deadline_s=getattr(src, "deadline_s", None),
         max_retries=src.max_retries,
         backoff_s=src.backoff_s,
     )
@@ -77,7 +78,8 @@ def plan_window(ctx: SyncContext, today: date, full: bool = False) -> dict:
     cursor = ctx.store.get_cursor(PROVINCIAL) or {}
     if not full and cursor.get("next_page"):
         return {"from": cursor["window"]["from"], "to": cursor["window"]["to"], "start_page": cursor["next_page"],
-                "high_water": cursor.get("high_water"), "resumed": True}
+                "high_water": cursor.get("high_water"), "resumed": True,
+                "started_at": cursor.get("started_at") or now_iso()}
     high = cursor.get("high_water")
     if full or not high:
         start = src.start_date or (today - timedelta(days=DEFAULT_HISTORY_DAYS))
@@ -86,8 +88,18 @@ def plan_window(ctx: SyncContext, today: date, full: bool = False) -> dict:
         oldest_open = ctx.store.oldest_open_received(PROVINCIAL)
         if oldest_open is not None:
             start = min(start, oldest_open.date())
+    # ask again for what is in quarantine: the list API filters by received date only
+    retry = ctx.store.quarantine_retry_from(PROVINCIAL)
+    if retry is not None:
+        start = min(start, retry)
     return {"from": start.isoformat(), "to": today.isoformat(), "start_page": 1, "high_water": high,
-            "resumed": False}
+            "resumed": False, "started_at": now_iso()}
+
+
+def now_iso() -> str:
+    """When a window or pass starts (the store's clock: Vietnam time, naive, to the microsecond like a
+    quarantined record's `last_seen`)."""
+    return datetime.now(VN_TZ).replace(tzinfo=None).isoformat()
 
 
 @task(name="dong-bo-lo-trang-tinh", cache_policy=NO_CACHE, task_run_name="tỉnh: trang {start_page}+")
@@ -111,11 +123,14 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
             "total_pages": total_pages,
             "high_water": window["to"] if last else window.get("high_water"),
             "run_id": ctx.run_id,
+            "started_at": window.get("started_at"),
         }
         _, c = store_page(ctx.store, PROVINCIAL, p.records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id,
-                          unit_of=ctx.unit_of)
+                          unit_of=ctx.unit_of, window=(wfrom, wto))
         counts.merge(c)
         if last:
+            if window.get("started_at"):  # the whole window was read: what it did not quarantine again is fine
+                ctx.store.resolve_quarantine(PROVINCIAL, wfrom, wto, datetime.fromisoformat(window["started_at"]))
             break
         page += 1
     return {"counts": counts.to_dict(), "next_page": next_page, "total_pages": total_pages}
@@ -145,8 +160,10 @@ def national_procedures(ctx: SyncContext) -> int:
 
 
 @task(name="doi-chieu-cong-dvcqg", cache_policy=NO_CACHE, task_run_name="DVCQG: sau {after_code}")
-def national_batch(ctx: SyncContext, received_from: str, after_code: str | None, max_codes: int) -> dict:
-    """Look up on the national portal (TraCuuHoSo) the provincial dossiers after `after_code`."""
+def national_batch(ctx: SyncContext, received_from: str, after_code: str | None, max_codes: int,
+                   started_at: str | None = None) -> dict:
+    """Look up on the national portal (TraCuuHoSo) the provincial dossiers after `after_code`.
+    `started_at`: when the pass began (kept in the cursor, to tell what a complete pass re-saw)."""
     client = national_client(ctx.cfg)
     batch = client.batch_size
     counts = SyncCounts()
@@ -164,13 +181,34 @@ def national_batch(ctx: SyncContext, received_from: str, after_code: str | None,
             return {"counts": counts.to_dict(), "after_code": last, "done": False, "error": e}
         last = chunk[-1]
         done = i + batch >= len(codes) and len(codes) < max_codes
-        cursor = {"received_from": received_from, "after_code": None if done else last, "run_id": ctx.run_id}
+        cursor = {"received_from": received_from, "after_code": None if done else last, "run_id": ctx.run_id,
+                  "started_at": started_at}
         _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id,
-                          unit_of=ctx.unit_of)
+                          unit_of=ctx.unit_of, window=(date.fromisoformat(received_from), None))
         counts.merge(c)
     if not codes:
-        ctx.store.save_cursor(NATIONAL, {"received_from": received_from, "after_code": None, "run_id": ctx.run_id})
+        ctx.store.save_cursor(NATIONAL, {"received_from": received_from, "after_code": None, "run_id": ctx.run_id,
+                                         "started_at": started_at})
     return {"counts": counts.to_dict(), "after_code": last, "done": len(codes) < max_codes}
+
+
+@task(name="tra-cuu-lai-cach-ly-dvcqg", cache_policy=NO_CACHE)
+def national_lookup_codes(ctx: SyncContext, codes: list[str]) -> dict:
+    """Look up again on the national portal the quarantined records' codes: those served correctly
+    now are stored (and leave quarantine). Returns the counts and the codes the portal did not return."""
+    client = national_client(ctx.cfg)
+    counts = SyncCounts()
+    returned: set[str] = set()
+    for i in range(0, len(codes), client.batch_size):
+        chunk = codes[i : i + client.batch_size]
+        try:
+            records = list(client.lookup(chunk))
+        except SourceError as e:
+            return {"counts": counts.to_dict(), "missing": [], "error": e}
+        returned.update(str(r.get("MaHoSo") or "").strip() for r in records)
+        _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, None, run_id=ctx.run_id)
+        counts.merge(c)
+    return {"counts": counts.to_dict(), "missing": [c for c in codes if c not in returned]}
 
 
 @task(name="nhap-excel", cache_policy=NO_CACHE)
@@ -222,6 +260,6 @@ def new_run_id() -> str:
 
 
 __all__ = [
-    "SyncContext", "plan_window", "provincial_batch", "national_batch", "national_procedures",
+    "SyncContext", "plan_window", "provincial_batch", "national_batch", "national_lookup_codes", "national_procedures",
     "import_excel_file", "parse_records", "strip_personal", "new_run_id",
 ]

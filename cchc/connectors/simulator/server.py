@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from cchc.connectors.simulator.ward import PROVINCIAL_FIELD_MAP, SyntheticWard
 
-__all__ = ["MAX_CODES_PER_CALL", "MAX_PAGE_SIZE", "Faults", "SimulatorServer", "make_server", "running"]
+__all__ = ["MAX_CODES_PER_CALL", "MAX_PAGE_SIZE", "POISON_KINDS", "Faults", "SimulatorServer", "make_server", "running"]
 
 log = logging.getLogger("cchc.simulator")
 
@@ -69,6 +69,10 @@ class Faults:
     slow_s: float = 2.0
     fail_after_pages: int | None = None  # every request for PageNumber > N gets 503
     seed: int = 0
+    #: every N-th dossier (by index) carries a value the store cannot hold, the same on every request,
+    #: of the kinds POISON_KINDS in turn (a fee of 10^30, a code too long, a NUL, 40000 in a small int...)
+    poison_every: int | None = None
+    poison_in: str = "both"  # "provincial", "national" or "both": which API serves the poison
 
     _ALIASES = {"5xx": "server_error", "503": "server_error", "429": "rate_limit"}
 
@@ -85,15 +89,20 @@ class Faults:
             key, sep, val = item.partition("=")
             key, val = key.strip(), val.strip()
             name = cls._ALIASES.get(key, key)
+            if name == "poison_in" and sep:
+                if val not in ("both", "provincial", "national"):
+                    raise ValueError(f"Lỗi giả lập không hợp lệ {item!r}: poison_in là both, provincial hoặc national")
+                values[name] = val
+                continue
             if not sep or name not in names:
                 raise ValueError(
                     f"Lỗi giả lập không hợp lệ {item!r}: cần dạng khóa=giá trị, khóa là một trong "
-                    "5xx, 429, slow, malformed, duplicate, retry_after, slow_s, fail_after_pages, seed"
+                    "5xx, 429, slow, malformed, duplicate, retry_after, slow_s, fail_after_pages, seed, poison_every, poison_in"
                 )
             try:
-                if name in ("retry_after", "fail_after_pages", "seed"):
+                if name in ("retry_after", "fail_after_pages", "seed", "poison_every"):
                     v: float | int = int(val)
-                    if name != "seed" and v < 0:
+                    if name != "seed" and v < 0 or name == "poison_every" and v < 1:
                         raise ValueError
                 elif name == "slow_s":
                     v = float(val)
@@ -106,7 +115,7 @@ class Faults:
             except ValueError:
                 kind = (
                     "số nguyên không âm"
-                    if name in ("retry_after", "fail_after_pages")
+                    if name in ("retry_after", "fail_after_pages", "poison_every")
                     else (
                         "số nguyên"
                         if name == "seed"
@@ -132,7 +141,42 @@ class Faults:
         ]
         if self.fail_after_pages is not None:
             parts.append(f"fail_after_pages={self.fail_after_pages}")
+        if self.poison_every is not None:
+            parts.append(f"poison_every={self.poison_every},poison_in={self.poison_in}")
         return ",".join(parts)
+
+    def poison_kind(self, i: int, api: str | None = None) -> str | None:
+        """The poison dossier `i` carries (on `api`), if any: stable across requests, a source that stays wrong."""
+        n = self.poison_every
+        if not n or i % n or api not in (None, self.poison_in) and self.poison_in != "both":
+            return None
+        return POISON_KINDS[(i // n) % len(POISON_KINDS)]
+
+
+#: Values a store cannot hold, each in the field the store test expects to be named.
+POISON_KINDS = ("fee", "long_code", "nul", "smallint", "float_status", "long_unit")
+
+
+def _poison(rec: dict, kind: str, names: dict[str, str]) -> dict:
+    """A copy of `rec` with one value the store cannot hold (field names as the wire uses them)."""
+    rec = dict(rec)
+    name = names.get
+    if kind == "fee":
+        rec[name("DanhSachLePhi", "DanhSachLePhi")] = [{"MaPhiLePhi": "LP", "TenPhiLePhi": "Lệ phí", "Gia": 10**30}]
+    elif kind == "long_code":
+        key = name("MaHoSo", "MaHoSo")
+        rec[key] = str(rec.get(key, "")) + "-" + "X" * 80
+    elif kind == "nul":
+        key = name("TenTTHC", "TenTTHC")
+        rec[key] = str(rec.get(key, "")) + "\x00"
+    elif kind == "smallint":
+        rec[name("MucDo", "MucDo")] = 40000
+    elif kind == "float_status":
+        rec[name("TrangThaiHoSo", "TrangThaiHoSo")] = 2.7
+    elif kind == "long_unit":
+        key = name("DonViXuLy", "DonViXuLy")
+        rec[key] = str(rec.get(key, "")) + "." + "9" * 70
+    return rec
 
 
 def _corrupt(rec: dict, rng: random.Random, names: dict[str, str]) -> dict:
@@ -375,6 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
         data = []
         for i in idx:
             rec = w.provincial(i)
+            if (kind := f.poison_kind(i, "provincial")) is not None:
+                rec = _poison(rec, kind, PROVINCIAL_FIELD_MAP)
             if f.malformed and rng.random() < f.malformed:
                 rec = _corrupt(rec, rng, PROVINCIAL_FIELD_MAP)
             data.append(rec)
@@ -495,6 +541,8 @@ class _Handler(BaseHTTPRequestHandler):
             rec = w.national(i)
             if rec is None:
                 continue
+            if (kind := f.poison_kind(i, "national")) is not None:
+                rec = _poison(rec, kind, {})
             if f.malformed and rng.random() < f.malformed:
                 rec = _corrupt(rec, rng, {})
             result.append(rec)

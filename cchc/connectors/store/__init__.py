@@ -1,3 +1,10 @@
-from cchc.connectors.store.repository import QuarantineItem, Store, StoreError, UpsertResult, safe_url
+from cchc.connectors.store.repository import (
+    QuarantineItem,
+    Store,
+    StoreError,
+    SyncBusy,
+    UpsertResult,
+    safe_url,
+)
 
-__all__ = ["QuarantineItem", "Store", "StoreError", "UpsertResult", "safe_url"]
+__all__ = ["QuarantineItem", "Store", "StoreError", "SyncBusy", "UpsertResult", "safe_url"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,9 +17,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, delete, event, func, select, text
+from sqlalchemy import BigInteger, Integer, SmallInteger, create_engine, delete, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    DBAPIError,
+    OperationalError,
+    SQLAlchemyError,
+    StatementError,
+)
 
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
@@ -32,7 +40,7 @@ from cchc.connectors.store.schema import (
     sync_runs,
     sync_state,
 )
-from cchc.domain.records import Dossier
+from cchc.domain.records import WIRE_NAMES, Dossier
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
 
@@ -47,6 +55,10 @@ class StoreError(Exception):
         super().__init__(mask_secrets(message))
 
 
+class SyncBusy(StoreError):
+    """Another sync holds this store's lock; the message says which one and since when."""
+
+
 @dataclass(slots=True)
 class QuarantineItem:
     source: str
@@ -54,6 +66,8 @@ class QuarantineItem:
     field: str
     reason: str
     raw: dict | list | str | None  # already stripped of personal fields
+    retry_from: date | None = None  # received dates to ask the source for again (None: by code only)
+    retry_to: date | None = None
 
 
 @dataclass(slots=True)
@@ -64,12 +78,16 @@ class UpsertResult:
     quarantined: int = 0
     inserted_codes: set[str] = field(default_factory=set)
     updated_codes: set[str] = field(default_factory=set)
+    refused_codes: set[str] = field(default_factory=set)  # records the store could not hold: quarantined
 
     def add(self, other: UpsertResult) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
+        self.inserted_codes |= other.inserted_codes
+        self.updated_codes |= other.updated_codes
+        self.refused_codes |= other.refused_codes
 
 
 def safe_url(url: str) -> str:
@@ -96,11 +114,11 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
     row = {
         "source": d.source,
         "code": d.code,
-        "procedure_code": d.procedure_code[:32],
+        "procedure_code": d.procedure_code,
         "procedure_name": d.procedure_name[:500],
-        "field_code": d.field_code[:32],
+        "field_code": d.field_code,
         "field_name": d.field_name[:300],
-        "unit_code": d.unit_code[:64],
+        "unit_code": d.unit_code,  # identifiers are never cut (two could merge): `_misfit` refuses them
         "status": int(d.status),
         "channel": int(d.channel),
         "online_level": d.online_level,
@@ -144,7 +162,7 @@ def step_rows(d: Dossier) -> list[dict]:
             "source": d.source,
             "code": d.code,
             "seq": i,
-            "officer": s.officer[:128],
+            "officer": s.officer,
             "title": s.title[:200],
             "department": s.department[:200],
             "done_at": _naive(s.at),
@@ -158,6 +176,88 @@ def step_rows(d: Dossier) -> list[dict]:
 def _raw_hash(source: str, raw) -> str:
     blob = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.md5((source + blob).encode(), usedforsecurity=False).hexdigest()
+
+
+def _clean_text(value: str | None, limit: int | None = None) -> str | None:
+    """Text a database accepts: NUL shown as \\x00 (PostgreSQL refuses it), cut to the column."""
+    if value is None:
+        return None
+    value = str(value).replace("\x00", "\\x00")
+    return value[:limit] if limit else value
+
+
+def _clean_raw(raw):
+    if isinstance(raw, str):
+        return _clean_text(raw)
+    if isinstance(raw, dict):
+        return {_clean_text(str(k)): _clean_raw(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_clean_raw(v) for v in raw]
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return str(raw)
+    return raw
+
+
+def _quarantine_row(q: QuarantineItem, now: datetime, run_id: str | None) -> dict:
+    payload = quarantine_payload(q.raw)  # the allow-list, whoever built the item
+    # A record the store itself refused has no raw copy: its code and field identify it.
+    basis = payload if payload is not None else {"record_key": q.record_key, "field": q.field}
+    return {
+        "source": q.source,
+        "record_key": _clean_text(q.record_key or None, 64),
+        "field": _clean_text(q.field, 120),
+        "reason": _clean_text(scrub_text(q.reason)),
+        "raw": _clean_raw(payload),
+        "raw_hash": _raw_hash(q.source, basis),
+        "first_seen": now,
+        "last_seen": now,
+        "run_id": run_id,
+        "retry_from": q.retry_from,
+        "retry_to": q.retry_to,
+    }
+
+
+def _days(d: Dossier) -> tuple[date | None, date | None]:
+    day = _naive(d.received_at).date() if d.received_at is not None else None
+    return day, day
+
+
+_INT_RANGES = ((SmallInteger, 2**15), (BigInteger, 2**63), (Integer, 2**31))
+
+
+def _misfit(table, row: dict, prefix: str = "") -> tuple[str, str] | None:
+    """(field, reason) of the first value of `row` that `table`'s columns cannot hold, else None."""
+    for col in table.columns:
+        v = row.get(col.name)
+        if v is None:
+            continue
+        name = prefix + WIRE_NAMES.get(col.name, col.name)
+        if isinstance(v, str):
+            if "\x00" in v:
+                return name, "chứa ký tự NUL (\\x00)"
+            length = getattr(col.type, "length", None)
+            if length and len(v) > length:
+                return name, f"dài {len(v)} ký tự, tối đa {length}"
+        elif isinstance(v, float) and not math.isfinite(v):
+            return name, f"không phải số hữu hạn: {v}"
+        elif isinstance(v, int) and not isinstance(v, bool):
+            for kind, bound in _INT_RANGES:
+                if isinstance(col.type, kind):
+                    if not -bound <= v < bound:
+                        shown = str(v) if len(str(v)) <= 24 else f"{str(v)[:6]}…({len(str(v))} chữ số)"
+                        return name, f"giá trị {shown} vượt quá giới hạn của cột {col.name}"
+                    break
+    return None
+
+
+def _data_error(e: BaseException) -> str | None:
+    """The database's own words when it refused a VALUE (not the statement, not the values), else None."""
+    orig = getattr(e, "orig", None) if isinstance(e, StatementError) else e
+    if isinstance(e, DataError) or isinstance(orig, (OverflowError, ValueError)) and not isinstance(
+            e, DBAPIError):
+        text_ = str(orig if orig is not None else e).strip().splitlines()
+        return " ".join(text_[:1])[:200] or type(e).__name__
+    return None
 
 
 class Store:
@@ -234,13 +334,55 @@ class Store:
         effective_due: Callable[[Dossier], datetime | None] | None = None,
         run_id: str | None = None,
     ) -> UpsertResult:
-        """Upsert one page of records, its quarantined records and the cursor, in ONE transaction."""
+        """Upsert one page of records, its quarantined records and the cursor, in ONE transaction.
+
+        A record the store cannot hold (a text longer than its column, a NUL character, a number
+        out of its column's range) goes to quarantine naming the field; the rest of the page is
+        stored. Should the database still refuse the page for a value (an engine's own limit),
+        the page is written record by record, the refused ones quarantined with the database's
+        message (without the statement or its values), then the cursor."""
         now = datetime.now(VN).replace(tzinfo=None, microsecond=0)
         latest: dict[str, Dossier] = {}
         for d in records:
             latest[d.code] = d  # a code twice in a page: the later copy wins
+        bad = list(quarantined)
+        refused: set[str] = set()
+        rows: dict[str, tuple[Dossier, dict]] = {}
+        for code, d in latest.items():
+            row = dossier_row(d, effective_due(d) if effective_due else d.due_at, now)
+            problem = _misfit(dossiers, row) or next(
+                (p for s in step_rows(d) if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))),
+                None)
+            if problem is not None:
+                bad.append(QuarantineItem(source, code, problem[0], problem[1], None, *_days(d)))
+                refused.add(code)
+            else:
+                rows[code] = (d, row)
+        try:
+            result = self._write_page(source, rows, bad, cursor, cursor_key, run_id, now)
+            result.refused_codes = refused
+            return result
+        except Exception as e:
+            if not rows or _data_error(e) is None:
+                raise
+        result = UpsertResult(refused_codes=refused)  # the safety net: a record per transaction, then the cursor
+        for code, item in rows.items():
+            try:
+                result.add(self._write_page(source, {code: item}, [], None, None, run_id, now))
+            except Exception as e:
+                reason = _data_error(e)
+                if reason is None:
+                    raise
+                bad.append(QuarantineItem(source, code, "(bản ghi)", f"kho dữ liệu không lưu được: {reason}", None,
+                                          *_days(item[0])))
+                result.refused_codes.add(code)
+        result.add(self._write_page(source, {}, bad, cursor, cursor_key, run_id, now))
+        return result
+
+    def _write_page(self, source: str, latest: dict[str, tuple[Dossier, dict]], quarantined: list[QuarantineItem],
+                    cursor: dict | None, cursor_key: str | None, run_id: str | None, now: datetime) -> UpsertResult:
         result = UpsertResult()
-        rows = [dossier_row(d, effective_due(d) if effective_due else d.due_at, now) for d in latest.values()]
+        rows = [row for _, row in latest.values()]
         with self.engine.begin() as conn:
             if rows:
                 existing = self._stored_versions(conn, source, list(latest))
@@ -259,7 +401,7 @@ class Store:
                                 processing_steps.c.source == source, processing_steps.c.code.in_(chunk)
                             )
                         )
-                    steps = [s for r in changed for s in step_rows(latest[r["code"]])]
+                    steps = [s for r in changed for s in step_rows(latest[r["code"]][0])]
                     if steps:
                         conn.execute(processing_steps.insert(), steps)
                     # How far back the change reaches: reception (old and new) and the new steps' times.
@@ -270,22 +412,17 @@ class Store:
                     conn.execute(dossier_changes.insert(), [{
                         "source": source, "first_received": min(known) if known else None,
                         "unplaced": None in received, "rows": len(changed), "changed_at": now}])
-            q_rows = []
-            for q in quarantined:
-                payload = quarantine_payload(q.raw)  # the allow-list, whoever built the item
-                q_rows.append(
-                    {
-                        "source": q.source,
-                        "record_key": (q.record_key or None) and str(q.record_key)[:64],
-                        "field": q.field[:120],
-                        "reason": scrub_text(q.reason),
-                        "raw": payload,
-                        "raw_hash": _raw_hash(q.source, payload),
-                        "first_seen": now,
-                        "last_seen": now,
-                        "run_id": run_id,
-                    }
-                )
+            # to the microsecond: a later pass tells by this time what it has seen again (resolve_quarantine)
+            seen = datetime.now(VN).replace(tzinfo=None)
+            q_rows = [_quarantine_row(q, seen, run_id) for q in quarantined]
+            if rows:
+                # stored correctly now: no longer in quarantine (unless this very page quarantines it again)
+                again = {r["record_key"] for r in q_rows}
+                fine = [c for c in latest if c not in again]
+                if fine and conn.execute(select(quarantine.c.id).where(quarantine.c.source == source).limit(1)).first():
+                    for chunk in _chunks(fine, 500):
+                        conn.execute(delete(quarantine).where(quarantine.c.source == source,
+                                                              quarantine.c.record_key.in_(chunk)))
             if q_rows:
                 stmt = _quarantine_upsert(self.dialect)
                 conn.execute(stmt, q_rows)
@@ -352,6 +489,56 @@ class Store:
                 .where(sync_runs.c.run_id == run_id, sync_runs.c.source == source)
                 .values(status=status, finished_at=now, error=error, **values)
             )
+
+    def sync_lock(self, run_id: str, wait_s: float = 60.0, lease_s: float = 30.0):
+        """Context manager: one sync at a time on this store (`lock.hold`); SyncBusy after `wait_s`."""
+        from cchc.connectors.store import lock
+
+        return lock.hold(self.engine, run_id, SyncBusy, wait_s=wait_s, lease_s=lease_s)
+
+    # --- quarantine: asking again ------------------------------------------------------------
+    def quarantine_keys(self, source: str) -> list[str]:
+        """Codes of the source's quarantined records (to look up again where the source can)."""
+        q = (select(quarantine.c.record_key).where(quarantine.c.source == source, quarantine.c.record_key.is_not(None))
+             .distinct().order_by(quarantine.c.record_key))
+        with self.engine.connect() as conn:
+            return [k for k in conn.execute(q).scalars() if k]
+
+    def quarantine_retry_from(self, source: str, keys: Iterable[str] | None = None,
+                              keyless: bool = False) -> date | None:
+        """The earliest received date to ask the source again for its quarantined records (all of
+        them; or only those without a code (`keyless`) and those whose code is in `keys`)."""
+        q = select(func.min(quarantine.c.retry_from)).where(quarantine.c.source == source)
+        conds = []
+        if keyless:
+            conds.append(quarantine.c.record_key.is_(None))
+        if keys is not None:
+            keys = list(keys)
+            if keys:
+                conds.append(quarantine.c.record_key.in_(keys[:900]))
+        if keyless or keys is not None:
+            if not conds:
+                return None
+            from sqlalchemy import or_
+
+            q = q.where(or_(*conds))
+        with self.engine.connect() as conn:
+            v = conn.execute(q).scalar()
+        if isinstance(v, str):  # SQLite without type affinity on aggregates
+            v = date.fromisoformat(v[:10])
+        return v
+
+    def resolve_quarantine(self, source: str, received_from: date, received_to: date | None,
+                           seen_before: datetime) -> int:
+        """A complete pass over [received_from, received_to] that did not quarantine a record again:
+        that record is fine now (stored, or gone from the source). Remove those rows; return how many."""
+        q = delete(quarantine).where(
+            quarantine.c.source == source, quarantine.c.retry_from.is_not(None),
+            quarantine.c.retry_from >= received_from, quarantine.c.last_seen < seen_before)
+        if received_to is not None:
+            q = q.where(quarantine.c.retry_to.is_not(None), quarantine.c.retry_to <= received_to)
+        with self.engine.begin() as conn:
+            return conn.execute(q).rowcount or 0
 
     # --- reading ---------------------------------------------------------------------------
     def _count(self, table, source: str | None) -> int:
@@ -584,7 +771,8 @@ def _quarantine_upsert(dialect: str):
     return stmt.on_conflict_do_update(
         index_elements=["source", "raw_hash"],
         set_={"last_seen": stmt.excluded.last_seen, "run_id": stmt.excluded.run_id,
-              "reason": stmt.excluded.reason, "field": stmt.excluded.field},
+              "reason": stmt.excluded.reason, "field": stmt.excluded.field,
+              "retry_from": stmt.excluded.retry_from, "retry_to": stmt.excluded.retry_to},
     )
 
 

@@ -107,7 +107,22 @@ quarantine = Table(
     Column("first_seen", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Column("run_id", String(64)),
+    # Received dates the record came from (its own, else the window's): what to ask the source again.
+    Column("retry_from", Date),
+    Column("retry_to", Date),
     UniqueConstraint("source", "raw_hash", name="uq_quarantine_source_raw"),
+)
+
+#: One sync at a time per store (connectors/store/lock.py): who holds it, and its lease's heartbeat.
+sync_lock = Table(
+    "sync_lock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("acquired_at", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
 )
 
 sync_runs = Table(
