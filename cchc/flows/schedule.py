@@ -65,4 +65,30 @@ def build_deployments(path: str | Path = "prefect.yaml") -> list:
 def serve_all(path: str | Path = "prefect.yaml") -> None:
     from prefect import serve
 
-    serve(*build_deployments(path))
+    deployments = build_deployments(path)
+    take_over_from_deploy(deployments)
+    serve(*deployments)
+
+
+def take_over_from_deploy(deployments) -> list[str]:
+    """Make deployments written by `prefect deploy` runnable by `serve()`: serve updates a deployment
+    that already exists but keeps its `path`, and `prefect deploy` leaves none (its pull step says
+    where the code is, and serve removes the pull steps), so a run would look for the code in
+    '<cwd>/None'. Give each such deployment the path a fresh serve gives it. Returns their names.
+    The other way round needs nothing: `prefect deploy` writes its pull steps, which win over a path."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    fixed = []
+    with get_client(sync_client=True) as client:
+        for d in deployments:
+            want = d._path or "."
+            try:
+                current = client.read_deployment_by_name(f"{d.flow_name}/{d.name}")
+            except ObjectNotFound:
+                continue
+            if current.path != want:
+                client.update_deployment(current.id, DeploymentUpdate(path=want))
+                fixed.append(d.name)
+    return fixed
