@@ -114,6 +114,8 @@ class Sources(_Model):
 class Reporting(_Model):
     period_mode: Literal["calendar", "administrative"] = "calendar"
     timeliness_compare: Literal["date", "timestamp"] = "date"
+    # A report refuses to compute from data whose last successful sync is older (hours); None: no limit.
+    max_data_age_hours: float | None = Field(default=None, gt=0)
 
 
 class Score766Indicator(_Model):

@@ -23,12 +23,18 @@ from cchc.domain import metrics as m
 from cchc.domain.bieu06 import check_identities
 from cchc.domain.periods import Period, last_full_month, parse_period
 from cchc.domain.text import format_percent
+from cchc.flows.naming import indicators_run_name, tag_current_run
 from cchc.tasks import indicators as ti
 from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
+from cchc.tasks.freshness import check_data_age, last_successful_sync, sync_note
 
 GROUPINGS = {"unit": "chi-so-don-vi", "officer": "chi-so-can-bo", "procedure": "chi-so-thu-tuc",
              "field": "chi-so-linh-vuc", "channel": "chi-so-kenh"}
-REPORTS_DIR = Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
+
+
+def reports_dir() -> Path:
+    """Where Biểu 06 workbooks go: $CCHC_REPORTS_DIR when set (read at run time), else var/reports."""
+    return Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
 
 
 @task(name="doc-ky-bao-cao", cache_policy=NO_CACHE)
@@ -58,7 +64,7 @@ def reconcile_task(data: ti.PeriodData, cfg: Config):
 def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit) -> str:
     from cchc.connectors.xlsx_report import write_bieu06_xlsx
 
-    path = REPORTS_DIR / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
+    path = reports_dir() / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
     write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
                       period_from=period.start, period_to=period.end, rows_by_field=by_field,
                       rows_by_unit=by_unit, simulated=cfg.ward.simulated)
@@ -83,7 +89,8 @@ def bieu06_display(rows) -> list[dict]:
 
 
 def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: pd.DataFrame,
-                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict) -> str:
+                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict,
+                     data_note: str = "") -> str:
     total = unit_t[unit_t["group"] == m.TOTAL].iloc[0]
     lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.label} ({period.range_label})", ""]
     if cfg.ward.simulated:
@@ -139,18 +146,37 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
             a, b = ti._num(total[k]), ti._num(prev_total[k])
             diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
             lines.append(f"| {ti.RATE_LABELS_VI[k]} | {format_percent(a)} | {format_percent(b)} | {diff} |")
-    lines += ["", f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
+    lines += ["", f"_{data_note} Tính lúc {cfg.now():%H:%M %d/%m/%Y}._" if data_note
+              else f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
     return "\n".join(lines)
 
 
-@flow(name="compute_indicators")
+@flow(name="compute_indicators", flow_run_name=indicators_run_name)
 def compute_indicators(config_path: str | None = None, period: str | None = None, source: str = "provincial",
-                       today: str | None = None, write_xlsx: bool = True) -> dict:
-    """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts)."""
+                       today: str | None = None, write_xlsx: bool = True, sync_first: bool = False) -> dict:
+    """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts).
+
+    Mọi artifact ghi thời điểm đồng bộ thành công lần cuối của dữ liệu. Khi cấu hình có
+    reporting.max_data_age_hours, flow từ chối tính từ dữ liệu cũ hơn giới hạn đó.
+
+    Args:
+        config_path: Tệp cấu hình phường (mặc định: biến CCHC_CONFIG, hoặc config/demo.yaml).
+        period: Kỳ báo cáo: 2026-10 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm); để trống = tháng trước.
+        source: Nguồn số liệu: provincial (hệ thống tỉnh), excel (tệp xuất một cửa) hoặc national (Cổng DVCQG).
+        today: Ngày chạy (YYYY-MM-DD), quyết định "tháng trước"; để trống = hôm nay theo giờ của phường.
+        write_xlsx: Ghi Biểu 06 ra tệp .xlsx trong var/reports/.
+        sync_first: Đồng bộ hồ sơ trước khi tính (lịch chi-so-thang bật tùy chọn này).
+    """
     log = get_run_logger()
     cfg = load_config(config_path)
+    tag_current_run(cfg.ward.slug, "chi-so")
+    if sync_first:
+        sync_before(config_path, source, today, log)
     store = Store(cfg.database_url)
     store.migrate()
+    last_sync = last_successful_sync(store, source)
+    check_data_age(source, last_sync, cfg.reporting.max_data_age_hours)
+    note = sync_note(source, last_sync)
     mode = cfg.reporting.period_mode
     run_day = date.fromisoformat(today) if today else cfg.today()
     per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
@@ -165,19 +191,20 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     for by, prefix in GROUPINGS.items():
         key = artifact_key(prefix, slug, pslug)
         publish_table(key, ti.display_rows(tables[by], by),
-                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}")
+                      f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label}\n\n{note}")
         keys.append(key)
     for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
         key = artifact_key(prefix, slug, pslug)
-        publish_table(key, bieu06_display(rows), f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}")
+        publish_table(key, bieu06_display(rows),
+                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label}\n\n{note}")
         keys.append(key)
     key = artifact_key("doi-soat", slug, pslug)
     publish_table(key, ti.reconcile_display(rec_summary, mismatches),
-                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}")
+                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label}\n\n{note}")
     keys.append(key)
     key = artifact_key("diem-766", slug, pslug)
     publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
-                                                  f"{cfg.ward.name} — {per.label}")
+                                                  f"{cfg.ward.name} — {per.label}\n\n{note}")
     keys.append(key)
 
     prev_total = None
@@ -190,7 +217,7 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     sync_total = ti.sync_total(rec_summary)
     key = artifact_key("tong-hop", slug, pslug)
     publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
-                                           sync_total), f"Tổng hợp — {cfg.ward.name} — {per.label}")
+                                           sync_total, note), f"Tổng hợp — {cfg.ward.name} — {per.label}\n\n{note}")
     keys.append(key)
 
     xlsx = write_xlsx_task(cfg, per, by_field, by_unit) if write_xlsx else None
@@ -198,3 +225,17 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title)
     log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)
     return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text}
+
+
+def sync_before(config_path: str | None, source: str, today: str | None, log) -> None:
+    """Sync the report's source first (a subflow run). A failed sync does not stop the report by
+    itself: the data-age rule decides, and every artifact states how old the data is."""
+    if source not in ("provincial", "national"):
+        log.info("Nguồn %s không đồng bộ qua API: tính từ dữ liệu đã nhập", source)
+        return
+    from cchc.flows.sync_dossiers import SyncFailed, sync_dossiers
+
+    try:
+        sync_dossiers(config_path=config_path, today=today)
+    except SyncFailed as e:
+        log.warning("Đồng bộ trước khi tính chỉ số không thành công: %s", e)

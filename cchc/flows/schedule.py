@@ -43,7 +43,8 @@ def deployment_specs(path: str | Path = "prefect.yaml") -> list[dict]:
             schedules.append({"cron": s["cron"], "timezone": s.get("timezone") or DEFAULT_TZ})
         specs.append({"name": d["name"], "entrypoint": d["entrypoint"], "flow": _load_flow(d["entrypoint"], where),
                       "parameters": d.get("parameters") or {}, "description": d.get("description"),
-                      "schedules": schedules, "concurrency_limit": d.get("concurrency_limit")})
+                      "schedules": schedules, "concurrency_limit": d.get("concurrency_limit"),
+                      "tags": list(d.get("tags") or [])})
     if not specs:
         raise ScheduleError(f"{p}: không có deployment nào (no deployments)")
     return specs
@@ -56,7 +57,7 @@ def build_deployments(path: str | Path = "prefect.yaml") -> list:
         s["flow"].to_deployment(
             name=s["name"], parameters=s["parameters"], description=s["description"],
             schedules=[Cron(x["cron"], timezone=x["timezone"]) for x in s["schedules"]],
-            concurrency_limit=s["concurrency_limit"],
+            concurrency_limit=s["concurrency_limit"], tags=s["tags"],
         )
         for s in deployment_specs(path)
     ]
