@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_known_tracebacks(commands.user_error, commands.user_error_names())
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
-        return handler(args) or 0
+        code = handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except KeyboardInterrupt:
         print("Đã dừng / interrupted.", file=sys.stderr)
         return 130

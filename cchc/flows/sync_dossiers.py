@@ -219,13 +219,13 @@ def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, 
     while page:
         res = call(t.provincial_batch, ctx, window, page, pages_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
-        if res.get("error") is not None:
-            raise res["error"]
         total_pages = res["total_pages"] or 1
         page = res["next_page"]
         done = (page - 1) if page else total_pages
-        if progress is not None:
+        if progress is not None:  # pages stored before a failure count: the bar stops where the run did
             update_progress(progress, 90.0 * done / max(total_pages, 1))
+        if res.get("error") is not None:
+            raise res["error"]
 
 
 def _sync_national(ctx, run_day, codes_per_task, counts, log, call) -> None:
