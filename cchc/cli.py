@@ -15,6 +15,7 @@ from datetime import date
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `head`'s other side gets from any Unix tool
 
 _SOURCE_HELP = ("Nguồn báo cáo / source: provincial, excel, national (mặc định: nguồn duy nhất trong kho, "
                 "hoặc reporting.source khi kho có nhiều nguồn / default: the one source held, or reporting.source)")
@@ -82,9 +83,11 @@ def _temporary_server_dies_with_us() -> None:
 
 
 def _prepare_prefect_env() -> None:
-    # The network is closed here and on many ward machines: no telemetry; quiet console.
+    # The network is closed here and on many ward machines: no telemetry. The console is quiet
+    # (warnings and errors only) but the loggers keep INFO: only the console handler's level is
+    # raised, so the Prefect API/UI still receives every log line of a run.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
@@ -259,18 +262,23 @@ def main(argv: list[str] | None = None) -> int:
     _stop_cleanly_on_sigterm()
     from cchc import commands
 
+    _quiet_known_tracebacks(commands.user_error, commands.user_error_names())
+    handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
-        _quiet_known_tracebacks(commands.user_error)
-        handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
         if args.command in _FLOW_COMMANDS:
             _temporary_server_dies_with_us()
-        return handler(args) or 0
+        code = handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except KeyboardInterrupt as e:
         if isinstance(e, Terminated):
             print(f"Đã dừng theo yêu cầu ({e}); phần đã lưu vẫn giữ, lần sau chạy tiếp / stopped.", file=sys.stderr)
             return 143
         print("Đã dừng / interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cchc stats | head`: the reader left; stop quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as e:  # user-caused errors: one clear line, no traceback
         known = commands.user_error(e)
         if known is None:
@@ -281,25 +289,61 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _quiet_known_tracebacks(is_user_error) -> None:
+def _quiet_known_tracebacks(is_user_error, known_names=()) -> None:
     """On the terminal, an error the user can fix (unreachable server, bad file) is one line, not a
-    traceback; the Prefect UI still receives the full log record."""
+    traceback, and not the three ERROR lines Prefect's engine logs about the failed task and flow
+    run before it: those go to the Prefect UI only (the API handler still receives them)."""
     import logging
+    import re
 
     from prefect.logging.handlers import PrefectConsoleHandler
 
+    names = set(known_names)
+
+    def user_error_of(record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and is_user_error(exc) is not None:
+            names.add(type(exc).__name__)  # Prefect's later "Finished in state Failed(...X: ...)" lines
+            return exc
+        return None
+
+    def about_user_error(record) -> bool:
+        if record.levelno < logging.ERROR or not record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return False
+        if user_error_of(record) is not None:
+            return True
+        if not names:
+            return False
+        pattern = r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b[(:]"
+        return re.search(pattern, record.getMessage()) is not None
+
     if getattr(PrefectConsoleHandler, "_cchc_quiet", False):
+        PrefectConsoleHandler._cchc_names.update(names)
         return
-    original = PrefectConsoleHandler.format
+    original_format, original_filter = PrefectConsoleHandler.format, PrefectConsoleHandler.filter
 
     def format(self, record):
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and (isinstance(exc, KeyboardInterrupt) or is_user_error(exc) is not None):
+        if isinstance(exc, KeyboardInterrupt) or user_error_of(record) is not None:
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
-        return original(self, record)
+        return original_format(self, record)
+
+    def filter(self, record):
+        return False if about_user_error(record) else original_filter(self, record)
 
     PrefectConsoleHandler.format = format
+    PrefectConsoleHandler.filter = filter
     PrefectConsoleHandler._cchc_quiet = True
+    PrefectConsoleHandler._cchc_names = names
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so that the interpreter's final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
 
 
 def print_json(obj) -> None:

@@ -10,6 +10,21 @@ from cchc.cli import print_json
 
 def user_error(e: Exception) -> str | None:
     """The message of an error a user can cause (bad config, file, server, database), else None."""
+    if isinstance(e, RuntimeError) and str(e).startswith("Failed to reach API at"):  # Prefect server gone
+        return prefect_unreachable_message(str(e).removeprefix("Failed to reach API at").strip())
+    if isinstance(e, known_user_errors()):
+        return str(e)
+    if isinstance(e, ValueError) and getattr(e, "user_facing", False):
+        return str(e)
+    return None
+
+
+def user_error_names() -> list[str]:
+    """The class names of the user errors (the console hides Prefect's ERROR lines about them)."""
+    return [c.__name__ for c in known_user_errors()]
+
+
+def known_user_errors() -> tuple[type[Exception], ...]:
     from cchc.config import ConfigError
     from cchc.connectors.http import SourceError
     from cchc.connectors.store import StoreError
@@ -28,11 +43,27 @@ def user_error(e: Exception) -> str | None:
         known += (Bieu06IdentityError,)
     except ImportError:  # pragma: no cover
         pass
-    if isinstance(e, known):
-        return str(e)
-    if isinstance(e, ValueError) and getattr(e, "user_facing", False):
-        return str(e)
-    return None
+    return known
+
+
+def prefect_unreachable_message(api: str) -> str:
+    return (f"không kết nối được Prefect server {api} (PREFECT_API_URL): chạy `prefect server start` hoặc bỏ "
+            "PREFECT_API_URL để chạy không cần server / cannot reach the Prefect server")
+
+
+def _check_prefect_api() -> None:
+    """With PREFECT_API_URL set, the server must answer before a flow starts: one line, not Prefect's
+    110-line traceback. Without it Prefect runs a temporary local server (nothing to check)."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        return
+    try:
+        httpx.get(api.rstrip("/") + "/health", timeout=10)
+    except httpx.HTTPError:
+        raise _UserValueError(prefect_unreachable_message(api)) from None
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -59,10 +90,12 @@ def _print_sync_summary(summary: dict) -> None:
 
 
 def _check_config() -> None:
-    """Validate the configuration before any flow starts: a bad value is one clear line."""
+    """Before any flow starts: a bad value in the configuration, or a Prefect server that does not
+    answer, is one clear line."""
     from cchc.config import load_config
 
     load_config(os.environ.get("CCHC_CONFIG"))
+    _check_prefect_api()
 
 
 def cmd_sync(args) -> int:
@@ -168,6 +201,7 @@ def cmd_demo(args) -> int:
     os.environ.setdefault("CCHC_NATIONAL_USERNAME", "demo")
     os.environ.setdefault("CCHC_NATIONAL_PASSWORD", "demo")
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
+    _check_prefect_api()
     if not cfg.ward.simulated:
         raise _UserValueError(f"{os.environ.get('CCHC_CONFIG') or 'config/demo.yaml'}: ward.simulated không bật — "
                               "lệnh demo chỉ chạy với cấu hình mô phỏng (demo runs on a simulated ward only)")

@@ -152,6 +152,8 @@ class Reporting(_Model):
     timeliness_compare: Literal["date", "timestamp"] = "date"
     #: The source the reports read when the store holds several (domain/sources.py); None: the one held.
     source: Literal["provincial", "national", "excel"] | None = None
+    # A report refuses to compute from data whose last successful sync is older (hours); None: no limit.
+    max_data_age_hours: float | None = Field(default=None, gt=0)
 
 
 class Score766Indicator(_Model):

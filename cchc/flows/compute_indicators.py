@@ -25,8 +25,10 @@ from cchc.domain import metrics as m
 from cchc.domain.bieu06 import check_identities
 from cchc.domain.periods import Period, last_full_month, parse_period, period_notes
 from cchc.domain.text import format_decimal, format_int, format_percent
+from cchc.flows.naming import indicators_run_name, tag_current_run
 from cchc.tasks import indicators as ti
 from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
+from cchc.tasks.freshness import check_data_age, last_successful_sync, sync_note
 
 GROUPINGS = {"unit": "chi-so-don-vi", "officer": "chi-so-can-bo", "procedure": "chi-so-thu-tuc",
              "field": "chi-so-linh-vuc", "channel": "chi-so-kenh"}
@@ -95,7 +97,7 @@ def bieu06_display(rows) -> list[dict]:
 
 def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: pd.DataFrame,
                      prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict,
-                     notes: list[str] | tuple = ()) -> str:
+                     notes: list[str] | tuple = (), data_note: str = "") -> str:
     n = format_int
     total = unit_t[unit_t["group"] == m.TOTAL].iloc[0]
     lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.title}", ""]
@@ -155,25 +157,42 @@ def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: 
             a, b = ti._num(total[k]), ti._num(prev_total[k])
             diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
             lines.append(f"| {ti.RATE_LABELS_VI[k]} | {format_percent(a)} | {format_percent(b)} | {diff} |")
-    lines += ["", f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
+    lines += ["", f"_{data_note} Tính lúc {cfg.now():%H:%M %d/%m/%Y}._" if data_note
+              else f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
     return "\n".join(lines)
 
 
-@flow(name="compute_indicators")
+@flow(name="compute_indicators", flow_run_name=indicators_run_name)
 def compute_indicators(config_path: str | None = None, period: str | None = None, source: str | None = None,
-                       today: str | None = None, write_xlsx: bool = True) -> dict:
+                       today: str | None = None, write_xlsx: bool = True, sync_first: bool = False) -> dict:
     """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts).
 
-    source: provincial | excel | national; default: the one source the store holds, or the
-    configuration's reporting.source when it holds several."""
+    Mọi artifact ghi thời điểm đồng bộ thành công lần cuối của dữ liệu. Khi cấu hình có
+    reporting.max_data_age_hours, flow từ chối tính từ dữ liệu cũ hơn giới hạn đó.
+
+    Args:
+        config_path: Tệp cấu hình phường (mặc định: biến CCHC_CONFIG, hoặc config/demo.yaml).
+        period: Kỳ báo cáo: 2026-10 (tháng), 2026-Q3 (quý), 2026-H1 (6 tháng), 2026 (năm); để trống = tháng trước.
+        source: Nguồn số liệu: provincial (hệ thống tỉnh), excel (tệp xuất một cửa) hoặc national (Cổng DVCQG);
+            để trống = nguồn duy nhất có trong kho, hoặc reporting.source khi kho có nhiều nguồn.
+        today: Ngày chạy (YYYY-MM-DD), quyết định "tháng trước"; để trống = hôm nay theo giờ của phường.
+        write_xlsx: Ghi Biểu 06 ra tệp .xlsx trong var/reports/.
+        sync_first: Đồng bộ hồ sơ trước khi tính (lịch chi-so-thang bật tùy chọn này).
+    """
     from cchc.domain.sources import source_label
 
     log = get_run_logger()
     cfg = load_config(config_path)
+    tag_current_run(cfg.ward.slug, "chi-so")
     store = Store(cfg.database_url)
     store.migrate()
     source = ti.choose_source(store, cfg, source)
     src = f"nguồn: {source_label(source)}"
+    if sync_first:
+        sync_before(config_path, source, today, log)
+    last_sync = last_successful_sync(store, source)
+    check_data_age(source, last_sync, cfg.reporting.max_data_age_hours)
+    synced = sync_note(source, last_sync)
     mode = cfg.reporting.period_mode
     run_day = date.fromisoformat(today) if today else cfg.today()
     per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
@@ -192,16 +211,16 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
         note = ti.officer_note(data) if by == "officer" else None
         rows = [{ti.BY_LABELS_VI[by]: note}] if note else ti.display_rows(tables[by], by)
         publish_table(key, rows, f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label} — {src}{flag}"
-                      + (f"\n\n{note[0].upper()}{note[1:]}." if note else ""))
+                      + (f"\n\n{note[0].upper()}{note[1:]}." if note else "") + f"\n\n{synced}")
         keys.append(key)
     for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
         key = artifact_key(prefix, slug, pslug)
         publish_table(key, bieu06_display(rows),
-                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label} — {src}{flag}")
+                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
         keys.append(key)
     key = artifact_key("doi-soat", slug, pslug)
     publish_table(key, ti.reconcile_summary_display(rec_summary),
-                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label} — {src}{flag}")
+                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
     keys.append(key)
     key = artifact_key("doi-soat-chi-tiet", slug, pslug)
     detail = ti.reconcile_detail_display(mismatches, cfg)
@@ -209,11 +228,11 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     publish_table(key, detail or [{"Mã hồ sơ": "", "Đơn vị": "", "Loại chênh lệch": "(không có chênh lệch)",
                                    "Giá trị hệ thống tỉnh": "", "Giá trị Cổng DVCQG": ""}],
                   f"Đối soát với Cổng DVCQG: hồ sơ chênh lệch ({format_int(len(mismatches))} dòng"
-                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label} — {src}{flag}")
+                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
     keys.append(key)
     key = artifact_key("diem-766", slug, pslug)
     publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
-                                                  f"{cfg.ward.name} — {per.label} — {src}{flag}")
+                                                  f"{cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
     keys.append(key)
 
     prev_total = None
@@ -226,8 +245,8 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     sync_total = ti.sync_total(rec_summary)
     key = artifact_key("tong-hop", slug, pslug)
     publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
-                                           sync_total, notes) + f"\n\n_Nguồn dữ liệu: {source_label(source)}_",
-                     f"Tổng hợp — {cfg.ward.name} — {per.label} — {src}{flag}")
+                                           sync_total, notes, synced) + f"\n\n_Nguồn dữ liệu: {source_label(source)}_",
+                     f"Tổng hợp — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
     keys.append(key)
 
     xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes, ti.outline_rows(data, cfg), source) if write_xlsx else None
@@ -237,3 +256,17 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
     return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text,
             "files": [xlsx] if xlsx else [], "provisional": per.state(run_day) != "finished", "notes": notes,
             "source": source}
+
+
+def sync_before(config_path: str | None, source: str, today: str | None, log) -> None:
+    """Sync the report's source first (a subflow run). A failed sync does not stop the report by
+    itself: the data-age rule decides, and every artifact states how old the data is."""
+    if source not in ("provincial", "national"):
+        log.info("Nguồn %s không đồng bộ qua API: tính từ dữ liệu đã nhập", source)
+        return
+    from cchc.flows.sync_dossiers import SyncFailed, sync_dossiers
+
+    try:
+        sync_dossiers(config_path=config_path, today=today)
+    except SyncFailed as e:
+        log.warning("Đồng bộ trước khi tính chỉ số không thành công: %s", e)

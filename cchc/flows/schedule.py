@@ -43,7 +43,8 @@ def deployment_specs(path: str | Path = "prefect.yaml") -> list[dict]:
             schedules.append({"cron": s["cron"], "timezone": s.get("timezone") or DEFAULT_TZ})
         specs.append({"name": d["name"], "entrypoint": d["entrypoint"], "flow": _load_flow(d["entrypoint"], where),
                       "parameters": d.get("parameters") or {}, "description": d.get("description"),
-                      "schedules": schedules, "concurrency_limit": d.get("concurrency_limit")})
+                      "schedules": schedules, "concurrency_limit": d.get("concurrency_limit"),
+                      "tags": list(d.get("tags") or [])})
     if not specs:
         raise ScheduleError(f"{p}: không có deployment nào (no deployments)")
     return specs
@@ -56,7 +57,7 @@ def build_deployments(path: str | Path = "prefect.yaml") -> list:
         s["flow"].to_deployment(
             name=s["name"], parameters=s["parameters"], description=s["description"],
             schedules=[Cron(x["cron"], timezone=x["timezone"]) for x in s["schedules"]],
-            concurrency_limit=s["concurrency_limit"],
+            concurrency_limit=s["concurrency_limit"], tags=s["tags"],
         )
         for s in deployment_specs(path)
     ]
@@ -65,4 +66,30 @@ def build_deployments(path: str | Path = "prefect.yaml") -> list:
 def serve_all(path: str | Path = "prefect.yaml") -> None:
     from prefect import serve
 
-    serve(*build_deployments(path))
+    deployments = build_deployments(path)
+    take_over_from_deploy(deployments)
+    serve(*deployments)
+
+
+def take_over_from_deploy(deployments) -> list[str]:
+    """Make deployments written by `prefect deploy` runnable by `serve()`: serve updates a deployment
+    that already exists but keeps its `path`, and `prefect deploy` leaves none (its pull step says
+    where the code is, and serve removes the pull steps), so a run would look for the code in
+    '<cwd>/None'. Give each such deployment the path a fresh serve gives it. Returns their names.
+    The other way round needs nothing: `prefect deploy` writes its pull steps, which win over a path."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    fixed = []
+    with get_client(sync_client=True) as client:
+        for d in deployments:
+            want = d._path or "."
+            try:
+                current = client.read_deployment_by_name(f"{d.flow_name}/{d.name}")
+            except ObjectNotFound:
+                continue
+            if current.path != want:
+                client.update_deployment(current.id, DeploymentUpdate(path=want))
+                fixed.append(d.name)
+    return fixed

@@ -16,6 +16,8 @@ from cchc.connectors.http import SourceError
 from cchc.connectors.store import Store, StoreError
 from cchc.domain.sources import SOURCE_NAMES_VI
 from cchc.domain.text import format_int
+from cchc.flows.limits import ward_store_slot
+from cchc.flows.naming import sync_run_name, tag_current_run
 from cchc.tasks import period_cells
 from cchc.tasks import sync as t
 from cchc.tasks.artifacts import artifact_key, publish_table, start_progress, update_progress
@@ -39,7 +41,7 @@ def make_context(cfg: Config, store: Store) -> t.SyncContext:
     return t.SyncContext(cfg=cfg, store=store, calendar=cfg.make_calendar(), salt=cfg.salt(), run_id=t.new_run_id())
 
 
-@flow(name="sync_dossiers", log_prints=False)
+@flow(name="sync_dossiers", log_prints=False, flow_run_name=sync_run_name)
 def sync_dossiers(
     config_path: str | None = None,
     sources: list[str] | None = None,
@@ -52,24 +54,51 @@ def sync_dossiers(
 ) -> dict:
     """Đồng bộ hồ sơ TTHC vào kho dữ liệu (Sync TTHC dossiers into the store).
 
-    sources: any of "provincial", "national" (default: those configured); excel_file: import that
-    export instead. full: re-pull from the start date instead of incrementally."""
+    Hai lần đồng bộ cùng một kho không bao giờ chạy chồng nhau: lần sau chờ lần trước (giới hạn
+    đồng thời toàn cục của Prefect, một chỗ cho mỗi kho).
+
+    Args:
+        config_path: Tệp cấu hình phường (mặc định: biến CCHC_CONFIG, hoặc config/demo.yaml).
+        sources: Nguồn cần đồng bộ: "provincial" (hệ thống tỉnh), "national" (Cổng DVCQG); để trống = mọi nguồn đã cấu hình.
+        excel_file: Đường dẫn tệp Excel/CSV xuất từ một cửa: nhập tệp này thay cho đồng bộ qua API.
+        full: Lấy lại toàn bộ từ ngày bắt đầu thay vì chỉ phần mới (chạy đêm Chủ nhật).
+        today: Ngày chạy (YYYY-MM-DD); để trống = hôm nay theo giờ của phường.
+        pages_per_task: Số trang của hệ thống tỉnh trong một bước (task).
+        codes_per_task: Số mã hồ sơ đối chiếu với Cổng DVCQG trong một bước (task).
+        excel_encoding: Bảng mã của tệp CSV (ví dụ cp1258); để trống = tự nhận UTF-8/UTF-16 theo BOM.
+    """
     log = get_run_logger()
     cfg = load_config(config_path)
+    slug = cfg.ward.slug
+    tag_current_run(slug, "nhap-excel" if excel_file else "dong-bo")
+    with ward_store_slot(slug, cfg.database_url, log):
+        return _sync_body(cfg, log, sources=sources, excel_file=excel_file, full=full, today=today,
+                          pages_per_task=pages_per_task, codes_per_task=codes_per_task,
+                          excel_encoding=excel_encoding)
+
+
+def _sync_body(cfg: Config, log, *, sources, excel_file, full, today, pages_per_task, codes_per_task,
+               excel_encoding=None) -> dict:
     store = open_store(cfg)
     ctx = make_context(cfg, store)
     run_day = date.fromisoformat(today) if today else cfg.today()
     slug = cfg.ward.slug
     progress = start_progress(artifact_key("tien-do-dong-bo", slug), f"Tiến độ đồng bộ — {cfg.ward.name}")
-
-    counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
-                                 pages_per_task=pages_per_task, codes_per_task=codes_per_task,
-                                 progress=progress, log=log, excel_encoding=excel_encoding)
+    try:
+        counts, errors = run_sources(ctx, run_day, sources=sources, excel_file=excel_file, full=full,
+                                     pages_per_task=pages_per_task, codes_per_task=codes_per_task,
+                                     progress=progress, log=log, excel_encoding=excel_encoding)
+    except Exception as e:
+        progress.fail("giữa chừng", str(e))
+        raise
+    if errors:
+        progress.fail(stopped_at(store, errors), "; ".join(errors))
     if excel_file:
         refresh_cells(store, cfg, "excel", run_day)
     elif sources is None or "provincial" in sources:
         refresh_cells(store, cfg, "provincial", run_day)
-    update_progress(progress, 100.0)
+    if not errors:
+        progress.finish()
 
     summary = _summary(counts, store, errors)
     unit_names = {u.national_id: u.name for u in cfg.units}
@@ -92,6 +121,25 @@ def sync_dossiers(
     if errors:
         raise SyncFailed("; ".join(errors))
     return summary
+
+
+def stopped_at(store: Store, errors: list[str]) -> str:
+    """Where a failed sync stopped, in words: the source, and the page or code it resumes from."""
+    where = []
+    if any(e.startswith(SOURCE_NAMES_VI["provincial"]) for e in errors):
+        c = store.get_cursor("provincial") or {}
+        if c.get("next_page"):
+            where.append(f"{SOURCE_NAMES_VI['provincial']}: trang {c['next_page']}/{c.get('total_pages') or '?'}"
+                         " (lần sau chạy tiếp từ trang này)")
+        else:
+            where.append(f"{SOURCE_NAMES_VI['provincial']}: chưa lấy được trang nào")
+    if any(e.startswith(SOURCE_NAMES_VI["national"]) for e in errors):
+        c = store.get_cursor("national") or {}
+        after = c.get("after_code")
+        where.append(f"{SOURCE_NAMES_VI['national']}: " + (f"sau mã {after}" if after else "từ đầu"))
+    if any(e.startswith(SOURCE_NAMES_VI["excel"]) for e in errors):
+        where.append(SOURCE_NAMES_VI["excel"])
+    return "; ".join(where) or "không rõ"
 
 
 @task(name="cap-nhat-o-so-lieu", cache_policy=NO_CACHE, task_run_name="cập nhật ô số liệu: {source}")
@@ -201,13 +249,13 @@ def _sync_provincial(ctx, run_day, full, pages_per_task, counts, progress, log, 
     while page:
         res = call(t.provincial_batch, ctx, window, page, pages_per_task)
         counts.merge(SyncCounts.from_dict(res["counts"]))
-        if res.get("error") is not None:
-            raise res["error"]
         total_pages = res["total_pages"] or 1
         page = res["next_page"]
         done = (page - 1) if page else total_pages
-        if progress is not None:
+        if progress is not None:  # pages stored before a failure count: the bar stops where the run did
             update_progress(progress, 90.0 * done / max(total_pages, 1))
+        if res.get("error") is not None:
+            raise res["error"]
 
 
 def _sync_national(ctx, run_day, codes_per_task, counts, log, call) -> None:

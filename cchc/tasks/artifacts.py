@@ -41,10 +41,33 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
     create_markdown_artifact(markdown=markdown, key=key, description=description)
 
 
-def start_progress(key: str, description: str):
-    return create_progress_artifact(progress=0.0, key=key, description=description)
+class Progress:
+    """A progress artifact and where it has got to: a failed run leaves the bar where it stopped
+    and says so in the description (never 100% for a run that did not finish)."""
+
+    def __init__(self, artifact_id, description: str):
+        self.id = artifact_id
+        self.description = description
+        self.percent = 0.0
+
+    def update(self, percent: float, description: str | None = None) -> None:
+        self.percent = max(0.0, min(100.0, float(percent)))
+        if self.id is not None:
+            _update_progress(artifact_id=self.id, progress=self.percent, description=description)
+
+    def fail(self, where: str, error: str) -> None:
+        """Keep the bar at the reached percentage; the description names the failure and the place."""
+        pct = f"{self.percent:.0f}%"
+        self.update(self.percent, f"{self.description}\n\n**THẤT BẠI** — dừng ở {pct} ({where}): {error}")
+
+    def finish(self, note: str = "") -> None:
+        self.update(100.0, f"{self.description}\n\nHoàn thành{': ' + note if note else ''}.")
 
 
-def update_progress(artifact_id, percent: float) -> None:
-    if artifact_id is not None:
-        _update_progress(artifact_id=artifact_id, progress=max(0.0, min(100.0, float(percent))))
+def start_progress(key: str, description: str) -> Progress:
+    return Progress(create_progress_artifact(progress=0.0, key=key, description=description), description)
+
+
+def update_progress(progress: Progress | None, percent: float) -> None:
+    if progress is not None:
+        progress.update(percent)

@@ -22,6 +22,7 @@ from cchc.connectors.store import QuarantineItem, Store
 from cchc.domain.units import unit_resolver
 from cchc.domain.wire import VN_TZ, strip_personal
 from cchc.tasks.ingest import SyncCounts, parse_records, store_dossiers, store_page
+from cchc.tasks.retry import network_retry_options
 
 PROVINCIAL = "provincial"
 NATIONAL = "national"
@@ -102,7 +103,8 @@ def now_iso() -> str:
     return datetime.now(VN_TZ).replace(tzinfo=None).isoformat()
 
 
-@task(name="dong-bo-lo-trang-tinh", cache_policy=NO_CACHE, task_run_name="tỉnh: trang {start_page}+")
+@task(name="dong-bo-lo-trang-tinh", cache_policy=NO_CACHE, task_run_name="tỉnh: trang {start_page}+",
+      **network_retry_options())
 def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages: int) -> dict:
     """Fetch up to `max_pages` pages of the window and store each with its cursor."""
     client = provincial_client(ctx.cfg)
@@ -113,6 +115,8 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
         try:
             p = client.fetch_page(wfrom, wto, page, unit=ctx.cfg.ward.national_id)
         except SourceError as e:  # pages stored before it stay stored and counted; the cursor says `page`
+            if page == start_page:  # nothing stored by this batch: fail it (Prefect may retry it)
+                raise
             return {"counts": counts.to_dict(), "next_page": page, "total_pages": total_pages, "error": e}
         total_pages = p.total_pages
         last = (not p.has_next) or page >= p.total_pages or not p.records
@@ -136,7 +140,7 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
     return {"counts": counts.to_dict(), "next_page": next_page, "total_pages": total_pages}
 
 
-@task(name="dong-bo-danh-muc-thu-tuc", cache_policy=NO_CACHE)
+@task(name="dong-bo-danh-muc-thu-tuc", cache_policy=NO_CACHE, **network_retry_options())
 def national_procedures(ctx: SyncContext) -> int:
     """The procedure catalogue (LayThuTuc): full-online level, fee, paper result."""
     rows = []
@@ -159,7 +163,8 @@ def national_procedures(ctx: SyncContext) -> int:
     return ctx.store.upsert_procedures(rows)
 
 
-@task(name="doi-chieu-cong-dvcqg", cache_policy=NO_CACHE, task_run_name="DVCQG: sau {after_code}")
+@task(name="doi-chieu-cong-dvcqg", cache_policy=NO_CACHE, task_run_name="DVCQG: sau {after_code}",
+      **network_retry_options())
 def national_batch(ctx: SyncContext, received_from: str, after_code: str | None, max_codes: int,
                    started_at: str | None = None) -> dict:
     """Look up on the national portal (TraCuuHoSo) the provincial dossiers after `after_code`.
@@ -178,6 +183,8 @@ def national_batch(ctx: SyncContext, received_from: str, after_code: str | None,
         try:
             records = list(client.lookup(chunk))
         except SourceError as e:  # lookups stored before it stay stored and counted
+            if last == after_code:  # nothing stored by this batch: fail it (Prefect may retry it)
+                raise
             return {"counts": counts.to_dict(), "after_code": last, "done": False, "error": e}
         last = chunk[-1]
         done = i + batch >= len(codes) and len(codes) < max_codes
@@ -206,7 +213,8 @@ def national_lookup_codes(ctx: SyncContext, codes: list[str]) -> dict:
         except SourceError as e:
             return {"counts": counts.to_dict(), "missing": [], "error": e}
         returned.update(str(r.get("MaHoSo") or "").strip() for r in records)
-        _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, None, run_id=ctx.run_id)
+        _, c = store_page(ctx.store, NATIONAL, records, ctx.salt, ctx.calendar, None, run_id=ctx.run_id,
+                          unit_of=ctx.unit_of)
         counts.merge(c)
     return {"counts": counts.to_dict(), "missing": [c for c in codes if c not in returned]}
 
