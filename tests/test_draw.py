@@ -127,6 +127,8 @@ def test_labelled_appends_a_single_number_source() -> None:
     assert make_key(labelled(RFC_SOURCES, 2)) == RFC_KEY + "2./"
     with pytest.raises(ValueError):
         labelled(RFC_SOURCES, 0)
+    with pytest.raises(ValueError, match="ít nhất một nguồn"):
+        labelled([], 3)  # the label alone is not public randomness
 
 
 # ---------------------------------------------------------------- the draw

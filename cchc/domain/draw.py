@@ -141,6 +141,8 @@ def labelled(sources: Sequence[SourceLike], label: int) -> tuple[SourceLike, ...
     """The sources with `label` appended as one more single-number source."""
     if isinstance(label, bool) or not isinstance(label, int) or label < 1:
         raise ValueError(f"nhãn lượt rút phải là số nguyên dương, không phải {label!r}")
+    if isinstance(sources, str) or not sources:  # the label alone is no public randomness
+        raise ValueError("cần ít nhất một nguồn ngẫu nhiên công khai (--source)")
     return (*sources, str(label))
 
 
