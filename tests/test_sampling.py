@@ -208,3 +208,19 @@ def test_bad_inputs() -> None:
         plan_sample(_lot(10), (), high_risk_cap=-1)
     empty = plan_sample([], ())
     assert empty.lot_size == 0 and empty.rows == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(min_value=0, max_value=400), risky=st.integers(min_value=0, max_value=60),
+       cap=st.one_of(st.none(), st.integers(min_value=0, max_value=30)),
+       procedures=st.integers(min_value=1, max_value=6), seed=st.integers(min_value=0, max_value=999))
+def test_sample_plan_properties(size: int, risky: int, cap, procedures: int, seed: int) -> None:
+    lot = _lot(size, risky=min(risky, size), procedures=[f"P{i}" for i in range(procedures)], seed=seed)
+    plan = plan_sample(lot, [str(seed)], high_risk_cap=cap)
+    high = [r for r in plan.rows if r.kind == KIND_HIGH_RISK]
+    assert len(high) == (plan.high_risk_count if cap is None else min(cap, plan.high_risk_count))
+    rest = size - len(high)
+    assert len(plan.rows) - len(high) == min(iso2859_sample_size(size), rest)
+    assert sum(s.allocated for s in plan.strata) == min(iso2859_sample_size(size), rest)
+    assert len({r.code for r in plan.rows}) == len(plan.rows)
+    assert all(verify(rec).ok for _, rec in plan.draws)
