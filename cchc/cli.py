@@ -89,6 +89,12 @@ def _prepare_prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # Prefect's background senders say "Still processing items..." while flushing at exit: not for
+    # the person at the terminal (the items are still sent).
+    import logging
+
+    for name in ("EventsWorker", "APILogWorker"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _date(text: str) -> date:

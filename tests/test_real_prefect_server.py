@@ -107,7 +107,7 @@ def server(tmp_path_factory, procs):
             log.close()
             pytest.fail("Prefect server did not start:\n" + (home / "server.log").read_text()[-3000:])
         time.sleep(0.3)
-    yield {"api": api, "home": home, "env": env | {"PREFECT_API_URL": api}, "http": httpx.Client(base_url=api)}
+    yield {"api": api, "home": home, "env": env | {"PREFECT_API_URL": api}, "http": _RetryingClient(base_url=api)}
     procs.stop(p)
     log.close()
 
@@ -130,6 +130,18 @@ def ward_env(server, tmp_path_factory):
 def cchc(env: dict, *args, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cchc.cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, start_new_session=True)
+
+
+class _RetryingClient(httpx.Client):
+    """Like Prefect's own client: a 503 from a busy server (its SQLite under load) is retried."""
+
+    def request(self, *args, **kwargs):
+        for _ in range(10):
+            resp = super().request(*args, **kwargs)
+            if resp.status_code != 503:
+                return resp
+            time.sleep(1)
+        return resp
 
 
 def wait_for(what, check, timeout: float = 30, every: float = 0.3):
