@@ -104,6 +104,25 @@ def test_only_required_columns_give_defaults(tmp_path: Path) -> None:
     assert d.source == "excel"
 
 
+def test_returned_after_reception_is_read_from_its_column(tmp_path: Path) -> None:
+    """"Ngày trả lại" / "Ngày từ chối" (returned without resolution after reception) reaches the
+    record, so an Excel-only ward counts returns (resolved, and on their own) like the API path."""
+    from cchc.domain import metrics as m
+    from cchc.domain.periods import parse_period
+
+    path = write_xlsx(tmp_path / "tra-lai.xlsx", [
+        ["Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận", "Ngày hẹn trả", "Ngày từ chối"],
+        ["HS1", 4, "02/03/2026", "06/03/2026", "04/03/2026"],
+        ["HS2", 4, "02/03/2026", "06/03/2026", ""],
+    ])
+    d1, d2 = read_export(path).dossiers
+    assert d1.refused_at == vn(2026, 3, 4) and d2.refused_at is None
+    c = m.classify(m.facts_from_dossiers([d1, d2]), parse_period("2026-03"))
+    t = m.indicator_table(c, by=None)
+    total = t[t["group"] == m.TOTAL].iloc[0]
+    assert (total["resolved"], total["returned_unresolved"], total["pending"]) == (1, 1, 1)
+
+
 def test_source_is_passed_through(tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "a.xlsx", [["Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận"], ["HS1", 2, "01/03/2026"]])
     assert read_export(path, source="excel-phuong-a").dossiers[0].source == "excel-phuong-a"

@@ -106,6 +106,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("Ngày hẹn trả", "NgayHenTra", "date", ("Hẹn trả", "Ngày hẹn trả kết quả")),
     Column("Ngày kết thúc xử lý", "NgayKetThucXuLy", "date", ("Ngày xử lý xong", "Ngày hoàn thành")),
     Column("Ngày trả kết quả", "NgayTra", "date", ("Ngày trả",)),
+    # returned without resolution after reception (DOMAIN §6: counted as resolved, and on its own)
+    Column("Ngày trả lại", "NgayTuChoi", "date", ("Ngày từ chối", "Ngày trả lại hồ sơ")),
     Column("Trạng thái", "TrangThaiHoSo", "status", ("Trạng thái hồ sơ", "Tình trạng")),
     Column("Số lần bổ sung", "SoLanBoSung", "count"),
     Column("Có phí", "CoPhi", "flag"),
