@@ -174,6 +174,159 @@ def _default_766() -> dict[str, Score766Indicator]:
     }
 
 
+class InspectionWave(_Model):
+    """One wave of periodic inspections (đợt kiểm tra định kỳ): a date window."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end < self.start:
+            raise ValueError(f"ngày kết thúc {self.end:%d/%m/%Y} trước ngày bắt đầu {self.start:%d/%m/%Y} "
+                             "(end before start)")
+        return self
+
+
+class InspectionRisk(_Model):
+    """Risk weights of the periodic draw (cchc.domain.inspection_risk.RiskPolicy)."""
+
+    coefficients: dict[str, float] = {}  # indicator -> coefficient (unnamed ones: 1)
+    floor: float = Field(default=1.0, gt=0)
+    previous_wave_factor: float = Field(default=0.5, gt=0, le=1)
+    months: int = Field(default=6, ge=1, le=24)  # the preceding months the figures cover
+
+    @field_validator("coefficients")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_indicators(v)
+        if any(c < 0 for c in v.values()):
+            raise ValueError("hệ số rủi ro không được âm (coefficients must not be negative)")
+        return v
+
+
+class SpotCheckConfig(_Model):
+    """Spot checks (kiểm tra đột xuất): indicator thresholds, complaints, a random share."""
+
+    thresholds: dict[str, float] = {}  # indicator -> fires when strictly above
+    complaints_min: int = Field(default=1, ge=1)
+    random_share: float = Field(default=0.0, ge=0, le=1)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_indicators(v)
+        return v
+
+
+class SamplingConfig(_Model):
+    """Dossier sampling (bóc mẫu hồ sơ): ISO 2859-1 level II by lot size, or a fixed n."""
+
+    method: Literal["iso2859_level_ii", "fixed"] = "iso2859_level_ii"
+    fixed_n: int | None = Field(default=None, ge=1)
+    high_risk_cap: int | None = Field(default=None, ge=0)  # None: every high-risk dossier
+
+    @model_validator(mode="after")
+    def _n(self):
+        if self.method == "fixed" and self.fixed_n is None:
+            raise ValueError("method: fixed cần fixed_n (cỡ mẫu cố định) (fixed needs fixed_n)")
+        if self.method != "fixed" and self.fixed_n is not None:
+            raise ValueError("fixed_n chỉ dùng với method: fixed (fixed_n needs method: fixed)")
+        return self
+
+
+class Inspection(_Model):
+    """The year's inspection plan (Kế hoạch kiểm tra CCHC, DOMAIN.md §1, §7). The public random
+    sources are not configuration: they are given when the draw is made."""
+
+    year: int = Field(ge=2000, le=2100)
+    waves: list[InspectionWave] = Field(min_length=1)
+    pool: list[str] = Field(min_length=1)  # unit codes, in the published order
+    units_per_wave: int = Field(ge=1)
+    always: list[str] = []
+    never: list[str] = []
+    visits_per_day: int = Field(default=1, ge=1)
+    notice_lead_days: int = Field(default=5, ge=0, le=60)  # working days before the visit
+    report_lead_days: int = Field(default=5, ge=0, le=60)  # pre-inspection report, working days before
+    self_report_deadlines: list[date] = []
+    deadline_roll: Literal["following", "preceding"] = "following"
+    risk: InspectionRisk = InspectionRisk()
+    spot_check: SpotCheckConfig = SpotCheckConfig()
+    sampling: SamplingConfig = SamplingConfig()
+
+    @model_validator(mode="after")
+    def _plan(self):
+        for i, w in enumerate(self.waves):
+            if w.start.year != self.year or w.end.year != self.year:
+                raise ValueError(f"waves[{i}]: đợt {i + 1} ({w.start:%d/%m/%Y}–{w.end:%d/%m/%Y}) không nằm "
+                                 f"trong năm {self.year} (wave outside the plan's year)")
+            if i and w.start <= self.waves[i - 1].end:
+                raise ValueError(f"waves[{i}]: đợt {i + 1} phải bắt đầu sau khi đợt {i} kết thúc "
+                                 f"(waves in order, not overlapping)")
+        for i, d in enumerate(self.self_report_deadlines):
+            if d.year != self.year:
+                raise ValueError(f"self_report_deadlines[{i}]: {d:%d/%m/%Y} không thuộc năm {self.year}")
+        for key in ("pool", "always", "never"):
+            listed = getattr(self, key)
+            dup = sorted({c for c in listed if listed.count(c) > 1})
+            if dup:
+                raise ValueError(f"{key}: mã đơn vị trùng {', '.join(dup)} (duplicate unit code)")
+        for key in ("always", "never"):
+            outside = [c for c in getattr(self, key) if c not in self.pool]
+            if outside:
+                raise ValueError(f"{key}: {', '.join(outside)} không có trong pool (not in the pool)")
+        both = sorted(set(self.always) & set(self.never))
+        if both:
+            raise ValueError(f"always và never cùng có {', '.join(both)} (both always and never)")
+        if len(self.always) > self.units_per_wave:
+            raise ValueError(f"always có {len(self.always)} đơn vị, nhiều hơn units_per_wave = "
+                             f"{self.units_per_wave} (more forced units than units per wave)")
+        eligible = len(self.pool) - len(self.never)
+        if self.units_per_wave > eligible:
+            raise ValueError(f"units_per_wave = {self.units_per_wave} nhưng pool chỉ còn {eligible} đơn vị "
+                             "sau khi trừ never (not enough units)")
+        return self
+
+    # --- to the domain ------------------------------------------------------------------
+    def domain_waves(self):
+        from cchc.domain.inspection_plan import Wave
+
+        return [Wave(i, w.start, w.end) for i, w in enumerate(self.waves, start=1)]
+
+    def plan_rules(self):
+        from cchc.domain.inspection_plan import PlanRules
+
+        return PlanRules(units_per_wave=self.units_per_wave, always=frozenset(self.always),
+                         never=frozenset(self.never), visits_per_day=self.visits_per_day,
+                         notice_lead_days=self.notice_lead_days, report_lead_days=self.report_lead_days,
+                         self_report_deadlines=tuple(self.self_report_deadlines),
+                         deadline_roll=self.deadline_roll)
+
+    def risk_policy(self):
+        from cchc.domain.inspection_risk import INDICATORS, RiskPolicy
+
+        coefficients = {i: self.risk.coefficients.get(i, 1.0) for i in INDICATORS}
+        return RiskPolicy(coefficients=coefficients, floor=self.risk.floor,
+                          previous_wave_factor=self.risk.previous_wave_factor)
+
+    def spot_check_policy(self):
+        from cchc.domain.inspection_risk import SpotCheckPolicy, random_count_from_share
+
+        eligible = len(self.pool) - len(self.never)
+        return SpotCheckPolicy(thresholds=dict(self.spot_check.thresholds),
+                               complaints_min=self.spot_check.complaints_min,
+                               random_count=random_count_from_share(self.spot_check.random_share, eligible))
+
+
+def _check_indicators(v: dict) -> None:
+    from cchc.domain.inspection_risk import INDICATORS
+
+    unknown = sorted(set(v) - set(INDICATORS))
+    if unknown:
+        raise ValueError(f"chỉ số không xác định {', '.join(unknown)}; hợp lệ: {', '.join(INDICATORS)} "
+                         "(unknown indicator)")
+
+
 class Config(_Model):
     ward: Ward
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -187,6 +340,7 @@ class Config(_Model):
     reporting: Reporting = Reporting()
     score_766: dict[str, Score766Indicator] = Field(default_factory=_default_766)
     salt_env: str = "CCHC_SALT"
+    inspection: Inspection | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -232,6 +386,14 @@ class Config(_Model):
     # --- derived helpers -------------------------------------------------------------------
     def unit_by_code(self, code: str) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
+
+    def plan_units(self):
+        """The inspection pool as domain `PlanUnit`s, in the published order (needs `inspection`)."""
+        from cchc.domain.inspection_plan import PlanUnit
+
+        if self.inspection is None:
+            raise ConfigError("cấu hình chưa có mục inspection (kế hoạch kiểm tra)")
+        return [PlanUnit(code, self.unit_by_code(code).name) for code in self.inspection.pool]
 
     def now(self):
         """The ward's local time (aware): every 'today' of the system is the ward's date, not the server's."""
@@ -352,6 +514,14 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
         if d is not None and str(d) in holidays:
             out.append((f"calendar.extra_working_days[{i}]", f"ngày {d} vừa là ngày nghỉ thêm vừa là ngày làm bù "
                                                              "(both a holiday and a working day)"))
+    plan = data.get("inspection")
+    if isinstance(plan, dict):
+        for key in ("pool", "always", "never"):
+            listed = plan.get(key)
+            for i, code in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(code, str) and code not in by_code:
+                    out.append((f"inspection.{key}[{i}]", f"đơn vị {code!r} không có trong units (unknown unit "
+                                                         "code)"))
     weights = data.get("score_766")
     if isinstance(weights, dict):
         from cchc.domain.score766 import INDICATORS

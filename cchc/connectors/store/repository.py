@@ -630,7 +630,8 @@ class Store:
                         "finished_at", "returned_at")
 
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
-                   scope_source: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+                   scope_source: str | None = None, columns: Sequence[str] | None = None,
+                   unit_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
         classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
         the procedure catalogue, default True and False).
@@ -639,7 +640,9 @@ class Store:
         dossiers in a finished status (7/9/10) both received and ended before it (SQL's NULL logic:
         `metrics.can_matter` selects the same rows from a frame). With
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
-        (the national copies of the provincial dossiers of the period, whatever their own dates)."""
+        (the national copies of the provincial dossiers of the period, whatever their own dates).
+        With `unit_ids` (national identifiers), only the dossiers of those units and of the units
+        under them (`metrics.unit_matches`: the identifier or a prefix "id." of it) are read."""
         columns = tuple(columns or self.FACT_COLUMNS)
         sql = "SELECT {columns} FROM dossiers d"
         params: dict = {"source": source}
@@ -652,6 +655,14 @@ class Store:
             where.append(f"NOT ({scope}.status IN (7, 9, 10) AND {scope}.received_at < :start"
                          f" AND COALESCE({scope}.finished_at, {scope}.returned_at) < :start)")
             params["start"] = datetime.combine(start, datetime.min.time())
+        if unit_ids is not None:
+            match = []
+            for i, nid in enumerate(unit_ids):
+                nid = str(nid).strip().rstrip(".")
+                params[f"unit_{i}"] = nid
+                params[f"unit_{i}_under"] = nid.replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%"
+                match.append(f"{scope}.unit_code = :unit_{i} OR {scope}.unit_code LIKE :unit_{i}_under ESCAPE '!'")
+            where.append("(" + (" OR ".join(match) or "1 = 0") + ")")
         sql += " WHERE d.source = :source"
         if scope_source is not None:
             # A semi-join (IN): one pass over the codes in scope, then one over the source's rows;

@@ -185,3 +185,97 @@ period_cells = Table(
     Column("computed_at", DateTime, nullable=False),
     Column("payload", LargeBinary, nullable=False),
 )
+
+# --- inspections (issue 11; cchc/connectors/store/inspections.py) -----------------------------
+#: One verifiable choice: a wave's units (kind "periodic"), a spot check's random pick ("spot"),
+#: a stratum of a dossier sample ("sample"); a row without a parent groups its children (a plan of
+#: several waves, the sample of one unit and period). A row that drew keeps every input of
+#: `cchc.domain.draw.DrawRecord`: the ordered pool, its SHA-256, the sources, the key, the method,
+#: the tickets (weighted draws), the count and the result; `reasons` says why each item was chosen.
+inspection_selections = Table(
+    "inspection_selections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("parent_id", Integer),
+    Column("kind", String(16), nullable=False),
+    Column("year", Integer),
+    Column("wave", Integer),
+    Column("unit_code", String(64)),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("label", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("pool", JSON),
+    Column("pool_sha256", String(64)),
+    Column("sources", JSON),
+    Column("draw_key", Text),
+    Column("method_version", String(40)),
+    Column("tickets", JSON),
+    Column("draw_count", Integer),
+    Column("result", JSON),
+    Column("reasons", JSON),
+    Column("notes", JSON),
+    Index("ix_inspection_selections_parent", "parent_id"),
+    Index("ix_inspection_selections_kind_year", "kind", "year"),
+)
+
+inspection_visits = Table(
+    "inspection_visits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("selection_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("unit_code", String(64), nullable=False),
+    Column("visit_date", Date, nullable=False),
+    Column("notice_date", Date, nullable=False),
+    Column("report_due", Date, nullable=False),
+    Column("forced", Boolean, nullable=False, default=False),
+    Column("draw_order", Integer),
+    Index("ix_inspection_visits_selection", "selection_id"),
+)
+
+#: A complaint or feedback (phản ánh, kiến nghị) about a unit: never who complained.
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_code", String(64), nullable=False),
+    Column("procedure_code", String(32)),
+    Column("dossier_code", String(64)),
+    Column("received_on", Date, nullable=False),
+    Column("category", String(120), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_complaints_unit_received", "unit_code", "received_on"),
+)
+
+spot_checks = Table(
+    "spot_checks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_code", String(64), nullable=False),
+    Column("trigger_kind", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fired_on", Date, nullable=False),
+    Column("selection_id", Integer),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_spot_checks_unit", "unit_code"),
+)
+
+#: What an inspection found and the remediation required; "overdue" is not stored: an open finding
+#: past its deadline is overdue (`inspections.finding_status`).
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_code", String(64), nullable=False),
+    Column("selection_id", Integer),
+    Column("finding", Text, nullable=False),
+    Column("remediation", Text, nullable=False, default=""),
+    Column("responsible_unit", String(200), nullable=False, default=""),
+    Column("deadline", Date),
+    Column("status", String(8), nullable=False, default="open"),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_findings_unit_status", "unit_code", "status"),
+)

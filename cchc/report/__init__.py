@@ -1,0 +1,1 @@
+"""Presentation: what a person reads (Word documents, spreadsheets, texts)."""

@@ -1,0 +1,13 @@
+"""Regenerate the Word templates shipped in cchc/report/templates/ (docxtpl tags in the Nghị định
+30/2020 layout). Run from the repository root:
+
+    PYTHONPATH=$PWD python tools/build_report_templates.py
+
+A ward that wants its own wording copies a template into its `templates_dir` and edits it in Word.
+"""
+
+from cchc.report.inspection_docs import build_templates
+
+if __name__ == "__main__":
+    for path in build_templates():
+        print(path)
