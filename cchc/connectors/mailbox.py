@@ -112,6 +112,7 @@ class Mailbox:
             raise MailboxError(f"{self.directory}: không ghi được thư mục hộp thư ({e.strerror or e})") from None
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
                 s.bind((self.host, self.port))
         except OSError as e:
             raise MailboxError(f"--port {self.port}: không mở được cổng {self.host}:{self.port} "
