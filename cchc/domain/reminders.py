@@ -287,24 +287,31 @@ def dossier_frame(dossiers: Iterable[OpenDossier]) -> pd.DataFrame:
 
 @dataclass
 class _Days:
-    """Working days from `day` to a date (signed), memoised per distinct date."""
+    """Working days from `day` to a date (signed), through a per-date working-day index W
+    (working_days_between(a, b) == W(b) - W(a)), memoised per distinct date."""
 
     calendar: WorkCalendar
     day: date
     memo: dict = field(default_factory=dict)
 
-    def __call__(self, d: date) -> int:
+    def index(self, d: date) -> int:
         v = self.memo.get(d)
         if v is None:
             v = self.memo[d] = self.calendar.working_days_between(self.day, d)
         return v
 
+    def __call__(self, d: date) -> int:
+        return self.index(d)
+
     def series(self, s: pd.Series) -> pd.Series:
-        """Signed working days to each date of a datetime64 series (NaT -> <NA>)."""
-        valid = s.dropna()
-        uniq = valid.unique()
-        mapping = {u: self(pd.Timestamp(u).date()) for u in uniq}
+        """Signed working days from `day` to each date of a datetime64 series (NaT -> <NA>)."""
+        uniq = s.dropna().unique()
+        mapping = {u: self.index(pd.Timestamp(u).date()) for u in uniq}
         return s.map(mapping).astype("Int64")
+
+    def between(self, a: pd.Series, b: pd.Series) -> pd.Series:
+        """Working days in (a, b] for each pair (negative when b < a)."""
+        return self.series(b) - self.series(a)
 
 
 def _dates(col: pd.Series) -> pd.Series:
@@ -376,8 +383,8 @@ def _dossier_items(frame: pd.DataFrame, day: date, rules: ReminderRules, directo
     need = overdue | soon_candidates
     left[need] = days.series(due[need])
     # A dossier finished late: the working days it was late by (due to end), not to today.
-    for i in f.index[late_finished & ~need]:
-        left[i] = -days.calendar.working_days_between(due[i].date(), finished_at[i].date())
+    done_late = late_finished & ~need
+    left[done_late] = -days.between(due[done_late], finished_at[done_late])
     soon = soon_candidates & (left <= rules.due_soon_days).fillna(False)
     step_left = days.series(step_due[step_late])
     # A pause is too long from the N-th working day after it started: due = that day.
