@@ -327,6 +327,72 @@ def _check_indicators(v: dict) -> None:
                          "(unknown indicator)")
 
 
+class Reminders(_Model):
+    """Lead times (working days) and thresholds of the daily reminders (cchc.domain.reminders)."""
+
+    #: open dossiers due within this many working days: to the handling officer
+    due_soon_days: int = Field(default=2, ge=0, le=60)
+    #: a pending supplement request older than this many working days: to the officer
+    supplement_pause_days: int = Field(default=10, ge=1, le=365)
+    #: working days before a self-/pre-inspection report deadline on which unit heads are reminded
+    report_lead_days: list[int] = [5, 2, 0]
+    #: working days before a remediation deadline on which the unit head is reminded
+    remediation_lead_days: list[int] = [5, 2, 0]
+    #: after a remediation deadline: remind on the 1st working day late, then every N working days
+    remediation_overdue_every_days: int = Field(default=5, ge=1, le=60)
+    #: escalation to leadership when a unit has at least this many overdue open dossiers (None: off)
+    escalation_overdue_count: int | None = Field(default=10, ge=1)
+    #: ... or when its late rate (percent of resolved dossiers) reaches this (None: off)
+    escalation_late_rate: float | None = Field(default=10.0, gt=0, le=100)
+    #: sending: attempts before a message is marked failed, and the first retry delay (doubling)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_backoff_minutes: float = Field(default=15, gt=0, le=24 * 60)
+
+    @field_validator("report_lead_days", "remediation_lead_days")
+    @classmethod
+    def _leads(cls, v: list[int]) -> list[int]:
+        bad = [d for d in v if not isinstance(d, int) or d < 0 or d > 60]
+        if bad:
+            raise ValueError(f"số ngày làm việc phải từ 0 đến 60, không phải {bad[0]!r} (lead days must be 0-60)")
+        return sorted(set(v), reverse=True)
+
+    def rules(self):
+        """The domain's ReminderRules of this section."""
+        from cchc.domain.reminders import ReminderRules
+
+        return ReminderRules(
+            due_soon_days=self.due_soon_days,
+            supplement_pause_days=self.supplement_pause_days,
+            report_lead_days=tuple(self.report_lead_days),
+            remediation_lead_days=tuple(self.remediation_lead_days),
+            remediation_overdue_every_days=self.remediation_overdue_every_days,
+            escalation_overdue_count=self.escalation_overdue_count,
+            escalation_late_rate=self.escalation_late_rate,
+        )
+
+
+class Smtp(_Model):
+    """Non-secret SMTP settings. CCHC_SMTP_HOST, CCHC_SMTP_PORT, CCHC_SMTP_USER, CCHC_SMTP_TLS override
+    them; the password comes only from CCHC_SMTP_PASSWORD (cchc.connectors.mail)."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8025, ge=1, le=65535)
+    tls: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    sender: EmailStr = "nhacviec@localhost.example.vn"
+    sender_name: str = "Hệ thống nhắc việc CCHC"
+    timeout_s: float = Field(default=30, gt=0, le=600)
+    #: messages claimed per sending batch
+    batch_size: int = Field(default=200, ge=1, le=10000)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        if any(c.isspace() for c in v) or "/" in v or "@" in v:
+            raise ValueError(f"không phải tên máy chủ (not a host name): {mask_secrets(repr(v))}")
+        return v
+
+
 class Config(_Model):
     ward: Ward
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -341,6 +407,8 @@ class Config(_Model):
     score_766: dict[str, Score766Indicator] = Field(default_factory=_default_766)
     salt_env: str = "CCHC_SALT"
     inspection: Inspection | None = None
+    reminders: Reminders = Reminders()
+    smtp: Smtp = Smtp()
 
     @field_validator("timezone")
     @classmethod

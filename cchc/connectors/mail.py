@@ -1,0 +1,398 @@
+"""Sending mail: the SMTP settings, the message builder, and `send_outbox` (claim, send, mark).
+
+Settings come from the configuration's `smtp:` section (non-secret: host, port, tls, username,
+sender), overridden by the environment: CCHC_SMTP_HOST, CCHC_SMTP_PORT, CCHC_SMTP_USER,
+CCHC_SMTP_TLS (none | starttls | tls); the password only from CCHC_SMTP_PASSWORD. The password is
+never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
+message names the setting (and the environment variable that overrides it).
+
+`send_outbox` claims due messages, sends them over one SMTP connection, and marks each one:
+- delivered → sent;
+- refused by the server for that message (5xx: recipient, sender or data refused) → an attempt
+  recorded ("refused"), retried with backoff, failed after the outbox's max attempts; the batch
+  goes on;
+- the connection breaks (server gone, 421, timeout) → the message in flight gets a failed attempt
+  (retried with backoff), the rest of the batch is released untouched (still queued), and the
+  report says why; a rerun delivers the rest exactly once;
+- the server cannot be reached or refuses the login/TLS at all → every claimed message is
+  released and `MailError` names the setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import mimetypes
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+
+from cchc.connectors.store.outbox import ClaimedMessage, Outbox, scrub_error
+from cchc.domain.redact import mask_secrets
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+TLS_MODES = ("none", "starttls", "tls")
+_TLS_ALIASES = {"none": "none", "off": "none", "false": "none", "0": "none", "no": "none", "plain": "none",
+                "starttls": "starttls", "tls": "tls", "ssl": "tls", "smtps": "tls"}
+
+
+class MailError(Exception):
+    """An SMTP setting or server problem, in one line naming the setting (secrets masked)."""
+
+    def __init__(self, message: str, setting: str = ""):
+        self.setting = setting
+        super().__init__(" ".join(mask_secrets(message).split()))
+
+
+# ------------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8025
+    tls: str = "none"  # none | starttls | tls (implicit TLS, e.g. port 465)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "nhacviec@localhost.example.vn"
+    sender_name: str = "Hệ thống nhắc việc CCHC"
+    timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.tls not in TLS_MODES:
+            raise MailError(f"smtp.tls (CCHC_SMTP_TLS): phải là một trong {', '.join(TLS_MODES)}, không phải "
+                            f"{self.tls!r}", "smtp.tls")
+        if not self.host or any(c.isspace() for c in self.host) or "/" in self.host or "@" in self.host:
+            raise MailError(f"smtp.host (CCHC_SMTP_HOST): không phải tên máy chủ: {self.host!r}", "smtp.host")
+        if not 1 <= int(self.port) <= 65535:
+            raise MailError(f"smtp.port (CCHC_SMTP_PORT): cổng phải từ 1 đến 65535, không phải {self.port}",
+                            "smtp.port")
+        if bool(self.username) != bool(self.password):
+            missing = "CCHC_SMTP_PASSWORD" if self.username else "smtp.username (CCHC_SMTP_USER)"
+            raise MailError(f"{missing}: đăng nhập SMTP cần cả tên đăng nhập và mật khẩu", missing)
+        if self.password and self.tls == "none" and not _loopback(self.host):
+            raise MailError(f"smtp.tls (CCHC_SMTP_TLS): không gửi mật khẩu SMTP tới {self.host} khi không mã hóa; "
+                            "đặt starttls hoặc tls", "smtp.tls")
+        if "@" not in self.sender:
+            raise MailError(f"smtp.sender: không phải địa chỉ email: {self.sender!r}", "smtp.sender")
+
+    @classmethod
+    def resolve(cls, config=None, env: Mapping[str, str] | None = None) -> SmtpSettings:
+        """From the configuration's `smtp` section (any object with its attributes, or None for the
+        defaults) and the environment (CCHC_SMTP_*: they win)."""
+        env = os.environ if env is None else env
+        base = cls()
+        values = {k: getattr(config, k, getattr(base, k)) for k in
+                  ("host", "port", "tls", "username", "sender", "sender_name", "timeout_s")}
+        values["sender"] = str(values["sender"])
+        if env.get("CCHC_SMTP_HOST"):
+            values["host"] = env["CCHC_SMTP_HOST"].strip()
+        if env.get("CCHC_SMTP_PORT"):
+            raw = env["CCHC_SMTP_PORT"].strip()
+            try:
+                values["port"] = int(raw)
+            except ValueError:
+                raise MailError(f"CCHC_SMTP_PORT: phải là số cổng 1-65535, không phải {raw!r}",
+                                "CCHC_SMTP_PORT") from None
+            if not 1 <= values["port"] <= 65535:
+                raise MailError(f"CCHC_SMTP_PORT: cổng phải từ 1 đến 65535, không phải {raw}", "CCHC_SMTP_PORT")
+        if env.get("CCHC_SMTP_TLS"):
+            raw = env["CCHC_SMTP_TLS"].strip().lower()
+            if raw not in _TLS_ALIASES:
+                raise MailError(f"CCHC_SMTP_TLS: phải là none, starttls hoặc tls, không phải {raw!r}",
+                                "CCHC_SMTP_TLS")
+            values["tls"] = _TLS_ALIASES[raw]
+        if env.get("CCHC_SMTP_USER"):
+            values["username"] = env["CCHC_SMTP_USER"].strip()
+        values["password"] = env.get("CCHC_SMTP_PASSWORD") or None
+        return cls(**values)
+
+    def describe(self) -> str:
+        """'127.0.0.1:8025 (không mã hóa)' — never the password."""
+        mode = {"none": "không mã hóa", "starttls": "STARTTLS", "tls": "TLS"}[self.tls]
+        who = f", đăng nhập {self.username}" if self.username else ""
+        return f"{self.host}:{self.port} ({mode}{who})"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------------------------ messages
+
+
+def _address(addr: str, name: str = "") -> Address:
+    return Address(display_name=name or "", addr_spec=addr)
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID derived from the outbox key: a receiver sees a resend as the same message."""
+    domain = sender.rsplit("@", 1)[-1] or "localhost"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None,
+                  sender_name: str = "", to_name: str = "", attachments: Sequence[dict] = (),
+                  msg_id: str | None = None, date: datetime | None = None) -> EmailMessage:
+    """A MIME message: plain text, an HTML alternative (with its inline images: attachments with a
+    "cid"), then the attachments. Subject and names are encoded (RFC 2047), bodies are UTF-8.
+    An attachment is {"path" or "data", "filename", "content_type", "cid"}; a missing file is a
+    MailError naming it."""
+    msg = EmailMessage()
+    msg["From"] = _address(sender, sender_name)
+    msg["To"] = _address(to, to_name)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(VN))
+    if msg_id:
+        msg["Message-ID"] = msg_id
+    msg.set_content(text, charset="utf-8")
+    inline = [a for a in attachments if a.get("cid")]
+    files = [a for a in attachments if not a.get("cid")]
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+        html_part = msg.get_payload()[-1]
+        for a in inline:
+            data, maintype, subtype, filename = _attachment(a)
+            html_part.add_related(data, maintype=maintype, subtype=subtype, cid=f"<{a['cid']}>",
+                                  filename=filename)
+    for a in files:
+        data, maintype, subtype, filename = _attachment(a)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg
+
+
+def _attachment(a: dict) -> tuple[bytes, str, str, str]:
+    filename = a.get("filename") or (Path(a["path"]).name if a.get("path") else "tep-dinh-kem")
+    if "data" in a:
+        data = a["data"] if isinstance(a["data"], bytes) else str(a["data"]).encode("utf-8")
+    else:
+        try:
+            data = Path(a["path"]).read_bytes()
+        except (OSError, KeyError) as e:
+            raise MailError(f"attachments: không đọc được tệp đính kèm {a.get('path')!r} "
+                            f"({getattr(e, 'strerror', None) or type(e).__name__})", "attachments") from None
+    ctype = a.get("content_type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    maintype, _, subtype = ctype.partition("/")
+    return data, maintype, subtype or "octet-stream", filename
+
+
+def outbox_message(m: ClaimedMessage, settings: SmtpSettings) -> EmailMessage:
+    return build_message(sender=settings.sender, sender_name=settings.sender_name, to=m.recipient,
+                         to_name=m.recipient_name, subject=m.subject, text=m.body_text, html=m.body_html,
+                         attachments=m.attachments, msg_id=message_id(m.key, settings.sender))
+
+
+# ------------------------------------------------------------------------------------ sending
+
+
+class Refused(Exception):
+    """The server refused this message (its recipient, sender or content): the batch goes on."""
+
+
+class ConnectionLost(Exception):
+    """The connection broke while sending: the batch stops."""
+
+
+class SmtpSender:
+    """Opens SMTP sessions with the settings; `session()` is an async context manager whose
+    `send(message)` raises Refused or ConnectionLost."""
+
+    def __init__(self, settings: SmtpSettings):
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"SmtpSender({self.settings.describe()})"
+
+    def session(self) -> _Session:
+        return _Session(self.settings)
+
+
+class _Session:
+    def __init__(self, settings: SmtpSettings):
+        self.s = settings
+        self.client: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> _Session:
+        s = self.s
+        where = f"{s.host}:{s.port}"
+        client = aiosmtplib.SMTP(hostname=s.host, port=s.port, use_tls=s.tls == "tls",
+                                 start_tls=True if s.tls == "starttls" else False, timeout=s.timeout_s)
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPConnectTimeoutError:
+            raise MailError(f"smtp.host/smtp.port (CCHC_SMTP_HOST/CCHC_SMTP_PORT): máy chủ SMTP {where} không trả "
+                            f"lời sau {s.timeout_s:g} giây", "smtp.host") from None
+        except aiosmtplib.SMTPConnectResponseError as e:
+            raise MailError(f"smtp.host (CCHC_SMTP_HOST): máy chủ SMTP {where} từ chối kết nối ({e.code} "
+                            f"{e.message})", "smtp.host") from None
+        except (aiosmtplib.SMTPConnectError, OSError) as e:
+            reason = _reason(e)
+            if "ssl" in reason.lower() or "tls" in reason.lower():
+                raise MailError(f"smtp.tls (CCHC_SMTP_TLS): bắt tay TLS với {where} thất bại ({reason})",
+                                "smtp.tls") from None
+            raise MailError(f"smtp.host/smtp.port (CCHC_SMTP_HOST/CCHC_SMTP_PORT): không kết nối được máy chủ SMTP "
+                            f"{where} ({reason})", "smtp.host") from None
+        except aiosmtplib.SMTPException as e:
+            raise MailError(f"smtp.tls (CCHC_SMTP_TLS): máy chủ SMTP {where} không thiết lập được phiên "
+                            f"{s.tls} ({_reason(e)})", "smtp.tls") from None
+        if s.username:
+            try:
+                await client.login(s.username, s.password or "")
+            except aiosmtplib.SMTPAuthenticationError as e:
+                client.close()
+                raise MailError(f"CCHC_SMTP_USER/CCHC_SMTP_PASSWORD: máy chủ SMTP {where} từ chối đăng nhập "
+                                f"của {s.username!r} ({e.code})", "CCHC_SMTP_PASSWORD") from None
+            except aiosmtplib.SMTPException as e:
+                client.close()
+                raise MailError(f"smtp.tls (CCHC_SMTP_TLS): máy chủ SMTP {where} không cho đăng nhập "
+                                f"({_reason(e)}; cần starttls hoặc tls?)", "smtp.tls") from None
+        self.client = client
+        return self
+
+    async def send(self, message: EmailMessage) -> None:
+        assert self.client is not None
+        try:
+            errors, _ = await self.client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            raise Refused("; ".join(f"{r.code} {r.message}" for r in e.recipients) or "recipient refused") from None
+        except aiosmtplib.SMTPResponseException as e:
+            if e.code == 421 or not self.client.is_connected:
+                raise ConnectionLost(f"{e.code} {e.message}") from None
+            if 400 <= e.code < 500:
+                raise ConnectionLost(f"{e.code} {e.message}") from None  # transient: try later, batch stops
+            raise Refused(f"{e.code} {e.message}") from None
+        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as e:
+            raise ConnectionLost(_reason(e)) from None
+        if errors:  # some recipients refused (a message has one recipient: only with several)
+            raise Refused("; ".join(f"{addr}: {r.code} {r.message}" for addr, r in errors.items()))
+
+    async def __aexit__(self, *exc) -> None:
+        if self.client is not None and self.client.is_connected:
+            try:
+                await self.client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.client.close()
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    return " ".join(text.split())[:200]
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    refused: int = 0  # attempts the server refused (to be retried, or failed)
+    failed: int = 0  # messages given up on this run (max attempts reached)
+    released: int = 0  # claimed but left queued (the batch stopped)
+    interrupted: str = ""  # why the batch stopped early ("" when it did not)
+    sent_keys: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line per failed attempt: recipient and reason
+
+    def add(self, other: SendReport) -> None:
+        self.sent += other.sent
+        self.refused += other.refused
+        self.failed += other.failed
+        self.released += other.released
+        self.interrupted = other.interrupted or self.interrupted
+        self.sent_keys += other.sent_keys
+        self.errors += other.errors
+
+
+async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200) -> SendReport:
+    """Claim up to `limit` due messages and send them over one session (see the module doc)."""
+    report = SendReport()
+    batch = outbox.claim(now, limit)
+    if not batch:
+        return report
+    settings = sender.settings
+    done = 0
+    try:
+        async with sender.session() as session:
+            for m in batch:
+                try:
+                    message = outbox_message(m, settings)
+                    await session.send(message)
+                except (Refused, MailError) as e:
+                    status = outbox.mark_failed(m, now, str(e), result="refused")
+                    report.refused += 1
+                    report.failed += status == "failed"
+                    report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
+                except ConnectionLost as e:
+                    status = outbox.mark_failed(m, now, str(e))
+                    report.failed += status == "failed"
+                    done += 1
+                    report.interrupted = f"mất kết nối SMTP ({scrub_error(str(e))})"
+                    report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
+                    break
+                else:
+                    outbox.mark_sent(m, now)
+                    report.sent += 1
+                    report.sent_keys.append(m.key)
+                done += 1
+    finally:
+        # Whatever stopped the batch (a lost connection, a setting error, a crash): the messages not
+        # tried are put back untouched, for the next run.
+        report.released = outbox.release(batch[done:])
+    return report
+
+
+async def send_outbox_async(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200,
+                            max_batches: int | None = None) -> SendReport:
+    """Send due messages in batches of `limit` until none is due, a batch is interrupted, or
+    `max_batches` batches were sent."""
+    report = SendReport()
+    n = 0
+    while max_batches is None or n < max_batches:
+        r = await send_batch(outbox, sender, now, limit)
+        report.add(r)
+        n += 1
+        if r.interrupted or (r.sent + r.refused) == 0 or (r.sent + r.refused) < limit:
+            break
+    return report
+
+
+def send_outbox(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200,
+                max_batches: int | None = None) -> SendReport:
+    """Synchronous `send_outbox_async` (runs its own event loop; in a thread when the caller is
+    already inside one, e.g. an async Prefect task)."""
+    coro = send_outbox_async(outbox, sender, now, limit, max_batches)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["r"] = asyncio.run(coro)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["e"] = e
+
+    t = threading.Thread(target=run, name="cchc-send-outbox")
+    t.start()
+    t.join()
+    if "e" in box:
+        raise box["e"]
+    return box["r"]
+
+
+async def check_connection(settings: SmtpSettings) -> None:
+    """Connect (and log in) once: MailError naming the setting when it fails."""
+    async with SmtpSender(settings).session():
+        return None
