@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Mm, Pt
+from factories import done, fact, facts
 from openpyxl import load_workbook
 
 from cchc.config import load_config
@@ -36,7 +37,6 @@ from cchc.report.inspection_docs import (
     write_sample_xlsx,
 )
 from cchc.tasks.indicators import json_rows
-from tests.factories import done, fact, facts
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = load_config(ROOT / "config" / "demo.yaml", env={})

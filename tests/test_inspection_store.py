@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from factories import dossier
 from sqlalchemy import update
 
 from cchc.connectors.store import Store
@@ -18,7 +19,6 @@ from cchc.domain.inspection_plan import PlanRules, PlanUnit, Wave, plan_inspecti
 from cchc.domain.inspection_risk import Complaint, LeadershipRequest, SpotCheckPolicy, spot_check_triggers
 from cchc.domain.periods import Period
 from cchc.domain.sampling import plan_sample
-from tests.factories import dossier
 
 UNITS = [PlanUnit(f"U{i}", f"Đơn vị {i}") for i in range(1, 6)]
 WAVES = [Wave(1, date(2026, 7, 1), date(2026, 7, 10)), Wave(2, date(2026, 10, 20), date(2026, 10, 25))]
