@@ -393,6 +393,51 @@ class Smtp(_Model):
         return v
 
 
+#: The headline rates of the monthly summary that take a target (keys of `cchc stats --json`).
+MONTHLY_TARGET_KEYS = ("on_time_rate", "online_rate", "full_online_rate", "online_payment_rate",
+                       "digitization_rate", "apology_rate")
+
+
+class MonthlyRecipient(_Model):
+    name: str = Field(min_length=1)
+    title: str = ""
+    email: EmailStr
+
+
+class MonthlyReport(_Model):
+    """The monthly summary for leadership (issue 13): who receives it, when, the ward's targets per
+    headline rate (percent), and the Word report's number, symbol, signer and "Nơi nhận"."""
+
+    #: empty: the `leadership` list
+    recipients: list[MonthlyRecipient] = []
+    #: day of the month the summary is sent (the deployment's schedule); None: the 1st, or the 15th
+    #: under the administrative regime (the month ends on the 14th)
+    send_day: int | None = Field(default=None, ge=1, le=28)
+    send_time: time = time(7, 30)
+    #: headline rate -> target percent (MONTHLY_TARGET_KEYS); a rate without one is shown without "Đạt"
+    targets: dict[str, float] = {}
+    number: int | str | None = None  # None: left blank for the document system
+    symbol: str = Field(default="BC-UBND", min_length=1)
+    #: the name of a `leadership` member who signs; None: the first one
+    signer: str | None = None
+    receivers: list[str] = ["Thường trực Đảng ủy phường", "Thường trực HĐND phường",
+                            "Chủ tịch, các Phó Chủ tịch UBND phường", "Các đơn vị thuộc UBND phường"]
+    archive: str = "VT"
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(MONTHLY_TARGET_KEYS))
+        if unknown:
+            raise ValueError(f"chỉ tiêu không xác định {', '.join(unknown)}; hợp lệ: "
+                             f"{', '.join(MONTHLY_TARGET_KEYS)} (unknown target)")
+        bad = [k for k, t in v.items() if not 0 <= t <= 100]
+        if bad:
+            raise ValueError(f"{bad[0]}: mục tiêu phải từ 0 đến 100 (%), không phải {v[bad[0]]!r} "
+                             "(target must be a percent 0-100)")
+        return v
+
+
 class Config(_Model):
     ward: Ward
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -409,6 +454,7 @@ class Config(_Model):
     inspection: Inspection | None = None
     reminders: Reminders = Reminders()
     smtp: Smtp = Smtp()
+    monthly_report: MonthlyReport = MonthlyReport()
 
     @field_validator("timezone")
     @classmethod
@@ -454,6 +500,25 @@ class Config(_Model):
     # --- derived helpers -------------------------------------------------------------------
     def unit_by_code(self, code: str) -> Unit | None:
         return next((u for u in self.units if u.code == code), None)
+
+    def monthly_recipients(self) -> list[MonthlyRecipient]:
+        """Who receives the monthly summary: `monthly_report.recipients`, else the leadership."""
+        if self.monthly_report.recipients:
+            return list(self.monthly_report.recipients)
+        return [MonthlyRecipient(name=x.name, title=x.title, email=x.email) for x in self.leadership]
+
+    def monthly_signer(self) -> Leader | None:
+        """The leader who signs the monthly Word report (`monthly_report.signer`, else the first)."""
+        name = self.monthly_report.signer
+        if name is None:
+            return self.leadership[0] if self.leadership else None
+        return next(x for x in self.leadership if x.name == name)
+
+    def monthly_send_day(self) -> int:
+        """The day of the month the summary is sent: configured, else 1 (calendar) or 15 (administrative)."""
+        if self.monthly_report.send_day is not None:
+            return self.monthly_report.send_day
+        return 15 if self.reporting.period_mode == "administrative" else 1
 
     def plan_units(self):
         """The inspection pool as domain `PlanUnit`s, in the published order (needs `inspection`)."""
@@ -590,6 +655,15 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
                 if isinstance(code, str) and code not in by_code:
                     out.append((f"inspection.{key}[{i}]", f"đơn vị {code!r} không có trong units (unknown unit "
                                                          "code)"))
+    monthly = data.get("monthly_report")
+    if isinstance(monthly, dict) and isinstance(monthly.get("signer"), str):
+        leaders = [_field(x, "name") for x in _items(data, "leadership")]
+        if monthly["signer"] not in leaders:
+            out.append(("monthly_report.signer", f"{monthly['signer']!r} không có trong leadership (the signer "
+                                                 "must be a member of the leadership)"))
+    if isinstance(monthly, dict) and not monthly.get("recipients") and not _items(data, "leadership"):
+        out.append(("monthly_report.recipients", "không có người nhận: khai báo recipients hoặc leadership "
+                                                 "(no recipient)"))
     weights = data.get("score_766")
     if isinstance(weights, dict):
         from cchc.domain.score766 import INDICATORS

@@ -6,8 +6,8 @@
 A ward that wants its own wording copies a template into its `templates_dir` and edits it in Word.
 """
 
-from cchc.report.inspection_docs import build_templates
+from cchc.report import inspection_docs, monthly
 
 if __name__ == "__main__":
-    for path in build_templates():
+    for path in [*inspection_docs.build_templates(), *monthly.build_templates()]:
         print(path)

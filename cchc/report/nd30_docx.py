@@ -308,14 +308,23 @@ def find_template(name: str, templates_dir: str | Path | None = None) -> Path:
     raise TemplateError(f"không tìm thấy mẫu văn bản {name} trong {where}")
 
 
-def render_template(name: str, context: dict, out: str | Path, templates_dir: str | Path | None = None) -> Path:
-    """Render the docxtpl template `name` with `context` to `out` (folders created)."""
-    from docxtpl import DocxTemplate
+def render_template(name: str, context: dict, out: str | Path, templates_dir: str | Path | None = None,
+                    images: dict[str, tuple[bytes | str | Path, float]] | None = None) -> Path:
+    """Render the docxtpl template `name` with `context` to `out` (folders created). `images`:
+    context name -> (PNG bytes or a path, width in mm), inserted where the template has
+    "{{ name }}" (a docxtpl InlineImage, which needs the template object, hence made here)."""
+    from io import BytesIO
+
+    from docxtpl import DocxTemplate, InlineImage
     from jinja2 import TemplateError as JinjaError
 
     path = find_template(name, templates_dir)
     try:
         tpl = DocxTemplate(str(path))
+        context = dict(context)
+        for key, (image, width_mm) in (images or {}).items():
+            source = BytesIO(image) if isinstance(image, bytes) else str(image)
+            context[key] = InlineImage(tpl, source, width=Mm(width_mm))
         tpl.render(context, autoescape=True)
     except JinjaError as e:
         raise TemplateError(f"mẫu văn bản {path}: lỗi khi điền nội dung ({' '.join(str(e).split())})") from None
