@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     _stop_cleanly_on_sigterm()
     from cchc import commands
 
-    _quiet_known_tracebacks(commands.user_error, commands.user_error_names())
+    _quiet_known_tracebacks()
     handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
     try:
         if args.command in _FLOW_COMMANDS:
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except Exception as e:  # user-caused errors: one clear line, no traceback
-        known = commands.user_error(e)
+        known = user_message(e)
         if known is None:
             raise
         from cchc.domain.redact import mask_secrets
@@ -289,7 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _quiet_known_tracebacks(is_user_error, known_names=()) -> None:
+def user_message(e: BaseException) -> str | None:
+    """The one line to show for an error the user can fix (`cchc.errors.UserError`, a file that does
+    not exist, a Prefect server that does not answer), else None (a bug: the traceback shows)."""
+    from cchc.errors import UserError
+
+    if isinstance(e, UserError | FileNotFoundError):
+        return str(e)
+    if isinstance(e, RuntimeError) and str(e).startswith("Failed to reach API at"):  # Prefect server gone
+        from cchc.commands import prefect_unreachable_message
+
+        return prefect_unreachable_message(str(e).removeprefix("Failed to reach API at").strip())
+    return None
+
+
+def _quiet_known_tracebacks() -> None:
     """On the terminal, an error the user can fix (unreachable server, bad file) is one line, not a
     traceback, and not the three ERROR lines Prefect's engine logs about the failed task and flow
     run before it: those go to the Prefect UI only (the API handler still receives them)."""
@@ -298,12 +312,14 @@ def _quiet_known_tracebacks(is_user_error, known_names=()) -> None:
 
     from prefect.logging.handlers import PrefectConsoleHandler
 
-    names = set(known_names)
+    from cchc.errors import user_error_names
+
+    seen: set[str] = set()  # Prefect's later "Finished in state Failed(...X: ...)" lines name these
 
     def user_error_of(record):
         exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and is_user_error(exc) is not None:
-            names.add(type(exc).__name__)  # Prefect's later "Finished in state Failed(...X: ...)" lines
+        if exc is not None and user_message(exc) is not None:
+            seen.add(type(exc).__name__)
             return exc
         return None
 
@@ -312,13 +328,11 @@ def _quiet_known_tracebacks(is_user_error, known_names=()) -> None:
             return False
         if user_error_of(record) is not None:
             return True
-        if not names:
-            return False
+        names = user_error_names() | {"FileNotFoundError"} | seen
         pattern = r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b[(:]"
         return re.search(pattern, record.getMessage()) is not None
 
     if getattr(PrefectConsoleHandler, "_cchc_quiet", False):
-        PrefectConsoleHandler._cchc_names.update(names)
         return
     original_format, original_filter = PrefectConsoleHandler.format, PrefectConsoleHandler.filter
 
@@ -334,7 +348,6 @@ def _quiet_known_tracebacks(is_user_error, known_names=()) -> None:
     PrefectConsoleHandler.format = format
     PrefectConsoleHandler.filter = filter
     PrefectConsoleHandler._cchc_quiet = True
-    PrefectConsoleHandler._cchc_names = names
 
 
 def _silence_stdout() -> None:

@@ -6,44 +6,7 @@ import os
 import sys
 
 from cchc.cli import print_json
-
-
-def user_error(e: Exception) -> str | None:
-    """The message of an error a user can cause (bad config, file, server, database), else None."""
-    if isinstance(e, RuntimeError) and str(e).startswith("Failed to reach API at"):  # Prefect server gone
-        return prefect_unreachable_message(str(e).removeprefix("Failed to reach API at").strip())
-    if isinstance(e, known_user_errors()):
-        return str(e)
-    if isinstance(e, ValueError) and getattr(e, "user_facing", False):
-        return str(e)
-    return None
-
-
-def user_error_names() -> list[str]:
-    """The class names of the user errors (the console hides Prefect's ERROR lines about them)."""
-    return [c.__name__ for c in known_user_errors()]
-
-
-def known_user_errors() -> tuple[type[Exception], ...]:
-    from cchc.config import ConfigError
-    from cchc.connectors.http import SourceError
-    from cchc.connectors.store import StoreError
-    from cchc.flows.sync_dossiers import SyncFailed
-
-    known: tuple[type[Exception], ...] = (ConfigError, SourceError, StoreError, SyncFailed, FileNotFoundError)
-    try:
-        from cchc.connectors.excel_import import ExcelFormatError
-
-        known += (ExcelFormatError,)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from cchc.domain.bieu06 import Bieu06IdentityError
-
-        known += (Bieu06IdentityError,)
-    except ImportError:  # pragma: no cover
-        pass
-    return known
+from cchc.errors import FileMissing, UsageError
 
 
 def prefect_unreachable_message(api: str) -> str:
@@ -63,7 +26,7 @@ def _check_prefect_api() -> None:
     try:
         httpx.get(api.rstrip("/") + "/health", timeout=10)
     except httpx.HTTPError:
-        raise _UserValueError(prefect_unreachable_message(api)) from None
+        raise UsageError(prefect_unreachable_message(api)) from None
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -122,7 +85,7 @@ def cmd_import_excel(args) -> int:
 
     _check_config()
     if not os.path.exists(args.file):
-        raise FileNotFoundError(f"{args.file}: không tìm thấy tệp (file not found)")
+        raise FileMissing(f"{args.file}: không tìm thấy tệp (file not found)")
     summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file),
                             excel_encoding=getattr(args, "encoding", None))
     if args.json:
@@ -162,11 +125,11 @@ def cmd_simulate(args) -> int:
     try:
         faults = Faults.parse(args.faults) if args.faults else None
     except ValueError as e:
-        raise _UserValueError(f"--faults: {e}") from None
+        raise UsageError(f"--faults: {e}") from None
     try:
         server = make_server(ward, host=args.host, port=args.port, faults=faults)
     except OSError as e:
-        raise _UserValueError(f"không mở được cổng {args.host}:{args.port} ({e.strerror})") from None
+        raise UsageError(f"không mở được cổng {args.host}:{args.port} ({e.strerror})") from None
     host, port = server.server_address[:2]
     print(f"Trình mô phỏng (DỮ LIỆU GIẢ LẬP) đang chạy tại http://{host}:{port}  —  {format_int(ward.n_dossiers)} hồ sơ, "
           f"seed {args.seed}, đến ngày {ward.as_of:%d/%m/%Y}", flush=True)
@@ -178,10 +141,6 @@ def cmd_simulate(args) -> int:
     finally:
         server.server_close()
     return 0
-
-
-class _UserValueError(ValueError):
-    user_facing = True
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -203,7 +162,7 @@ def cmd_demo(args) -> int:
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
     _check_prefect_api()
     if not cfg.ward.simulated:
-        raise _UserValueError(f"{os.environ.get('CCHC_CONFIG') or 'config/demo.yaml'}: ward.simulated không bật — "
+        raise UsageError(f"{os.environ.get('CCHC_CONFIG') or 'config/demo.yaml'}: ward.simulated không bật — "
                               "lệnh demo chỉ chạy với cấu hình mô phỏng (demo runs on a simulated ward only)")
     ward = _ward(args)
     store = Store(db_url)
@@ -259,7 +218,7 @@ def cmd_indicators(args) -> int:
         try:
             parse_period(args.period)
         except ValueError as e:
-            raise _UserValueError(str(e)) from None
+            raise UsageError(str(e)) from None
     source = _reporting_source(args.source)
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=source)
     print(result["unit_table_text"])
@@ -364,15 +323,15 @@ def cmd_serve(args) -> int:
     hint = ("cần một Prefect server: chạy `prefect server start` rồi đặt "
             "PREFECT_API_URL=http://127.0.0.1:4200/api (serve needs a running Prefect server)")
     if not api:
-        raise _UserValueError(hint)
+        raise UsageError(hint)
     print("Đang phục vụ các job theo lịch; Ctrl+C để dừng / serving; press Ctrl+C to stop.", flush=True)
     try:
         serve_all(args.file)
     except OSError as e:
-        raise _UserValueError(f"{api}: {e} — {hint}") from None
+        raise UsageError(f"{api}: {e} — {hint}") from None
     except Exception as e:
         if type(e).__name__ in ("ConnectError", "ConnectTimeout"):
-            raise _UserValueError(f"không kết nối được Prefect server {api} — {hint}") from None
+            raise UsageError(f"không kết nối được Prefect server {api} — {hint}") from None
         raise
     return 0
 

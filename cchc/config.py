@@ -20,12 +20,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
 from cchc.domain.redact import mask_secrets, userinfo_has_raw_at
+from cchc.errors import UserError
 
 DEFAULT_CONFIG = "config/demo.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///var/cchc.sqlite"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A configuration problem, with a message naming the file and the key (credentials masked)."""
 
     def __init__(self, message: str):

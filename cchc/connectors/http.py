@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from cchc.domain.redact import mask_secrets
+from cchc.errors import UserError
 
 logger = logging.getLogger("cchc.connectors")
 
@@ -55,7 +56,7 @@ _MESSAGE_KEYS = (
 )
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     """An outside system could not be read: the message says where (URL) and what happened."""
 
     def __init__(self, message: str, url: str, status: int | None = None, attempts: int = 1):

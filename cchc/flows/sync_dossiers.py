@@ -16,6 +16,7 @@ from cchc.connectors.http import SourceError
 from cchc.connectors.store import Store, StoreError
 from cchc.domain.sources import SOURCE_NAMES_VI
 from cchc.domain.text import format_int
+from cchc.errors import UserError
 from cchc.flows.limits import ward_store_slot
 from cchc.flows.naming import sync_run_name, tag_current_run
 from cchc.tasks import period_cells
@@ -27,7 +28,7 @@ from cchc.tasks.ingest import COUNT_KEYS, SyncCounts
 LOCK_WAIT_S = 60.0
 
 
-class SyncFailed(RuntimeError):
+class SyncFailed(UserError, RuntimeError):
     """The run could not finish; what was stored stays stored and the cursor is where it stopped."""
 
 

@@ -8,15 +8,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cchc.connectors.store import Store
+from cchc.errors import UserError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the store's sync_runs times are the ward's local time
 SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 
 
-class DataTooOld(ValueError):
+class DataTooOld(UserError, ValueError):
     """The data of the source is older than reporting.max_data_age_hours (or was never synced)."""
-
-    user_facing = True
 
 
 def last_successful_sync(store: Store, source: str) -> datetime | None:

@@ -18,6 +18,7 @@ from cchc.domain.periods import Period
 from cchc.domain.reconcile import reconcile
 from cchc.domain.score766 import scores_by_unit
 from cchc.domain.text import format_int, format_percent
+from cchc.errors import UserError
 
 #: Keys of `cchc stats --json`, in order (rates: percent with two decimals, null when N/A).
 JSON_COUNTS = ("received", "received_online", "received_in_person_postal", "carried_over", "resolved", "early",
@@ -469,10 +470,8 @@ def scores_display(scores: pd.DataFrame) -> list[dict]:
     return rows
 
 
-class PeriodArgumentError(ValueError):
+class PeriodArgumentError(UserError, ValueError):
     """A period on the command line that cannot be read: one plain line."""
-
-    user_facing = True
 
 
 def period_from_args(args, cfg: Config) -> Period:

@@ -43,12 +43,13 @@ from cchc.connectors.store.schema import (
 from cchc.domain.records import WIRE_NAMES, Dossier
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
+from cchc.errors import UserError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The database cannot be reached or used; the message names the database (without password)."""
 
     def __init__(self, message: str):
