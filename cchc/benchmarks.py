@@ -240,7 +240,7 @@ def bench_sync(n: int, db_url: str | None = None) -> dict:
 # --- indicators ----------------------------------------------------------------------------------
 def populate(store: Store, cfg, n: int, batch: int = 2000) -> None:
     """Fill the store with N simulated dossiers through the real ingestion path (no HTTP)."""
-    from cchc.connectors.simulator.ward import SyntheticWard
+    from cchc.simulator.ward import SyntheticWard
     from cchc.tasks.ingest import store_page
 
     ward = SyntheticWard(seed=1, n_dossiers=n, as_of=AS_OF)

@@ -99,7 +99,7 @@ def cmd_import_excel(args) -> int:
 
 # --- simulator -------------------------------------------------------------------------------
 def _ward(args):
-    from cchc.connectors.simulator.ward import SyntheticWard
+    from cchc.simulator.ward import SyntheticWard
 
     kwargs = {"seed": args.seed, "n_dossiers": args.dossiers}
     if getattr(args, "as_of", None):
@@ -112,12 +112,12 @@ def _ward(args):
 
 
 def cmd_simulate(args) -> int:
-    from cchc.connectors.simulator.server import Faults, make_server
     from cchc.domain.text import format_int
+    from cchc.simulator.server import Faults, make_server
 
     ward = _ward(args)
     if args.export_excel:
-        from cchc.connectors.simulator.excel_export import export_excel
+        from cchc.simulator.excel_export import export_excel
 
         n = export_excel(ward, args.export_excel)
         print(f"Đã ghi {format_int(n)} hồ sơ mô phỏng vào {args.export_excel}")
@@ -148,8 +148,8 @@ def cmd_demo(args) -> int:
     """The end-to-end demo, in its own store (var/demo.sqlite unless --db): it refuses a store that holds
     dossiers it did not write, and deletes only its own rows when --seed/--dossiers change."""
     from cchc.config import load_config
-    from cchc.connectors.simulator.server import running
     from cchc.connectors.store import Store, safe_url
+    from cchc.simulator.server import running
     from cchc.tasks.demo import DEMO_DATABASE_URL, check_demo_store, mark_demo_store, reset_demo_rows
 
     # The demo's store, never the configured one (a ward's real store); the flows read this variable.

@@ -16,7 +16,7 @@ AS_OF = date(2026, 11, 20)
 
 
 def _filled(url: str, n: int = 400) -> Store:
-    from cchc.connectors.simulator.ward import SyntheticWard
+    from cchc.simulator.ward import SyntheticWard
 
     s = Store(url)
     s.migrate()

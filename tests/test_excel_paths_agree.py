@@ -13,12 +13,12 @@ import yaml
 
 from cchc.cli import main
 from cchc.config import load_config
-from cchc.connectors.simulator.excel_export import export_excel
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.domain.periods import parse_period
 from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.simulator.excel_export import export_excel
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 from cchc.tasks import indicators as ti
 
 ROOT = Path(__file__).resolve().parent.parent

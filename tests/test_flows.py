@@ -13,8 +13,8 @@ import yaml
 from openpyxl import Workbook, load_workbook
 
 from cchc.cli import main
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 from cchc.tasks.indicators import JSON_OUTLINE
 
 ROOT = Path(__file__).resolve().parent.parent

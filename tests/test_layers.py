@@ -205,3 +205,13 @@ def test_the_checker_sees_lazy_and_upward_imports(tmp_path):
          for m in ("cchc.flows.f", "cchc.tasks.t", "cchc.domain.r")}
     assert upward_imports(g) == {("cchc.tasks.t", "cchc.flows.f"), ("cchc.flows.f", "cchc.domain.r")}
     assert cycles(g) == [["cchc.flows.f", "cchc.tasks.t"]]
+
+
+def test_the_simulator_has_a_room_of_its_own():
+    """It plays the outside systems; it is not a connector, and it reads nothing but domain records."""
+    mods = modules()
+    assert "cchc.simulator" in mods
+    assert not [m for m in mods if m.startswith("cchc.connectors.simulator")]
+    g = graph()
+    assert {b for a, t in g.items() if a.startswith("cchc.simulator") for b in t
+            if not b.startswith("cchc.simulator")} <= {"cchc.domain.records", "cchc.domain.wire"}

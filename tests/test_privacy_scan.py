@@ -23,18 +23,18 @@ from openpyxl import load_workbook
 
 from cchc.config import load_config
 from cchc.connectors.provincial import rename_records
-from cchc.connectors.simulator.excel_export import PERSONAL_HEADERS, export_excel
-from cchc.connectors.simulator.server import Faults, running
-from cchc.connectors.simulator.ward import (
+from cchc.connectors.store import Store
+from cchc.domain import wire
+from cchc.domain.wire import WIRE_ALLOW_LIST, allowed_fields, parse_dossier, quarantine_payload
+from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.simulator.excel_export import PERSONAL_HEADERS, export_excel
+from cchc.simulator.server import Faults, running
+from cchc.simulator.ward import (
     EXTRA_PERSONAL_KEYS,
     PERSONAL_KEYS,
     PROVINCIAL_FIELD_MAP,
     SyntheticWard,
 )
-from cchc.connectors.store import Store
-from cchc.domain import wire
-from cchc.domain.wire import WIRE_ALLOW_LIST, allowed_fields, parse_dossier, quarantine_payload
-from cchc.flows.sync_dossiers import make_context, run_sources
 from cchc.tasks.ingest import store_page
 
 ROOT = Path(__file__).resolve().parent.parent

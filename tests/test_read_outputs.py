@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 
 from cchc.cli import main
 from cchc.config import load_config
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.periods import parse_period, period_of
 from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 from cchc.tasks import indicators as ti
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from cchc.config import load_config
-from cchc.connectors.simulator.server import Faults, running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.simulator.server import Faults, running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)

@@ -24,8 +24,6 @@ import yaml
 from sqlalchemy import func, select
 
 from cchc.config import load_config
-from cchc.connectors.simulator.server import POISON_KINDS, Faults, running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store, SyncBusy
 from cchc.connectors.store import repository as repo
 from cchc.connectors.store.schema import dossiers, processing_steps
@@ -39,6 +37,8 @@ from cchc.domain.records import (
     Status,
 )
 from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.simulator.server import POISON_KINDS, Faults, running
+from cchc.simulator.ward import SyntheticWard
 from cchc.tasks.sync import national_batch
 
 ROOT = Path(__file__).resolve().parent.parent
