@@ -128,7 +128,7 @@ def test_date_errors_say_which_format_is_expected(tmp_path, cell, expect):
 
 
 def test_more_than_200_bad_rows_say_how_many_more(tmp_path, sqlite_url, capsys):
-    from cchc.commands import _print_sync_summary
+    from cchc.cli.output import print_sync_summary as _print_sync_summary
     from cchc.config import load_config
     from cchc.connectors.store import Store
     from cchc.flows.sync_dossiers import _summary, make_context, run_sources

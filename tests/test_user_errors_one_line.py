@@ -85,6 +85,7 @@ def test_a_directory_as_sqlite_database_is_one_line(tmp_path):
 
 # --------------------------------------------------------------------- the one UserError path (issue 10)
 def _user_error_classes():
+    from cchc.cli.reports import PeriodArgumentError
     from cchc.config import ConfigError
     from cchc.connectors.excel_import import ExcelFormatError
     from cchc.connectors.http import SourceError
@@ -95,7 +96,6 @@ def _user_error_classes():
     from cchc.flows.sync_dossiers import SyncFailed
     from cchc.tasks.demo import DemoStoreRefused
     from cchc.tasks.freshness import DataTooOld
-    from cchc.tasks.indicators import PeriodArgumentError
 
     return [ConfigError, SourceError, StoreError, SyncBusy, SyncFailed, ExcelFormatError, Bieu06IdentityError,
             ScheduleError, PeriodArgumentError, SourceChoiceError, DataTooOld, DemoStoreRefused]
@@ -113,7 +113,7 @@ def test_every_user_caused_error_is_a_user_error():
 
 
 def test_a_user_error_raised_in_a_command_is_one_line_exit_1(capsys, monkeypatch):
-    from cchc import commands
+    from cchc.cli import admin
     from cchc.errors import UserError
 
     class WardFileBroken(UserError):
@@ -122,17 +122,17 @@ def test_a_user_error_raised_in_a_command_is_one_line_exit_1(capsys, monkeypatch
     def broken(args):
         raise WardFileBroken("ward.yaml: dòng 3 hỏng / line 3 broken")
 
-    monkeypatch.setattr(commands, "cmd_quarantine", broken)
+    monkeypatch.setattr(admin, "cmd_quarantine", broken)
     err = _one_line_error(capsys, ["quarantine"])
     assert err == "Lỗi / error: ward.yaml: dòng 3 hỏng / line 3 broken"
 
 
 def test_a_bug_is_not_a_user_error(monkeypatch):
-    from cchc import commands
+    from cchc.cli import admin
 
     def broken(args):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(commands, "cmd_quarantine", broken)
+    monkeypatch.setattr(admin, "cmd_quarantine", broken)
     with pytest.raises(ValueError, match="a bug"):
         main(["quarantine"])

@@ -18,7 +18,6 @@ from cchc.domain.periods import Period
 from cchc.domain.reconcile import reconcile
 from cchc.domain.score766 import scores_by_unit
 from cchc.domain.text import format_int, format_percent
-from cchc.errors import UserError
 
 #: Keys of `cchc stats --json`, in order (rates: percent with two decimals, null when N/A).
 JSON_COUNTS = ("received", "received_online", "received_in_person_postal", "carried_over", "resolved", "early",
@@ -468,81 +467,3 @@ def scores_display(scores: pd.DataFrame) -> list[dict]:
         row["Tỉ lệ đạt"] = format_percent(_num(r.get("percent")))
         rows.append(row)
     return rows
-
-
-class PeriodArgumentError(UserError, ValueError):
-    """A period on the command line that cannot be read: one plain line."""
-
-
-def period_from_args(args, cfg: Config) -> Period:
-    """The period of `--period` or `--from`/`--to` (both needed), else the last full month."""
-    from cchc.domain.periods import last_full_month, parse_period
-
-    mode = getattr(args, "mode", None) or cfg.reporting.period_mode
-    date_from, date_to = getattr(args, "date_from", None), getattr(args, "date_to", None)
-    if (date_from is None) != (date_to is None):
-        given, missing = ("--from", "--to") if date_to is None else ("--to", "--from")
-        raise PeriodArgumentError(f"{given} cần đi cùng {missing}: thiếu {missing} YYYY-MM-DD "
-                                  f"({given} needs {missing})")
-    try:
-        if date_from is not None:
-            if getattr(args, "period", None):
-                raise PeriodArgumentError("chỉ dùng một trong hai: --period hoặc --from/--to "
-                                          "(give either --period or --from/--to)")
-            return parse_period(None, mode=mode, date_from=date_from, date_to=date_to)
-        if getattr(args, "period", None):
-            return parse_period(args.period, mode=mode)
-    except PeriodArgumentError:
-        raise
-    except ValueError as e:
-        raise PeriodArgumentError(str(e)) from None
-    return last_full_month(cfg.today(), mode)
-
-
-def stats_command(args) -> int:
-    """`cchc stats`: compute one grouping for a period straight from the store (no Prefect server)."""
-    import os
-
-    from cchc.cli import print_json
-    from cchc.config import load_config
-    from cchc.domain.periods import period_notes
-
-    cfg = load_config(os.environ.get("CCHC_CONFIG"))
-    period = period_from_args(args, cfg)
-    from cchc.domain.sources import source_label
-
-    store = Store(cfg.database_url)
-    store.migrate()
-    source = choose_source(store, cfg, args.source)
-    data = load_period(store, cfg, period, source=source, with_national=False)
-    table = group_table(data, cfg, args.by)
-    today = cfg.today()
-    notes = period_notes(period, today, has_dossiers(data))
-    note = officer_note(data) if args.by == "officer" else None
-    src = f"nguồn: {source_label(source)}"
-    if args.xlsx:
-        from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
-
-        if args.by in ("unit", "field"):
-            by_field, by_unit = bieu06(data, cfg)
-            write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
-                              period_label=period.label, period_from=period.start, period_to=period.end,
-                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
-                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
-                              source_label=source_label(source),
-                              outline_rows=outline_rows(data, cfg))
-        else:
-            rows = [{BY_LABELS_VI[args.by]: note}] if note else display_rows(table, args.by)
-            write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: rows},
-                             title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}"
-                                   f" — {src}")
-    if args.json:
-        provisional = period.state(today) != "finished"
-        print_json([r | {"provisional": provisional} for r in json_rows(table, args.by, source=source, note=note)])
-    else:
-        title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — {period.title}"
-                 f" — {src}")
-        print(f"{title}\n\n{note[0].upper()}{note[1:]}." if note else text_table(table, args.by, title, notes))
-        if args.xlsx:
-            print(f"\nĐã ghi {args.xlsx}")
-    return 0
