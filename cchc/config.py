@@ -188,6 +188,9 @@ class Config(_Model):
     reporting: Reporting = Reporting()
     score_766: dict[str, Score766Indicator] = Field(default_factory=_default_766)
     salt_env: str = "CCHC_SALT"
+    #: A folder of the ward's own report templates (jinja2), searched before the package's
+    #: (cchc/report/templates/): an officer changes wording without code. Relative to the config file.
+    templates_dir: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -482,6 +485,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: tệp cấu hình phải là một ánh xạ YAML (a mapping)")
     data = _apply_env(data, env)
+    data = _resolve_templates_dir(data, p)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
@@ -524,6 +528,21 @@ def _read_yaml(p: Path):
         raise ConfigError(f"{p}: YAML lồng nhau quá sâu (YAML nested too deeply)") from None
     except (ValueError, TypeError, OverflowError) as e:  # a YAML date such as 2026-13-45
         raise ConfigError(f"{p}: YAML có giá trị không hợp lệ ({' '.join(str(e).split())})") from None
+
+
+def _resolve_templates_dir(data: dict, p: Path) -> dict:
+    """`templates_dir` relative to the configuration file; it must be a folder that exists."""
+    value = data.get("templates_dir")
+    if value is None:
+        return data
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{p}: templates_dir: phải là đường dẫn một thư mục (must be a folder path)")
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = p.parent / folder
+    if not folder.is_dir():
+        raise ConfigError(f"{p}: templates_dir: không tìm thấy thư mục {folder} (folder not found)")
+    return dict(data, templates_dir=str(folder))
 
 
 def _apply_env(data: dict, env) -> dict:

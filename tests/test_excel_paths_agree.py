@@ -108,7 +108,10 @@ def test_indicators_flow_on_excel_names_the_source_and_says_officers_are_unknown
     _, _, xl_path = two_stores["xl"]
     monkeypatch.delenv("CCHC_DATABASE_URL", raising=False)
     result = compute_indicators(config_path=str(xl_path), period="2026-10", write_xlsx=False)
-    assert result["source"] == "excel" and "nguồn: Tệp Excel (excel)" in result["unit_table_text"]
+    from cchc.cli.reports import unit_table_text
+
+    assert result["source"] == "excel"
+    assert "nguồn: Tệp Excel (excel)" in unit_table_text(result, load_config(xl_path))
     arts = {}
     with get_client(sync_client=True) as client:  # newest first: other tests publish the same keys
         for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="%-2026-10")),

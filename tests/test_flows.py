@@ -13,9 +13,9 @@ import yaml
 from openpyxl import Workbook, load_workbook
 
 from cchc.cli import main
+from cchc.report.tables import JSON_OUTLINE
 from cchc.simulator.server import running
 from cchc.simulator.ward import SyntheticWard
-from cchc.tasks.indicators import JSON_OUTLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)

