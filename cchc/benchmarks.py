@@ -199,7 +199,7 @@ def baseline_sync(url: str, store: Store, cfg, start: date) -> int:
 
 
 def bench_sync(n: int, db_url: str | None = None) -> dict:
-    from cchc.flows.sync_dossiers import make_context, run_sources
+    from cchc.pipeline.sync import make_context, run_sources
 
     db_url = db_url or _default_db("sync")
     sim = SimulatorProcess(n)
@@ -217,7 +217,7 @@ def bench_sync(n: int, db_url: str | None = None) -> dict:
         base_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        counts, errors = run_sources(make_context(cfg, store), AS_OF, sources=["provincial"], plain=True)
+        counts, errors = run_sources(make_context(cfg, store), AS_OF, sources=["provincial"])
         sync_s = time.perf_counter() - t0
         if errors:
             raise RuntimeError("; ".join(errors))
@@ -240,8 +240,8 @@ def bench_sync(n: int, db_url: str | None = None) -> dict:
 # --- indicators ----------------------------------------------------------------------------------
 def populate(store: Store, cfg, n: int, batch: int = 2000) -> None:
     """Fill the store with N simulated dossiers through the real ingestion path (no HTTP)."""
+    from cchc.pipeline.ingest import store_page
     from cchc.simulator.ward import SyntheticWard
-    from cchc.tasks.ingest import store_page
 
     ward = SyntheticWard(seed=1, n_dossiers=n, as_of=AS_OF)
     cal = cfg.make_calendar()
@@ -297,7 +297,7 @@ def full_indicator_set(store: Store, cfg, period) -> dict:
     """The issue's full set: every grouping, Biểu 06 (by field and by unit, identities checked) and
     the 766 scores, for `period`, as `compute_indicators` computes them (reconciliation aside: it
     compares rows with the national copies and is timed on its own)."""
-    from cchc.tasks import indicators as ti
+    from cchc.pipeline import indicators as ti
 
     data = ti.load_period(store, cfg, period, with_national=False)
     tables = {by: ti.group_table(data, cfg, by, nested=(by == "unit"))
@@ -309,7 +309,7 @@ def full_indicator_set(store: Store, cfg, period) -> dict:
 
 
 def reconciliation_run(store: Store, cfg, period) -> dict:
-    from cchc.tasks import indicators as ti
+    from cchc.pipeline import indicators as ti
 
     data = ti.load_period(store, cfg, period, with_national=True)
     summary, mismatches = ti.reconciliation(data, cfg)
@@ -319,7 +319,7 @@ def reconciliation_run(store: Store, cfg, period) -> dict:
 def bench_indicators(n: int, db_url: str | None = None) -> dict:
     from cchc.connectors.store.schema import period_cells
     from cchc.domain.periods import Period, period_of
-    from cchc.tasks.period_cells import refresh
+    from cchc.pipeline.period_cells import refresh
 
     db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

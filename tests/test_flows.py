@@ -91,11 +91,11 @@ def test_sync_cli_json_twice_is_idempotent(env, capsys):
 
 def _cell_entries(env) -> list[dict]:
     from cchc.config import load_config
-    from cchc.connectors.store import Store, cell_cache
+    from cchc.connectors.store import Store
 
     store = Store(load_config(str(env["cfg"])).database_url)
     try:
-        return cell_cache.entries(store.engine, "provincial")
+        return store.kept_cells("provincial")
     finally:
         store.dispose()
 

@@ -19,9 +19,9 @@ from cchc.domain.records import Evaluation, Fee, Status
 from cchc.domain.score766 import scores_by_unit
 from cchc.domain.timeliness import effective_due
 from cchc.domain.wire import parse_dossier
+from cchc.pipeline import indicators as ti
 from cchc.report import tables as rt
 from cchc.report.xlsx import SHEET_OUTLINE, write_bieu06_xlsx
-from cchc.tasks import indicators as ti
 
 OCT = parse_period("2026-10")
 
@@ -331,7 +331,7 @@ def test_received_at_midnight_after_the_period_is_not_in_it(mode):
 
 def test_the_catalogue_fee_flags_are_part_of_the_cells_key(db_url):
     from cchc.benchmarks import AS_OF, _bench_config
-    from cchc.tasks import period_cells as pc
+    from cchc.pipeline import period_cells as pc
 
     s = Store(db_url)
     s.migrate()

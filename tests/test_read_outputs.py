@@ -18,11 +18,11 @@ from cchc.config import load_config
 from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.periods import parse_period, period_of
-from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.pipeline import indicators as ti
+from cchc.pipeline.sync import make_context, run_sources
 from cchc.report import tables as rt
 from cchc.simulator.server import running
 from cchc.simulator.ward import SyntheticWard
-from cchc.tasks import indicators as ti
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -45,7 +45,7 @@ def ward_env(tmp_path_factory):
         cfg = load_config(path, env={})
         store = Store(cfg.database_url)
         store.migrate()
-        _, errors = run_sources(make_context(cfg, store), AS_OF, plain=True)
+        _, errors = run_sources(make_context(cfg, store), AS_OF)
         assert errors == []
         store.dispose()
     mp.delenv("CCHC_CONFIG", raising=False)

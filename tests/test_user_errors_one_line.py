@@ -94,8 +94,8 @@ def _user_error_classes():
     from cchc.domain.sources import SourceChoiceError
     from cchc.flows.schedule import ScheduleError
     from cchc.flows.sync_dossiers import SyncFailed
-    from cchc.tasks.demo import DemoStoreRefused
-    from cchc.tasks.freshness import DataTooOld
+    from cchc.pipeline.demo import DemoStoreRefused
+    from cchc.pipeline.freshness import DataTooOld
 
     return [ConfigError, SourceError, StoreError, SyncBusy, SyncFailed, ExcelFormatError, Bieu06IdentityError,
             ScheduleError, PeriodArgumentError, SourceChoiceError, DataTooOld, DemoStoreRefused]

@@ -47,9 +47,7 @@ def cmd_stats(args) -> int:
     from cchc.config import load_config
     from cchc.connectors.store import Store
     from cchc.domain.periods import period_notes
-    from cchc.report.labels import BY_LABELS_VI
-    from cchc.report.tables import display_rows, json_rows, officer_note, text_table
-    from cchc.tasks.indicators import (
+    from cchc.pipeline.indicators import (
         bieu06,
         choose_source,
         group_table,
@@ -57,6 +55,8 @@ def cmd_stats(args) -> int:
         load_period,
         outline_rows,
     )
+    from cchc.report.labels import BY_LABELS_VI
+    from cchc.report.tables import display_rows, json_rows, officer_note, text_table
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
     period = period_from_args(args, cfg)
@@ -137,7 +137,7 @@ def _period_data(args, with_national: bool = True):
     from cchc.config import load_config
     from cchc.connectors.store import Store
     from cchc.domain.periods import period_notes
-    from cchc.tasks import indicators as ti
+    from cchc.pipeline import indicators as ti
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
     period = period_from_args(args, cfg)
@@ -151,7 +151,7 @@ def _period_data(args, with_national: bool = True):
 def cmd_reconcile(args) -> int:
     """`cchc reconcile`: the reconciliation with the national portal, as the flow computes it."""
     from cchc.domain.text import format_int
-    from cchc.tasks import indicators as ti
+    from cchc.pipeline import indicators as ti
 
     cfg, period, data, notes, provisional = _period_data(args)
     summary, mismatches = ti.reconciliation(data, cfg)
@@ -181,7 +181,7 @@ def cmd_reconcile(args) -> int:
 
 def cmd_score766(args) -> int:
     """`cchc score766`: the 766 points computable from dossier data, as the flow computes them."""
-    from cchc.tasks import indicators as ti
+    from cchc.pipeline import indicators as ti
 
     cfg, period, data, notes, provisional = _period_data(args)
     summary, _ = ti.reconciliation(data, cfg)
@@ -198,7 +198,7 @@ def _reporting_source(requested: str | None) -> str:
     """The source the report reads, chosen before any flow starts: a bad choice is one line."""
     from cchc.config import load_config
     from cchc.connectors.store import Store
-    from cchc.tasks.indicators import choose_source
+    from cchc.pipeline.indicators import choose_source
 
     cfg = load_config(os.environ.get("CCHC_CONFIG"))
     store = Store(cfg.database_url)

@@ -59,8 +59,8 @@ def cmd_demo(args) -> int:
     dossiers it did not write, and deletes only its own rows when --seed/--dossiers change."""
     from cchc.config import load_config
     from cchc.connectors.store import Store, safe_url
+    from cchc.pipeline.demo import DEMO_DATABASE_URL, check_demo_store, mark_demo_store, reset_demo_rows
     from cchc.simulator.server import running
-    from cchc.tasks.demo import DEMO_DATABASE_URL, check_demo_store, mark_demo_store, reset_demo_rows
 
     # The demo's store, never the configured one (a ward's real store); the flows read this variable.
     db_url = args.db or DEMO_DATABASE_URL

@@ -272,14 +272,20 @@ def applicant_hash(raw: dict, salt: bytes | None) -> str | None:
     return hashlib.sha256(salt + str(ident).strip().encode()).hexdigest()[:32]
 
 
-def _flag(value) -> bool:
+def parse_flag(value, default: bool | None = False) -> bool | None:
+    """A yes/no value as the provincial system and the national portal send it (1, "1", true, "có",
+    "x", "yes"...); blank -> `default`. The one parser of machine-written flags (a person's "Có/Không"
+    in an Excel export is read strictly by `connectors.excel_import`, which rejects what it cannot read)."""
     if value is None or value == "":
-        return False
+        return default
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
         return value == 1
     return str(value).strip().lower() in ("1", "true", "co", "có", "x", "yes")
+
+
+_flag = parse_flag
 
 
 def quote_value(value, limit: int = 20) -> str:

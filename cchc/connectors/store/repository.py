@@ -28,6 +28,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
+from cchc.connectors.store import cell_cache
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossier_changes,
@@ -557,6 +558,25 @@ class Store:
         q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
         with self.engine.connect() as conn:
             return {s: int(n) for s, n in conn.execute(q)}
+
+    # --- the cell cache (monthly cells kept for the reports: cell_cache.py) -------------------------
+    def cached_cells(self, source: str, start: date, end: date, fingerprint: str,
+                     kinds: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """The kept cells of every kind of (source, [start, end]) if all are there and current, else None."""
+        return cell_cache.get(self.engine, source, start, end, fingerprint, kinds)
+
+    def cells_change_id(self, source: str) -> int:
+        """The last change recorded for `source`: cells computed now are current up to it."""
+        return cell_cache.last_change_id(self.engine, source)
+
+    def keep_cells(self, source: str, start: date, end: date, fingerprint: str, change_id: int,
+                   frames: dict[str, pd.DataFrame]) -> None:
+        """Keep (replace) the cells by kind of (source, [start, end]) computed from data up to `change_id`."""
+        cell_cache.put(self.engine, source, start, end, fingerprint, change_id, frames)
+
+    def kept_cells(self, source: str) -> list[dict]:
+        """What the cell cache holds for `source` (no payloads)."""
+        return cell_cache.entries(self.engine, source)
 
     def has_steps(self, source: str) -> bool:
         """Whether the source holds any processing step (an Excel export has none); one index probe."""

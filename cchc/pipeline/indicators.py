@@ -42,7 +42,7 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
     copies, read side by side."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from cchc.tasks.period_cells import period_cells
+    from cchc.pipeline.period_cells import period_cells
 
     has_steps = store.has_steps(source)
     if not with_national:
