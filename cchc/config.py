@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
+from cchc.domain.calendar import VN_TZ_NAME
 from cchc.domain.redact import mask_secrets, userinfo_has_raw_at
 from cchc.errors import UserError
 
 DEFAULT_CONFIG = "config/demo.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///var/cchc.sqlite"
+DEFAULT_TIMEZONE = VN_TZ_NAME
 
 
 class ConfigError(UserError):
@@ -177,7 +179,7 @@ def _default_766() -> dict[str, Score766Indicator]:
 
 class Config(_Model):
     ward: Ward
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TIMEZONE
     office_hours: list[tuple[time, time]] = [(time(7, 0), time(11, 30)), (time(13, 30), time(17, 0))]
     calendar: CalendarOverrides = CalendarOverrides()
     units: list[Unit] = Field(min_length=1)

@@ -39,7 +39,7 @@ def layer_of(module: str) -> str:
     head = parts[1]
     if head == "cli":
         return "cli"
-    if head in ("bench", "benchmarks"):
+    if head == "bench":
         return "bench"
     if head in ("flows", "tasks", "pipeline", "report", "connectors", "simulator", "domain", "migrations"):
         return head
@@ -203,7 +203,7 @@ def test_the_simulator_has_a_room_of_its_own():
 
 #: Modules outside cchc/cli/ that print or exit, and why. The child process that reads Arrow for the
 #: store is a program of its own (its `main` reports to its parent on stderr).
-MAY_PRINT = {"cchc.connectors.arrow_table": "a helper program run as a child process", "cchc.benchmarks": "to move"}
+MAY_PRINT = {"cchc.connectors.arrow_table": "a helper program run as a child process"}
 
 
 def test_only_the_command_line_prints_or_exits():
@@ -235,3 +235,14 @@ def test_tasks_are_prefect_tasks_and_pipelines_are_not():
         if layer_of(module) == "pipeline":
             assert "@task" not in text and "@flow" not in text, module
     assert "plain" not in inspect.signature(run_sources).parameters
+
+
+def test_no_module_imports_another_modules_private_names():
+    """Benchmarks, commands and tasks call public functions only (a leading underscore stays home)."""
+    found = []
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cchc"):
+                found += [f"{module}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not found, found

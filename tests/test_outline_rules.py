@@ -330,12 +330,12 @@ def test_received_at_midnight_after_the_period_is_not_in_it(mode):
 
 
 def test_the_catalogue_fee_flags_are_part_of_the_cells_key(db_url):
-    from cchc.benchmarks import AS_OF, _bench_config
+    from cchc.bench.measure import AS_OF, bench_config
     from cchc.pipeline import period_cells as pc
 
     s = Store(db_url)
     s.migrate()
-    cfg = _bench_config("http://127.0.0.1:9", db_url, AS_OF)
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF)
     proc = {"code": "P1", "name": "x", "field_code": "", "field_name": "", "online_level": 3,
             "has_fee": False, "result_paper": True, "working_days": 3}
     s.upsert_procedures([proc])

@@ -7,7 +7,8 @@ import pytest
 from factories import dossier
 from pandas.testing import assert_frame_equal
 
-from cchc.benchmarks import AS_OF, _bench_config, populate
+from cchc.bench.indicators import populate
+from cchc.bench.measure import AS_OF, bench_config
 from cchc.connectors.store import Store
 from cchc.domain.periods import Period
 from cchc.domain.records import Status
@@ -21,7 +22,7 @@ def filled(db_url):
     store = Store(db_url)
     store.migrate()
     store.clear_dossiers()
-    cfg = _bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
     populate(store, cfg, 800)
     yield store, cfg
     store.dispose()

@@ -83,6 +83,10 @@ def cmd_db(args) -> int:
 
 # --- bench -----------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    from cchc.benchmarks import main as bench_main
+    import json
 
-    return bench_main(args.what, args.dossiers, args.db)
+    from cchc.bench import run
+
+    result = run(args.what, args.dossiers, args.db, note=lambda text: print(text, file=sys.stderr))
+    print(json.dumps(result, ensure_ascii=False))
+    return 0

@@ -177,7 +177,11 @@ class ResilientClient:
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], object] = time.sleep,
         deadline_s: float | None = None,
+        token: str | None = None,
     ):
+        """The retry set-up both API clients share; `token` is sent as a Bearer authorization."""
+        if token:
+            headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         #: a request's total time, retries and waits included (default: 4 read timeouts, at least 120 s)

@@ -31,7 +31,17 @@ import numpy as np
 import pandas as pd
 
 from cchc.domain.periods import Period
-from cchc.domain.records import CHANNEL_NAMES_VI, Channel, Dossier
+from cchc.domain.records import (
+    CHANNEL_NAMES_VI,
+    EXCLUDED_STATUSES,
+    FINISHED_STATUSES,
+    FINISHED_STATUSES_766,
+    WAITING_STATUSES,
+    Channel,
+    Dossier,
+    Status,
+    status_codes,
+)
 from cchc.domain.text import format_decimal, format_percent
 from cchc.domain.timeliness import (
     COMPARE_MODES,
@@ -113,6 +123,9 @@ DATA_ISSUE_REASONS = (
     "no_due_date",  # no NgayHenTra: resolved counts on time, pending counts within time
 )
 
+#: The table's counts. Several bear the names of CLASSIFIED_COLUMNS' flags: each flag is summed into
+#: its count, but the two lists stay apart — counts add roll-ups (received) and outline figures that
+#: are not flags, and some flags (excluded, in_scope) are never counted.
 COUNT_COLUMNS = (
     "received",
     "received_in_period",
@@ -262,7 +275,10 @@ def _text(s: pd.Series) -> pd.Series:
     return s.fillna("").astype(str)
 
 
-_FINISHED = (7, 9, 10)
+_FINISHED = status_codes(FINISHED_STATUSES)
+_FINISHED_766 = status_codes(FINISHED_STATUSES_766)
+_EXCLUDED = status_codes(EXCLUDED_STATUSES)
+_WAITING = status_codes(WAITING_STATUSES)
 
 
 def can_matter(facts: pd.DataFrame, period: Period) -> np.ndarray:
@@ -372,7 +388,7 @@ def classify(
     status = f["status"].to_numpy()
     start, after = _bounds(period)
 
-    excluded = np.isin(status, (1, 3))
+    excluded = np.isin(status, _EXCLUDED)
     recv = f["received_at"].to_numpy(dtype="datetime64[us]")
     fin = f["finished_at"].to_numpy(dtype="datetime64[us]")
     ret = f["returned_at"].to_numpy(dtype="datetime64[us]")
@@ -385,7 +401,7 @@ def classify(
     )
     end_time = np.where(returned, refused, np.where(np.isnat(fin), ret, fin))
 
-    ending_statuses = (*_FINISHED, 8) if mode == "766" else _FINISHED
+    ending_statuses = _FINISHED_766 if mode == "766" else _FINISHED
     ending = (~excluded & np.isin(status, ending_statuses)) | returned
     no_end = ending & np.isnat(end_time)
     end_at = np.where(ending & ~no_end, end_time, np.datetime64("NaT", "us"))
@@ -411,7 +427,7 @@ def classify(
     no_due = due.isna().to_numpy()
     supplements = f["supplement_count"].to_numpy()
     multi_766 = (supplements > 1) if mode == "766" else np.zeros(len(f), dtype=bool)
-    withdrawn = (status == 7) | returned
+    withdrawn = (status == Status.WITHDRAWN) | returned
 
     # Resolved: THE comparison rule; withdrawn or returned on time; 766 multi-supplement late.
     end_series = pd.Series(end_at, index=f.index)
@@ -428,7 +444,7 @@ def classify(
     # time). In 766 mode more than one supplement request is late all the same (multi_766).
     open_now = ~ended
     exempt = (
-        open_now & (np.isin(status, (5, 6, 8)) | f["supplement_pending"].to_numpy())
+        open_now & (np.isin(status, _WAITING) | f["supplement_pending"].to_numpy())
     ) | no_end
     overdue_by_due = is_overdue_at_series(due, period.end, compare).to_numpy()
     pending_overdue = pending & (multi_766 | (~exempt & overdue_by_due))

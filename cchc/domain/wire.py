@@ -37,8 +37,8 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
+from cchc.domain.calendar import VN_TZ
 from cchc.domain.records import (
     Channel,
     Dossier,
@@ -50,8 +50,6 @@ from cchc.domain.records import (
     Supplement,
     check_dossier,
 )
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Stands for a value the rules read only for its presence (a result file's link may name the
 #: citizen): `allowed_fields` keeps the fact that there is one, not the value.

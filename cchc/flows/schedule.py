@@ -8,9 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from cchc.config import DEFAULT_TIMEZONE
 from cchc.errors import UserError
 
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+DEFAULT_TZ = DEFAULT_TIMEZONE
 
 
 class ScheduleError(UserError, ValueError):
