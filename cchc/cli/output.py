@@ -32,8 +32,7 @@ def print_files(paths) -> None:
 
 def print_sync_summary(summary: dict) -> None:
     from cchc.domain.text import format_int as n
-
-    names = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
+    from cchc.report.labels import SOURCE_NAMES_VI as names
     print("KẾT QUẢ ĐỒNG BỘ HỒ SƠ")
     for src, c in summary.get("by_source", {}).items():
         print(f"  {names.get(src, src):<20} lấy {n(c['fetched']):>9}  thêm {n(c['inserted']):>9}  "

@@ -56,15 +56,13 @@ def format_decimal(value, digits: int = 2, na: str = "không phát sinh", sign: 
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
-def as_number(v):
-    """A figure read from a table cell: a float, or None for a missing / NaN value; a value that is
-    not a number (a label) is returned as it is."""
+def as_number(v) -> float | None:
+    """A figure read from a table cell: a finite float, or None for a missing / NaN / NA / infinite value
+    or one that is not a number. The one number reader of the tables, scores and reports."""
     if v is None:
         return None
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return v
-    if math.isnan(f):
         return None
-    return f
+    return f if math.isfinite(f) else None

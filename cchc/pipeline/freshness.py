@@ -8,9 +8,8 @@ from datetime import datetime
 
 from cchc.connectors.store import Store
 from cchc.domain.calendar import VN_TZ  # the store's sync_runs times are the ward's local time
+from cchc.domain.sources import SOURCE_NAMES_VI
 from cchc.errors import UserError
-
-SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 
 
 class DataTooOld(UserError, ValueError):
