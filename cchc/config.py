@@ -19,13 +19,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 
+from cchc.domain.calendar import VN_TZ_NAME
 from cchc.domain.redact import mask_secrets, userinfo_has_raw_at
+from cchc.errors import UserError
 
 DEFAULT_CONFIG = "config/demo.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///var/cchc.sqlite"
+DEFAULT_TIMEZONE = VN_TZ_NAME
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A configuration problem, with a message naming the file and the key (credentials masked)."""
 
     def __init__(self, message: str):
@@ -440,7 +443,7 @@ class MonthlyReport(_Model):
 
 class Config(_Model):
     ward: Ward
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TIMEZONE
     office_hours: list[tuple[time, time]] = [(time(7, 0), time(11, 30)), (time(13, 30), time(17, 0))]
     calendar: CalendarOverrides = CalendarOverrides()
     units: list[Unit] = Field(min_length=1)
@@ -455,6 +458,9 @@ class Config(_Model):
     reminders: Reminders = Reminders()
     smtp: Smtp = Smtp()
     monthly_report: MonthlyReport = MonthlyReport()
+    #: A folder of the ward's own report templates (jinja2), searched before the package's
+    #: (cchc/report/templates/): an officer changes wording without code. Relative to the config file.
+    templates_dir: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -793,6 +799,7 @@ def load_config(path: str | os.PathLike | None = None, env: dict | None = None) 
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: tệp cấu hình phải là một ánh xạ YAML (a mapping)")
     data = _apply_env(data, env)
+    data = _resolve_templates_dir(data, p)
     try:
         return Config.model_validate(data)
     except ValidationError as e:
@@ -835,6 +842,21 @@ def _read_yaml(p: Path):
         raise ConfigError(f"{p}: YAML lồng nhau quá sâu (YAML nested too deeply)") from None
     except (ValueError, TypeError, OverflowError) as e:  # a YAML date such as 2026-13-45
         raise ConfigError(f"{p}: YAML có giá trị không hợp lệ ({' '.join(str(e).split())})") from None
+
+
+def _resolve_templates_dir(data: dict, p: Path) -> dict:
+    """`templates_dir` relative to the configuration file; it must be a folder that exists."""
+    value = data.get("templates_dir")
+    if value is None:
+        return data
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{p}: templates_dir: phải là đường dẫn một thư mục (must be a folder path)")
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = p.parent / folder
+    if not folder.is_dir():
+        raise ConfigError(f"{p}: templates_dir: không tìm thấy thư mục {folder} (folder not found)")
+    return dict(data, templates_dir=str(folder))
 
 
 def _apply_env(data: dict, env) -> dict:

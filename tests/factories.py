@@ -46,6 +46,7 @@ def fact(**overrides) -> dict:
         "finished_at": None,
         "returned_at": None,
         "refused_at": None,
+        # the defaults of metrics.BOOL_COLUMNS, restated: a test row says what it holds, not what the code fills in
         "owes_fee": False,
         "paid_online": False,
         "digitized_component": False,

@@ -10,13 +10,13 @@ from cchc.connectors.store import Store
 from cchc.connectors.store import repository as repo
 from cchc.connectors.store.arrow_read import read_frame, select_list
 from cchc.domain.calendar import WorkCalendar
-from cchc.tasks.ingest import store_page
+from cchc.pipeline.ingest import store_page
 
 AS_OF = date(2026, 11, 20)
 
 
 def _filled(url: str, n: int = 400) -> Store:
-    from cchc.connectors.simulator.ward import SyntheticWard
+    from cchc.simulator.ward import SyntheticWard
 
     s = Store(url)
     s.migrate()

@@ -1,6 +1,6 @@
 """`cchc bench indicators` at a tiny N: the JSON keys the issue names, sane figures (no timing asserted)."""
 
-from cchc.benchmarks import bench_indicators
+from cchc.bench.indicators import bench_indicators
 
 
 def test_bench_indicators_reports_the_named_keys(tmp_path):

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from cchc.cli import main
 from cchc.config import load_config
 from cchc.connectors.store import Store
-from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.pipeline.sync import make_context, run_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-20"
@@ -50,7 +50,7 @@ def real_store(url: str, tmp: Path) -> Store:
     cfg = load_config(ROOT / "config" / "demo.yaml", env={"CCHC_DATABASE_URL": url})
     store = Store(url)
     store.migrate()
-    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(path), plain=True)
+    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(path))
     assert store.count_dossiers() == 1
     return store
 
@@ -116,7 +116,7 @@ def test_demo_refuses_its_own_store_once_real_data_was_imported_into_it(demo_env
     ws.append(["THAT-0002", "H99.99.01", "01/10/2026 08:00", "Đang xử lý"])
     wb.save(demo_env / "x.xlsx")
     cfg = load_config(ROOT / "config" / "demo.yaml", env={"CCHC_DATABASE_URL": url})
-    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(demo_env / "x.xlsx"), plain=True)
+    run_sources(make_context(cfg, store), date(2026, 11, 1), excel_file=str(demo_env / "x.xlsx"))
     code, _, err = demo(capsys, "--db", url, "--seed", "7")
     assert code == 1 and "excel" in err and len(err.strip().splitlines()) == 1
     assert store.count_dossiers("excel") == 1 and store.count_dossiers() == n + 1
@@ -127,7 +127,7 @@ def test_a_demo_store_written_by_another_sync_is_refused(tmp_path):
     from sqlalchemy import text
 
     from cchc.domain.records import Dossier, Status
-    from cchc.tasks.demo import DemoStoreRefused, check_demo_store, mark_demo_store
+    from cchc.pipeline.demo import DemoStoreRefused, check_demo_store, mark_demo_store
 
     store = Store(f"sqlite:///{tmp_path}/d.sqlite")
     assert check_demo_store(store).mark is None  # a new file: no table yet, nothing written by the check

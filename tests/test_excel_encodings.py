@@ -128,10 +128,11 @@ def test_date_errors_say_which_format_is_expected(tmp_path, cell, expect):
 
 
 def test_more_than_200_bad_rows_say_how_many_more(tmp_path, sqlite_url, capsys):
-    from cchc.commands import _print_sync_summary
+    from cchc.cli.output import print_sync_summary as _print_sync_summary
     from cchc.config import load_config
     from cchc.connectors.store import Store
-    from cchc.flows.sync_dossiers import _summary, make_context, run_sources
+    from cchc.pipeline.sync import make_context, run_sources
+    from cchc.pipeline.sync import sync_summary as _summary
 
     data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
     data["database_url"] = sqlite_url
@@ -143,7 +144,7 @@ def test_more_than_200_bad_rows_say_how_many_more(tmp_path, sqlite_url, capsys):
                  encoding="utf-8")
     store = Store(cfg.database_url)
     store.migrate()
-    counts, errors = run_sources(make_context(cfg, store), date(2026, 3, 20), plain=True, excel_file=str(p))
+    counts, errors = run_sources(make_context(cfg, store), date(2026, 3, 20), excel_file=str(p))
     assert errors == []
     summary = _summary(counts, store, errors)
     assert len(summary["row_errors"]) == 200 and summary["row_errors_total"] == 260
@@ -157,7 +158,7 @@ def test_more_than_200_bad_rows_say_how_many_more(tmp_path, sqlite_url, capsys):
 def test_the_import_flow_passes_the_encoding_on(tmp_path, sqlite_url):
     from cchc.config import load_config
     from cchc.connectors.store import Store
-    from cchc.flows.sync_dossiers import make_context, run_sources
+    from cchc.pipeline.sync import make_context, run_sources
 
     data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
     data["database_url"] = sqlite_url
@@ -170,6 +171,6 @@ def test_the_import_flow_passes_the_encoding_on(tmp_path, sqlite_url):
     store.migrate()
     ctx = make_context(cfg, store)
     with pytest.raises(ExcelFormatError, match="cp.csv.*--encoding"):
-        run_sources(ctx, date(2026, 3, 20), plain=True, excel_file=str(p))
-    counts, errors = run_sources(ctx, date(2026, 3, 20), plain=True, excel_file=str(p), excel_encoding="cp1258")
+        run_sources(ctx, date(2026, 3, 20), excel_file=str(p))
+    counts, errors = run_sources(ctx, date(2026, 3, 20), excel_file=str(p), excel_encoding="cp1258")
     assert errors == [] and store.count_dossiers("excel") == 3

@@ -601,9 +601,9 @@ def test_large_file_streams(tmp_path: Path) -> None:
 
 
 def test_round_trip_with_the_simulated_export(tmp_path: Path) -> None:
-    from cchc.connectors.simulator.excel_export import export_excel
-    from cchc.connectors.simulator.ward import SyntheticWard
     from cchc.domain.wire import parse_dossier
+    from cchc.simulator.excel_export import export_excel
+    from cchc.simulator.ward import SyntheticWard
 
     ward = SyntheticWard(seed=3, n_dossiers=2000, as_of=date(2026, 3, 13))
     path = tmp_path / "mo_phong.xlsx"

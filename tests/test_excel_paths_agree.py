@@ -13,13 +13,13 @@ import yaml
 
 from cchc.cli import main
 from cchc.config import load_config
-from cchc.connectors.simulator.excel_export import export_excel
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.domain.periods import parse_period
-from cchc.flows.sync_dossiers import make_context, run_sources
-from cchc.tasks import indicators as ti
+from cchc.pipeline import indicators as ti
+from cchc.pipeline.sync import make_context, run_sources
+from cchc.simulator.excel_export import export_excel
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -44,14 +44,14 @@ def two_stores(tmp_path_factory):
         api_path, api_cfg = _config(tmp, "api", {"CCHC_PROVINCIAL_URL": url})
         api = Store(api_cfg.database_url)
         api.migrate()
-        _, errors = run_sources(make_context(api_cfg, api), AS_OF, sources=["provincial"], plain=True)
+        _, errors = run_sources(make_context(api_cfg, api), AS_OF, sources=["provincial"])
         assert errors == []
     xl_path, xl_cfg = _config(tmp, "xl")
     export = tmp / "danh-sach-ho-so.xlsx"
     assert export_excel(ward, export) == ward.n_visible
     xl = Store(xl_cfg.database_url)
     xl.migrate()
-    counts, errors = run_sources(make_context(xl_cfg, xl), AS_OF, excel_file=str(export), plain=True)
+    counts, errors = run_sources(make_context(xl_cfg, xl), AS_OF, excel_file=str(export))
     assert errors == [] and counts.total()["quarantined"] == 0
     assert xl.count_dossiers("excel") == api.count_dossiers("provincial") == ward.n_visible
     yield {"api": (api, api_cfg, api_path), "xl": (xl, xl_cfg, xl_path)}
@@ -108,7 +108,10 @@ def test_indicators_flow_on_excel_names_the_source_and_says_officers_are_unknown
     _, _, xl_path = two_stores["xl"]
     monkeypatch.delenv("CCHC_DATABASE_URL", raising=False)
     result = compute_indicators(config_path=str(xl_path), period="2026-10", write_xlsx=False)
-    assert result["source"] == "excel" and "nguồn: Tệp Excel (excel)" in result["unit_table_text"]
+    from cchc.cli.reports import unit_table_text
+
+    assert result["source"] == "excel"
+    assert "nguồn: Tệp Excel (excel)" in unit_table_text(result, load_config(xl_path))
     arts = {}
     with get_client(sync_client=True) as client:  # newest first: other tests publish the same keys
         for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="%-2026-10")),

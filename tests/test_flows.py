@@ -13,9 +13,9 @@ import yaml
 from openpyxl import Workbook, load_workbook
 
 from cchc.cli import main
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
-from cchc.tasks.indicators import JSON_OUTLINE
+from cchc.report.tables import JSON_OUTLINE
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -91,11 +91,11 @@ def test_sync_cli_json_twice_is_idempotent(env, capsys):
 
 def _cell_entries(env) -> list[dict]:
     from cchc.config import load_config
-    from cchc.connectors.store import Store, cell_cache
+    from cchc.connectors.store import Store
 
     store = Store(load_config(str(env["cfg"])).database_url)
     try:
-        return cell_cache.entries(store.engine, "provincial")
+        return store.kept_cells("provincial")
     finally:
         store.dispose()
 

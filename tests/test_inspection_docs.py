@@ -16,7 +16,6 @@ from factories import done, fact, facts
 from openpyxl import load_workbook
 
 from cchc.config import load_config
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.connectors.store.inspections import sampling_facts
 from cchc.domain import metrics as m
@@ -36,7 +35,8 @@ from cchc.report.inspection_docs import (
     render_sheet,
     write_sample_xlsx,
 )
-from cchc.tasks.indicators import json_rows
+from cchc.report.tables import json_rows
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = load_config(ROOT / "config" / "demo.yaml", env={})

@@ -25,10 +25,10 @@ from cchc.connectors.mail import SmtpSender, SmtpSettings, build_message, messag
 from cchc.connectors.mailbox import Mailbox, free_port
 from cchc.connectors.store import Store
 from cchc.connectors.store.outbox import Outbox
-from cchc.connectors.xlsx_report import write_bieu06_xlsx
 from cchc.domain.bieu06 import Bieu06Row
 from cchc.report import monthly as mo
 from cchc.report import nd30_docx as nd
+from cchc.report.xlsx import write_bieu06_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"

@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 
 from cchc.config import Config, load_config
 from cchc.connectors.store import Store
-from cchc.connectors.xlsx_report import SHEET_OUTLINE, write_bieu06_xlsx
 from cchc.domain import outline
 from cchc.domain.bieu06 import bieu06_rows
 from cchc.domain.metrics import TOTAL, classify, facts_from_dossiers, indicator_table, rollup_units
@@ -20,7 +19,9 @@ from cchc.domain.records import Evaluation, Fee, Status
 from cchc.domain.score766 import scores_by_unit
 from cchc.domain.timeliness import effective_due
 from cchc.domain.wire import parse_dossier
-from cchc.tasks import indicators as ti
+from cchc.pipeline import indicators as ti
+from cchc.report import tables as rt
+from cchc.report.xlsx import SHEET_OUTLINE, write_bieu06_xlsx
 
 OCT = parse_period("2026-10")
 
@@ -201,15 +202,15 @@ def test_stats_json_keeps_its_keys_and_adds_the_outline(tmp_path):
     cfg = Config(ward={"name": "Phường Thử", "province": "Tỉnh Thử", "national_id": "H99.99"},
                  units=[{"code": "A", "name": "Phòng A", "national_id": "H99.99.04"}])
     table = rollup_units(classify(_outline_frame(), OCT), ti.top_units(cfg))
-    rows = ti.json_rows(table, "unit")
-    old = ["group", "label", *ti.JSON_COUNTS]
-    for k in ti.JSON_RATES:
+    rows = rt.json_rows(table, "unit")
+    old = ["group", "label", *rt.JSON_COUNTS]
+    for k in rt.JSON_RATES:
         old += [k, k + "_num", k + "_den"]
     old.append("avg_processing_days")
-    assert list(rows[-1]) == old + list(ti.JSON_OUTLINE)
+    assert list(rows[-1]) == old + list(rt.JSON_OUTLINE)
     assert rows[-1]["returned_unresolved"] == 1 and rows[-1]["supplement_unresolved"] == 2
     assert (rows[-1]["evaluated"], rows[-1]["satisfied"]) == (3, 1)
-    shown = ti.display_rows(table, "unit")[-1]
+    shown = rt.display_rows(table, "unit")[-1]
     assert shown["Trả lại (không giải quyết)"] == 1 and shown["Số hóa kết quả"] == 1
 
     path = write_bieu06_xlsx(tmp_path / "b06.xlsx", ward_name="Phường Thử", province="Tỉnh Thử",
@@ -329,12 +330,12 @@ def test_received_at_midnight_after_the_period_is_not_in_it(mode):
 
 
 def test_the_catalogue_fee_flags_are_part_of_the_cells_key(db_url):
-    from cchc.benchmarks import AS_OF, _bench_config
-    from cchc.tasks import period_cells as pc
+    from cchc.bench.measure import AS_OF, bench_config
+    from cchc.pipeline import period_cells as pc
 
     s = Store(db_url)
     s.migrate()
-    cfg = _bench_config("http://127.0.0.1:9", db_url, AS_OF)
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF)
     proc = {"code": "P1", "name": "x", "field_code": "", "field_name": "", "online_level": 3,
             "has_fee": False, "result_paper": True, "working_days": 3}
     s.upsert_procedures([proc])

@@ -7,12 +7,12 @@ import pytest
 from factories import dossier
 from pandas.testing import assert_frame_equal
 
-from cchc.benchmarks import AS_OF, _bench_config, populate
+from cchc.bench.indicators import populate
+from cchc.bench.measure import AS_OF, bench_config
 from cchc.connectors.store import Store
-from cchc.connectors.store import cell_cache as cache
 from cchc.domain.periods import Period
 from cchc.domain.records import Status
-from cchc.tasks import period_cells as pc
+from cchc.pipeline import period_cells as pc
 
 YEAR = Period.custom(date(2025, 11, 1), date(2026, 10, 31))
 
@@ -22,7 +22,7 @@ def filled(db_url):
     store = Store(db_url)
     store.migrate()
     store.clear_dossiers()
-    cfg = _bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
     populate(store, cfg, 800)
     yield store, cfg
     store.dispose()
@@ -42,7 +42,7 @@ def test_a_year_from_stored_months_equals_the_rows(filled):
     store, cfg = filled
     direct = pc.compute(store, cfg, YEAR)
     first = pc.period_cells(store, cfg, YEAR)  # computes and keeps the twelve months
-    assert len(cache.entries(store.engine, "provincial")) == 12 * len(pc.KINDS)
+    assert len(store.kept_cells("provincial")) == 12 * len(pc.KINDS)
     assert _computed(store, cfg) == []  # all current now
     again = pc.period_cells(store, cfg, YEAR)
     _same(first, direct)
@@ -87,7 +87,7 @@ def test_refresh_keeps_the_recent_months_current(filled):
     # A custom range's month pieces are computed, not kept.
     edge = Period.custom(date(2026, 3, 10), date(2026, 4, 20))
     _same(pc.period_cells(store, cfg, edge), pc.compute(store, cfg, edge))
-    assert {(e["period_start"], e["period_end"]) for e in cache.entries(store.engine, "provincial")} == {
+    assert {(e["period_start"], e["period_end"]) for e in store.kept_cells("provincial")} == {
         (p.start, p.end) for p in Period.custom(date(2025, 11, 1), date(2026, 11, 30)).sub_periods("month")}
 
 

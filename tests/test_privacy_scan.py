@@ -23,19 +23,19 @@ from openpyxl import load_workbook
 
 from cchc.config import load_config
 from cchc.connectors.provincial import rename_records
-from cchc.connectors.simulator.excel_export import PERSONAL_HEADERS, export_excel
-from cchc.connectors.simulator.server import Faults, running
-from cchc.connectors.simulator.ward import (
+from cchc.connectors.store import Store
+from cchc.domain import wire
+from cchc.domain.wire import WIRE_ALLOW_LIST, allowed_fields, parse_dossier, quarantine_payload
+from cchc.pipeline.ingest import store_page
+from cchc.pipeline.sync import make_context, run_sources
+from cchc.simulator.excel_export import PERSONAL_HEADERS, export_excel
+from cchc.simulator.server import Faults, running
+from cchc.simulator.ward import (
     EXTRA_PERSONAL_KEYS,
     PERSONAL_KEYS,
     PROVINCIAL_FIELD_MAP,
     SyntheticWard,
 )
-from cchc.connectors.store import Store
-from cchc.domain import wire
-from cchc.domain.wire import WIRE_ALLOW_LIST, allowed_fields, parse_dossier, quarantine_payload
-from cchc.flows.sync_dossiers import make_context, run_sources
-from cchc.tasks.ingest import store_page
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -113,13 +113,13 @@ def test_nothing_personal_in_any_table_or_log_after_syncs_and_an_import(tmp_path
         store = Store(cfg.database_url)
         store.migrate()
         ctx = make_context(cfg, store)
-        counts, errors = run_sources(ctx, AS_OF, plain=True)
+        counts, errors = run_sources(ctx, AS_OF)
         assert errors == []
-        counts2, errors = run_sources(ctx, AS_OF, plain=True, full=True)  # a second pass: updates
+        counts2, errors = run_sources(ctx, AS_OF, full=True)  # a second pass: updates
         assert errors == []
     xlsx = tmp_path / "xuat.xlsx"
     _hostile_export(ward, xlsx)
-    counts3, errors = run_sources(ctx, AS_OF, plain=True, excel_file=str(xlsx))
+    counts3, errors = run_sources(ctx, AS_OF, excel_file=str(xlsx))
     assert errors == []
     # Hostile records straight into the ingest path: personal data where the rules look.
     i = ward.select()[0]

@@ -15,13 +15,14 @@ from openpyxl import load_workbook
 
 from cchc.cli import main
 from cchc.config import load_config
-from cchc.connectors.simulator.server import running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.periods import parse_period, period_of
-from cchc.flows.sync_dossiers import make_context, run_sources
-from cchc.tasks import indicators as ti
+from cchc.pipeline import indicators as ti
+from cchc.pipeline.sync import make_context, run_sources
+from cchc.report import tables as rt
+from cchc.simulator.server import running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -44,7 +45,7 @@ def ward_env(tmp_path_factory):
         cfg = load_config(path, env={})
         store = Store(cfg.database_url)
         store.migrate()
-        _, errors = run_sources(make_context(cfg, store), AS_OF, plain=True)
+        _, errors = run_sources(make_context(cfg, store), AS_OF)
         assert errors == []
         store.dispose()
     mp.delenv("CCHC_CONFIG", raising=False)
@@ -155,7 +156,7 @@ def test_ranking_puts_a_sub_unit_under_its_parent(ward_env):
     # the sub-unit (TTPVHCC-HT, inside TTPVHCC) has the best rate: it must not rank first beside its parent
     t = _unit_rows(cfg, {"VP": (90.0, 10), "VHXH": (95.0, 10), "KTHTDT": (float("nan"), 0),
                          "TTPVHCC": (80.0, 50), "TTPVHCC-HT": (99.0, 30)})
-    ranked = [(rank, depth, r["label"]) for rank, depth, r in ti.ranked_units(t, cfg)]
+    ranked = [(rank, depth, r["label"]) for rank, depth, r in rt.ranked_units(t, cfg)]
     assert ranked == [("1", 0, "Phòng Văn hóa - Xã hội"), ("2", 0, "Văn phòng HĐND và UBND"),
                       ("3", 0, "Trung tâm Phục vụ hành chính công"),
                       ("3.1", 1, "Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC)"),
@@ -163,7 +164,7 @@ def test_ranking_puts_a_sub_unit_under_its_parent(ward_env):
 
 
 def test_summary_markdown_ranks_nested_and_uses_thousands(ward_env):
-    from cchc.flows.compute_indicators import summary_markdown
+    from cchc.report.summary import summary_markdown
 
     cfg = ward_env["cfg"]
     data = ti.load_period(Store(cfg.database_url), cfg, parse_period("2026-10"), with_national=False)
@@ -182,11 +183,11 @@ def test_summary_markdown_ranks_nested_and_uses_thousands(ward_env):
 def test_unit_tables_show_sub_units_under_their_parent(ward_env):
     cfg = ward_env["cfg"]
     data = ti.load_period(Store(cfg.database_url), cfg, parse_period("2026-10"), with_national=False)
-    rows = ti.display_rows(ti.group_table(data, cfg, "unit", nested=True), "unit")
+    rows = rt.display_rows(ti.group_table(data, cfg, "unit", nested=True), "unit")
     labels = [r["Đơn vị"] for r in rows]
     i = labels.index("Trung tâm Phục vụ hành chính công")
     assert labels[i + 1] == "└ Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC)"
-    assert ti.nested_label("    Tổ một cửa") == "\u2003└ Tổ một cửa"
+    assert rt.nested_label("    Tổ một cửa") == "\u2003└ Tổ một cửa"
 
 
 def test_reconcile_detail_display_names_units_and_cuts(ward_env):
@@ -194,12 +195,12 @@ def test_reconcile_detail_display_names_units_and_cuts(ward_env):
     mism = pd.DataFrame({"code": [f"HS{i}" for i in range(250)], "unit_code": ["H99.99.04.01"] * 249 + ["X.1"],
                          "kind": ["lệch trạng thái"] * 250, "provincial_value": ["10 - Đã trả kết quả"] * 250,
                          "national_value": [""] * 250})
-    rows = ti.reconcile_detail_display(mism, cfg)
+    rows = rt.reconcile_detail_display(mism, cfg)
     assert len(rows) == 200 and list(rows[0]) == ["Mã hồ sơ", "Đơn vị", "Loại chênh lệch", "Giá trị hệ thống tỉnh",
                                                   "Giá trị Cổng DVCQG"]
     assert rows[0]["Đơn vị"] == "Bộ phận Hộ tịch - Chứng thực (Trung tâm PVHCC)"
-    assert ti.reconcile_detail_display(mism, cfg, limit=None)[-1]["Đơn vị"] == "X.1"  # unknown: the code
-    assert ti.shown_of(200, 2284) == "hiển thị 200 / 2.284" and ti.shown_of(5, 5) == ""
+    assert rt.reconcile_detail_display(mism, cfg, limit=None)[-1]["Đơn vị"] == "X.1"  # unknown: the code
+    assert rt.shown_of(200, 2284) == "hiển thị 200 / 2.284" and rt.shown_of(5, 5) == ""
 
 
 def test_table_artifacts_show_counts_with_thousands(monkeypatch):
@@ -211,3 +212,37 @@ def test_table_artifacts_show_counts_with_thousands(monkeypatch):
                                    "Tỉ lệ": "95,25%", "x": float("nan"), "b": True}], "d")
     assert seen["t"] == [{"Đơn vị": "A", "Tiếp nhận": "2.284", "n": "12.000", "Tỉ lệ": "95,25%",
                           "x": "không phát sinh", "b": True}]
+
+
+def test_a_ward_template_overrides_the_summary_wording(ward_env, tmp_path):
+    """The summary is rendered from report/templates/summary.md.j2; a `templates_dir` in the ward's
+    configuration is searched first, so an officer rewords it without code."""
+    from cchc.config import load_config
+    from cchc.report.summary import summary_markdown
+
+    cfg = ward_env["cfg"]
+    data = ti.load_period(Store(cfg.database_url), cfg, parse_period("2026-10"), with_national=False)
+    args = (parse_period("2026-10"), ti.group_table(data, cfg, "unit", nested=True),
+            ti.group_table(data, cfg, "procedure"), None, None, {"rate": 95.0, "num": 1900, "den": 2000})
+    assert summary_markdown(cfg, *args).startswith(f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}\n**Kỳ:**")
+    folder = tmp_path / "mau"
+    folder.mkdir()
+    (folder / "summary.md.j2").write_text("Kính gửi Chủ tịch UBND {{ ward_name }}: đúng hạn {{ total.on_time_rate }}.\n",
+                                          encoding="utf-8")
+    data = yaml.safe_load(Path(ward_env["path"]).read_text(encoding="utf-8")) | {"templates_dir": "mau"}
+    path = tmp_path / "ward.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    own = load_config(path, env={})
+    assert own.templates_dir == str(folder)
+    md = summary_markdown(own, *args)
+    assert md.startswith(f"Kính gửi Chủ tịch UBND {cfg.ward.name}: đúng hạn ") and md.endswith("%.")
+
+
+def test_a_missing_templates_dir_is_one_line_naming_the_key(ward_env, tmp_path):
+    from cchc.config import ConfigError, load_config
+
+    data = yaml.safe_load(Path(ward_env["path"]).read_text(encoding="utf-8")) | {"templates_dir": "khong-co"}
+    path = tmp_path / "ward.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"templates_dir: không tìm thấy thư mục .*khong-co"):
+        load_config(path, env={})

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from cronsim import CronSim
 
-from cchc.connectors.simulator.server import Faults, running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.flows.limits import sync_limit_name
+from cchc.simulator.server import Faults, running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

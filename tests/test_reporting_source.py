@@ -18,7 +18,7 @@ from cchc.config import load_config
 from cchc.connectors.store import Store
 from cchc.connectors.store.schema import period_cells
 from cchc.domain.sources import SourceChoiceError, reporting_source
-from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.pipeline.sync import make_context, run_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +93,7 @@ def excel_ward(tmp_path, monkeypatch):
     cfg = load_config(cfg_path)
     store = Store(cfg.database_url)
     store.migrate()
-    run_sources(make_context(cfg, store), date(2026, 11, 5), excel_file=str(_excel(tmp_path / "x.xlsx")), plain=True)
+    run_sources(make_context(cfg, store), date(2026, 11, 5), excel_file=str(_excel(tmp_path / "x.xlsx")))
     yield {"cfg": cfg, "store": store, "path": cfg_path, "data": data, "tmp": tmp_path}
     store.dispose()
 

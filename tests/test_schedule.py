@@ -47,7 +47,7 @@ def _failed(exc):
 def test_tasks_retry_network_failures_only_and_only_in_deployment_runs(monkeypatch):
     from cchc.config import ConfigError
     from cchc.connectors.http import SourceError
-    from cchc.tasks import sync as t
+    from cchc.tasks import sync_dossiers as t
     from cchc.tasks.retry import retry_on_network_failure
 
     refused = SourceError("Không kết nối được tới http://x sau 6 lần thử", "http://x", attempts=6)
@@ -70,7 +70,7 @@ def test_tasks_retry_network_failures_only_and_only_in_deployment_runs(monkeypat
 def test_data_age_rule_and_the_note_every_artifact_carries():
     from datetime import datetime
 
-    from cchc.tasks.freshness import DataTooOld, check_data_age, sync_note
+    from cchc.pipeline.freshness import DataTooOld, check_data_age, sync_note
 
     now = datetime(2026, 12, 1, 6, 30)
     check_data_age("provincial", datetime(2026, 11, 30, 17, 15), 24, now=now)  # 13 h old: fine
@@ -97,7 +97,7 @@ def test_one_sync_limit_per_store_whatever_the_spelling(tmp_path, monkeypatch):
 
 
 def test_run_names_are_readable(monkeypatch):
-    from cchc.flows import naming
+    from cchc.tasks import naming
 
     monkeypatch.setattr(naming, "_params", lambda: {"period": "2026-Q3", "config_path": str(ROOT / "config/demo.yaml")})
     assert naming.indicators_run_name() == "chi-so-phuong-hoa-an-mo-phong-2026-q3"

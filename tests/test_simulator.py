@@ -1,4 +1,4 @@
-"""The deterministic ward simulator (cchc.connectors.simulator): data, HTTP APIs, faults, Excel."""
+"""The deterministic ward simulator (cchc.simulator): data, HTTP APIs, faults, Excel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from cchc.connectors.simulator import (
+from cchc.domain.records import RecordError, Status
+from cchc.domain.wire import PERSONAL_FIELDS, dossier_to_wire, parse_dossier
+from cchc.simulator import (
     DEFAULT_OFFICERS,
     DEFAULT_UNITS,
     EXCEL_HEADERS,
@@ -22,8 +24,6 @@ from cchc.connectors.simulator import (
     make_server,
     running,
 )
-from cchc.domain.records import RecordError, Status
-from cchc.domain.wire import PERSONAL_FIELDS, dossier_to_wire, parse_dossier
 
 AS_OF = date(2026, 3, 13)  # a Friday
 TO_CANONICAL = {v: k for k, v in PROVINCIAL_FIELD_MAP.items()}

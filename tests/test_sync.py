@@ -1,4 +1,4 @@
-"""Sync from the simulator into the store, without Prefect orchestration (`plain=True` runs the
+"""Sync from the simulator into the store, without Prefect orchestration (`run_sources` runs the
 same task functions): idempotence on SQLite and PostgreSQL, interruptions, faults, privacy."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from cchc.config import load_config
-from cchc.connectors.simulator.server import Faults, running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store
-from cchc.flows.sync_dossiers import make_context, run_sources
+from cchc.pipeline.sync import make_context, run_sources
+from cchc.simulator.server import Faults, running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -49,7 +49,7 @@ def make_cfg(tmp_path: Path, url: str, db_url: str, page_size: int = 50, retries
 def sync(cfg, today=AS_OF, **kw):
     store = Store(cfg.database_url)
     store.migrate()
-    counts, errors = run_sources(make_context(cfg, store), today, plain=True, **kw)
+    counts, errors = run_sources(make_context(cfg, store), today, **kw)
     return store, counts, errors
 
 
@@ -139,10 +139,10 @@ KILLABLE = textwrap.dedent(
     from datetime import date
     from cchc.config import load_config
     from cchc.connectors.store import Store
-    from cchc.flows.sync_dossiers import make_context, run_sources
+    from cchc.pipeline.sync import make_context, run_sources
     cfg = load_config(sys.argv[1], env={})
     store = Store(cfg.database_url); store.migrate()
-    run_sources(make_context(cfg, store), date.fromisoformat(sys.argv[2]), sources=["provincial"], plain=True,
+    run_sources(make_context(cfg, store), date.fromisoformat(sys.argv[2]), sources=["provincial"],
                 pages_per_task=1)
     """
 )

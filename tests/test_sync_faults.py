@@ -24,8 +24,6 @@ import yaml
 from sqlalchemy import func, select
 
 from cchc.config import load_config
-from cchc.connectors.simulator.server import POISON_KINDS, Faults, running
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.connectors.store import Store, SyncBusy
 from cchc.connectors.store import repository as repo
 from cchc.connectors.store.schema import dossiers, processing_steps
@@ -38,8 +36,9 @@ from cchc.domain.records import (
     ProcessingStep,
     Status,
 )
-from cchc.flows.sync_dossiers import make_context, run_sources
-from cchc.tasks.sync import national_batch
+from cchc.pipeline.sync import make_context, national_batch, run_sources
+from cchc.simulator.server import POISON_KINDS, Faults, running
+from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 20)
@@ -72,7 +71,7 @@ def sync(cfg, today=AS_OF, migrate=True, **kw):
     store = Store(cfg.database_url)
     if migrate:  # (Alembic's command API is not thread-safe: the threads of one test skip it)
         store.migrate()
-    counts, errors = run_sources(make_context(cfg, store), today, plain=True, codes_per_task=CODES_PER_TASK, **kw)
+    counts, errors = run_sources(make_context(cfg, store), today, codes_per_task=CODES_PER_TASK, **kw)
     return store, counts, errors
 
 
@@ -112,7 +111,7 @@ def _child_sync(cfg_path: str) -> None:
     cfg = load_config(cfg_path, env={})
     store = Store(cfg.database_url)
     store.migrate()
-    run_sources(make_context(cfg, store), AS_OF, plain=True, pages_per_task=1, codes_per_task=CODES_PER_TASK)
+    run_sources(make_context(cfg, store), AS_OF, pages_per_task=1, codes_per_task=CODES_PER_TASK)
 
 
 _FORKS = None
@@ -185,7 +184,7 @@ def test_interrupted_national_pass_is_finished_when_the_window_changes(tmp_path,
         assert errors == []
         window_from = store.get_cursor("provincial")["window"]["from"]
         # the first national pass stopped after 40 codes (what a kill -9 leaves)
-        res = national_batch.fn(make_context(cfg, store), window_from, None, 40, "2026-11-20T08:00:00")
+        res = national_batch(make_context(cfg, store), window_from, None, 40, "2026-11-20T08:00:00")
         assert not res["done"] and store.get_cursor("national")["after_code"] == res["after_code"]
         assert store.count_dossiers("national") > 0
         store, _, errors = sync(cfg)  # the provincial window is now incremental: it starts later
@@ -349,7 +348,7 @@ def test_a_sync_while_another_holds_the_store_says_so_in_one_line(tmp_path, db_u
     store.migrate()
     with store.sync_lock("20261120080000-aaaaaa"):
         with pytest.raises(SyncBusy) as e:
-            run_sources(make_context(cfg, Store(db_url)), AS_OF, plain=True, lock_wait_s=0.3)
+            run_sources(make_context(cfg, Store(db_url)), AS_OF, lock_wait_s=0.3)
     msg = str(e.value)
     assert "\n" not in msg and "đang chạy" in msg and "20261120080000-aaaaaa" in msg
     # released: the next one gets it at once

@@ -47,3 +47,16 @@ def test_period_notes_flag_unfinished_future_and_empty_periods():
     assert period_notes(oct_, date(2026, 9, 30), has_data=False) == [
         "kỳ chưa kết thúc, số liệu tạm tính (kỳ chưa bắt đầu)", "không có hồ sơ trong kỳ"]
     assert period_notes(oct_, date(2027, 1, 1), has_data=False) == ["không có hồ sơ trong kỳ"]
+
+
+def test_one_number_reader_and_one_decimal_formatter():
+    import pandas as pd
+
+    from cchc.domain.text import as_number, format_decimal, format_percent
+
+    assert [as_number(v) for v in (None, float("nan"), pd.NA, float("inf"), "x", "3.5", 2)] == \
+        [None, None, None, None, None, 3.5, 2.0]
+    assert format_decimal(1234.5) == "1.234,50" and format_decimal(None) == "không phát sinh"
+    assert format_decimal(1.5, sign=True) == "+1,50" and format_decimal(-0.25, sign=True) == "-0,25"
+    assert format_decimal(0, sign=True) == "+0,00"
+    assert format_percent(95.25) == "95,25%" and format_percent(None, na="—") == "—"

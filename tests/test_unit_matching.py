@@ -14,8 +14,8 @@ from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.periods import parse_period
 from cchc.domain.units import unit_resolver
-from cchc.flows.sync_dossiers import make_context, run_sources
-from cchc.tasks import indicators as ti
+from cchc.pipeline import indicators as ti
+from cchc.pipeline.sync import make_context, run_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def test_excel_rows_naming_a_unit_by_code_or_name_are_not_unmatched(tmp_path):
     wb.save(path)
     store = Store(cfg.database_url)
     store.migrate()
-    counts, errors = run_sources(make_context(cfg, store), date(2026, 11, 5), excel_file=str(path), plain=True)
+    counts, errors = run_sources(make_context(cfg, store), date(2026, 11, 5), excel_file=str(path))
     assert errors == []
     table = ti.group_table(ti.load_period(store, cfg, parse_period("2026-10"), "excel", with_national=False),
                            cfg, "unit")

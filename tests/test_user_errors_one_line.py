@@ -81,3 +81,58 @@ def test_a_file_that_is_not_sqlite_is_one_line_and_untouched(tmp_path, capsys, m
 def test_a_directory_as_sqlite_database_is_one_line(tmp_path):
     with pytest.raises(StoreError, match="thư mục"):
         Store(f"sqlite:///{tmp_path}")
+
+
+# --------------------------------------------------------------------- the one UserError path (issue 10)
+def _user_error_classes():
+    from cchc.cli.reports import PeriodArgumentError
+    from cchc.config import ConfigError
+    from cchc.connectors.excel_import import ExcelFormatError
+    from cchc.connectors.http import SourceError
+    from cchc.connectors.store import SyncBusy
+    from cchc.domain.bieu06 import Bieu06IdentityError
+    from cchc.domain.sources import SourceChoiceError
+    from cchc.flows.schedule import ScheduleError
+    from cchc.flows.sync_dossiers import SyncFailed
+    from cchc.pipeline.demo import DemoStoreRefused
+    from cchc.pipeline.freshness import DataTooOld
+
+    return [ConfigError, SourceError, StoreError, SyncBusy, SyncFailed, ExcelFormatError, Bieu06IdentityError,
+            ScheduleError, PeriodArgumentError, SourceChoiceError, DataTooOld, DemoStoreRefused]
+
+
+def test_every_user_caused_error_is_a_user_error():
+    from cchc.errors import UserError, user_error_names
+
+    for cls in _user_error_classes():
+        assert issubclass(cls, UserError), cls
+        assert cls.__name__ in user_error_names()
+    src = Path(__file__).resolve().parent.parent / "cchc"
+    flagged = [p for p in src.rglob("*.py") if "user_facing" in p.read_text(encoding="utf-8")]
+    assert not flagged, f"user_facing flags instead of UserError: {flagged}"
+
+
+def test_a_user_error_raised_in_a_command_is_one_line_exit_1(capsys, monkeypatch):
+    from cchc.cli import admin
+    from cchc.errors import UserError
+
+    class WardFileBroken(UserError):
+        pass
+
+    def broken(args):
+        raise WardFileBroken("ward.yaml: dòng 3 hỏng / line 3 broken")
+
+    monkeypatch.setattr(admin, "cmd_quarantine", broken)
+    err = _one_line_error(capsys, ["quarantine"])
+    assert err == "Lỗi / error: ward.yaml: dòng 3 hỏng / line 3 broken"
+
+
+def test_a_bug_is_not_a_user_error(monkeypatch):
+    from cchc.cli import admin
+
+    def broken(args):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(admin, "cmd_quarantine", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        main(["quarantine"])

@@ -1,4 +1,4 @@
-"""Excel exports (cchc.connectors.xlsx_report): Biểu số 06/VPCP/KSTT and plain indicator tables.
+"""Excel exports (cchc.report.xlsx): Biểu số 06/VPCP/KSTT and plain indicator tables.
 
 Every workbook is written in tmp_path and reopened with openpyxl.
 """
@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 
-from cchc.connectors.xlsx_report import (
+from cchc.domain.bieu06 import Bieu06Row, check_identities
+from cchc.report.xlsx import (
     BIEU06_TITLE,
     NOT_APPLICABLE,
     SHEET_BY_FIELD,
@@ -21,7 +22,6 @@ from cchc.connectors.xlsx_report import (
     write_bieu06_xlsx,
     write_table_xlsx,
 )
-from cchc.domain.bieu06 import Bieu06Row, check_identities
 
 FIELDS = (
     "received_total",

@@ -41,6 +41,7 @@ def _column(arr: pa.Array, kind: str, encode_labels: bool = True) -> pa.Array:
         if pa.types.is_timestamp(t):
             if t.tz is None:
                 return arr.cast(pa.timestamp("us"))
+            # cchc.domain.calendar.VN_TZ_NAME, written out: this helper process imports pyarrow only
             return pc.local_timestamp(arr.cast(pa.timestamp("us", tz="Asia/Ho_Chi_Minh")))
         if pa.types.is_null(t) or pa.types.is_integer(t):  # all NULL: SQLite reports int64
             return pa.nulls(len(arr), pa.timestamp("us"))

@@ -52,6 +52,7 @@ from pathlib import Path
 from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
 from cchc.domain.text import fold, slugify
 from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier, quote_value
+from cchc.errors import UserError
 
 __all__ = [
     "COLUMNS",
@@ -140,7 +141,7 @@ del _c, _name
 # ------------------------------------------------------------------------------------------ results
 
 
-class ExcelFormatError(ValueError):
+class ExcelFormatError(UserError, ValueError):
     """The file as a whole cannot be imported: unknown type, corrupt, or required columns missing.
 
     The message is meant for the user (Vietnamese), names the file and never quotes cell values

@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from cchc.domain.redact import mask_secrets
+from cchc.errors import UserError
 
 logger = logging.getLogger("cchc.connectors")
 
@@ -55,7 +56,7 @@ _MESSAGE_KEYS = (
 )
 
 
-class SourceError(Exception):
+class SourceError(UserError):
     """An outside system could not be read: the message says where (URL) and what happened."""
 
     def __init__(self, message: str, url: str, status: int | None = None, attempts: int = 1):
@@ -176,7 +177,11 @@ class ResilientClient:
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], object] = time.sleep,
         deadline_s: float | None = None,
+        token: str | None = None,
     ):
+        """The retry set-up both API clients share; `token` is sent as a Bearer authorization."""
+        if token:
+            headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         #: a request's total time, retries and waits included (default: 4 read timeouts, at least 120 s)

@@ -95,17 +95,10 @@ class ProvincialClient(ResilientClient):
         max_backoff_s: float = 60,
         deadline_s: float | None = None,
     ):
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        super().__init__(
-            base_url,
-            timeout_s=timeout_s,
-            deadline_s=deadline_s,
-            max_retries=max_retries,
-            backoff_s=backoff_s,
-            max_backoff_s=max_backoff_s,
-            headers=headers,
-            sleep=sleep,
-        )
+        # The retry parameters repeat the other client's signature on purpose (callers and the config name
+        # them per source); what they set up is ResilientClient's, once.
+        super().__init__(base_url, timeout_s=timeout_s, deadline_s=deadline_s, max_retries=max_retries,
+                         backoff_s=backoff_s, max_backoff_s=max_backoff_s, token=token, sleep=sleep)
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
         self.list_path = list_path

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from cchc.domain.metrics import TOTAL, TOTAL_LABEL_VI, indicator_table, rollup_units
+from cchc.errors import UserError
 
 FORM_CODE = "Biểu số 06/VPCP/KSTT"
 FORM_CODE_BY_UNIT = "Biểu số 06a/VPCP/KSTT"
@@ -79,7 +80,7 @@ class Bieu06Row:
         return asdict(self)
 
 
-class Bieu06IdentityError(ValueError):
+class Bieu06IdentityError(UserError, ValueError):
     """A Biểu 06 row whose numbers do not add up."""
 
     def __init__(self, label: str, identity: str, detail: str):

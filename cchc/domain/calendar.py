@@ -24,6 +24,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+#: The ward's time zone unless the configuration says otherwise: the one place it is named.
+VN_TZ_NAME = "Asia/Ho_Chi_Minh"
+VN_TZ = ZoneInfo(VN_TZ_NAME)
+
 _US_PER_SECOND = 1_000_000
 _US_PER_HOUR = 3600 * _US_PER_SECOND
 
@@ -77,7 +81,7 @@ class WorkCalendar:
         extra_holidays: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
         office_hours: OfficeHours = OfficeHours(),
-        tz: str = "Asia/Ho_Chi_Minh",
+        tz: str = VN_TZ_NAME,
     ) -> None:
         off = {_as_date(d) for d in extra_holidays}
         on = {_as_date(d) for d in extra_working_days}

@@ -80,7 +80,7 @@ def _closing(cells: pd.DataFrame) -> pd.DataFrame:
 
 def _zero(cells: pd.DataFrame) -> pd.DataFrame:
     f = cells.copy()
-    for col in m._additive_columns(cells):
+    for col in m.additive_columns(cells):
         f[col] = 0.0 if col == "processing_days_sum" else 0
     return f
 
@@ -102,7 +102,7 @@ def compose_cells(parts: Sequence[pd.DataFrame], period: Period) -> pd.DataFrame
     pieces = [_flows(p) for p in parts] + [_opening(parts[0]), _closing(parts[-1])]
     stacked = pd.concat([p for p in pieces if len(p)], ignore_index=True) if any(len(p) for p in pieces) \
         else parts[0].iloc[0:0]
-    additive = m._additive_columns(stacked)
+    additive = m.additive_columns(stacked)
     out = stacked.groupby(keys, sort=True, dropna=False, observed=True)[additive].sum().reset_index()
     ints = [c for c in additive if c != "processing_days_sum"]
     out[ints] = out[ints].astype(np.int64)

@@ -139,38 +139,23 @@ def reconcile(
     due_mis = present & _differs(m["due_at_p"], m["due_at_n"], compare)
     end_mis = present & _differs(m["end_p"], m["end_n"], compare)
 
+    def frame(mask, kind: str, col: str, fmt, national: bool = True) -> pd.DataFrame:
+        """The mismatches of one kind: code, unit, the provincial and the national value."""
+        sub = m[mask]
+        return pd.DataFrame({"code": sub["code"], "unit_code": sub["unit_code"], "kind": kind,
+                             "provincial_value": fmt(sub[f"{col}_p"]),
+                             "national_value": fmt(sub[f"{col}_n"]) if national else ""})
+
     parts = []
     if missing.any():
-        sub = m[missing]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "code": sub["code"],
-                    "unit_code": sub["unit_code"],
-                    "kind": KIND_MISSING,
-                    "provincial_value": _fmt_status(sub["status_p"]),
-                    "national_value": "",
-                }
-            )
-        )
+        parts.append(frame(missing, KIND_MISSING, "status", _fmt_status, national=False))
     for mask, kind, col, fmt in (
         (status_mis, KIND_STATUS, "status", _fmt_status),
         (due_mis, KIND_DUE, "due_at", lambda s: _fmt_time(s, compare)),
         (end_mis, KIND_FINISH, "end", lambda s: _fmt_time(s, compare)),
     ):
         if mask.any():
-            sub = m[mask]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "code": sub["code"],
-                        "unit_code": sub["unit_code"],
-                        "kind": kind,
-                        "provincial_value": fmt(sub[f"{col}_p"]),
-                        "national_value": fmt(sub[f"{col}_n"]),
-                    }
-                )
-            )
+            parts.append(frame(mask, kind, col, fmt))
     if parts:
         mismatches = pd.concat(parts, ignore_index=True)
         order = {k: i for i, k in enumerate(KINDS)}

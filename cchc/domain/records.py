@@ -41,6 +41,22 @@ STATUS_NAMES_VI: dict[Status, str] = {
 
 #: Statuses never counted anywhere (not accepted).
 EXCLUDED_STATUSES = frozenset({Status.NEW, Status.NOT_ACCEPTED})
+#: Statuses in which processing has ended (Biểu 06): withdrawn, done, result returned.
+FINISHED_STATUSES = frozenset({Status.WITHDRAWN, Status.DONE, Status.RETURNED})
+#: The 766 reading also ends a dossier at "Dừng xử lý" (DOMAIN.md §5).
+FINISHED_STATUSES_766 = FINISHED_STATUSES | {Status.STOPPED}
+#: Statuses in which a dossier waits on the applicant (supplement, financial obligation, stopped).
+WAITING_STATUSES = frozenset({Status.SUPPLEMENT, Status.FINANCIAL, Status.STOPPED})
+
+
+def status_codes(statuses) -> tuple[int, ...]:
+    """A status set as sorted plain integers (numpy's `isin`, SQL `IN (...)`)."""
+    return tuple(sorted(int(s) for s in statuses))
+
+
+def sql_in(statuses) -> str:
+    """A status set for SQL: '7, 9, 10' (integers only, so safe to format into a statement)."""
+    return ", ".join(str(c) for c in status_codes(statuses))
 
 
 class Channel(IntEnum):

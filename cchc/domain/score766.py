@@ -7,10 +7,11 @@ not provided) scores None and is left out of both the total and the maximum.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import pandas as pd
+
+from cchc.domain.text import as_number
 
 #: Indicator -> the indicator_table rate it reads (hai_long and dong_bo are derived/passed in).
 INDICATOR_RATES = {
@@ -35,17 +36,7 @@ INDICATOR_NAMES_VI = {
 }
 
 
-def _num(value) -> float | None:
-    """A finite float, or None for missing / NaN / NA."""
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        return None
-    f = float(value)
-    return f if math.isfinite(f) else None
+_num = as_number  # a finite float, or None for missing / NaN / NA
 
 
 def _weight(spec) -> tuple[float, float]:

@@ -15,16 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from cchc.domain.text import format_int
+from cchc.errors import UserError
 
 SOURCES = ("provincial", "national", "excel")
 SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 DEFAULT_SOURCE = "provincial"
 
 
-class SourceChoiceError(ValueError):
+class SourceChoiceError(UserError, ValueError):
     """The source cannot be chosen: unknown name, or several in the store and no choice made."""
-
-    user_facing = True
 
 
 def source_label(source: str) -> str:

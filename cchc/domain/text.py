@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -24,7 +25,7 @@ def format_percent(value: float | None, na: str = "không phát sinh") -> str:
     """95.25 -> '95,25%'; None -> 'không phát sinh'."""
     if value is None:
         return na
-    return f"{value:.2f}".replace(".", ",") + "%"
+    return format_decimal(value, na=na) + "%"
 
 
 def format_int(n, sign: bool = False, na: str = "—") -> str:
@@ -43,11 +44,25 @@ def format_int(n, sign: bool = False, na: str = "—") -> str:
     return text.replace(",", ".")
 
 
-def format_decimal(value, digits: int = 2, na: str = "không phát sinh") -> str:
-    """1234.5 -> '1.234,50' (decimal comma, dot thousands); None / NaN -> `na`."""
+def format_decimal(value, digits: int = 2, na: str = "không phát sinh", sign: bool = False) -> str:
+    """1234.5 -> '1.234,50' (decimal comma, dot thousands); `sign=True` -> '+1,50' / '-0,25' / '+0,00'
+    (a change); None / NaN -> `na`. The one decimal formatter: rates, days, points all use it."""
     if value is None:
         return na
     f = float(value)
     if f != f:
         return na
-    return f"{f:,.{digits}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    text = f"{f:+,.{digits}f}" if sign else f"{f:,.{digits}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def as_number(v) -> float | None:
+    """A figure read from a table cell: a finite float, or None for a missing / NaN / NA / infinite value
+    or one that is not a number. The one number reader of the tables, scores and reports."""
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None

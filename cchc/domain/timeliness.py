@@ -19,14 +19,13 @@ last moment of the period's last day (`is_overdue_at`): in date mode, due date <
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from cchc.domain.calendar import VN_TZ
 from cchc.domain.records import Dossier
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 COMPARE_MODES = ("date", "timestamp")
 
 EARLY, ON_TIME, LATE = -1, 0, 1

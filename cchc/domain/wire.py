@@ -37,8 +37,8 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
+from cchc.domain.calendar import VN_TZ
 from cchc.domain.records import (
     Channel,
     Dossier,
@@ -50,8 +50,6 @@ from cchc.domain.records import (
     Supplement,
     check_dossier,
 )
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Stands for a value the rules read only for its presence (a result file's link may name the
 #: citizen): `allowed_fields` keeps the fact that there is one, not the value.
@@ -272,14 +270,20 @@ def applicant_hash(raw: dict, salt: bytes | None) -> str | None:
     return hashlib.sha256(salt + str(ident).strip().encode()).hexdigest()[:32]
 
 
-def _flag(value) -> bool:
+def parse_flag(value, default: bool | None = False) -> bool | None:
+    """A yes/no value as the provincial system and the national portal send it (1, "1", true, "có",
+    "x", "yes"...); blank -> `default`. The one parser of machine-written flags (a person's "Có/Không"
+    in an Excel export is read strictly by `connectors.excel_import`, which rejects what it cannot read)."""
     if value is None or value == "":
-        return False
+        return default
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
         return value == 1
     return str(value).strip().lower() in ("1", "true", "co", "có", "x", "yes")
+
+
+_flag = parse_flag
 
 
 def quote_value(value, limit: int = 20) -> str:

@@ -11,155 +11,13 @@ Artifacts (ward = slug of the ward's name, period = e.g. 2026-10, 2026-q3):
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 
-import pandas as pd
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
-from cchc.config import Config, load_config
-from cchc.connectors.store import Store
-from cchc.domain import metrics as m
-from cchc.domain.bieu06 import check_identities
-from cchc.domain.periods import Period, last_full_month, parse_period, period_notes
-from cchc.domain.text import format_decimal, format_int, format_percent
-from cchc.flows.naming import indicators_run_name, tag_current_run
-from cchc.tasks import indicators as ti
-from cchc.tasks.artifacts import artifact_key, publish_markdown, publish_table
-from cchc.tasks.freshness import check_data_age, last_successful_sync, sync_note
-
-GROUPINGS = {"unit": "chi-so-don-vi", "officer": "chi-so-can-bo", "procedure": "chi-so-thu-tuc",
-             "field": "chi-so-linh-vuc", "channel": "chi-so-kenh"}
-
-
-def reports_dir() -> Path:
-    """Where report files go: $CCHC_REPORTS_DIR (read when a report is written), else var/reports."""
-    return Path(os.environ.get("CCHC_REPORTS_DIR", "var/reports"))
-
-
-@task(name="doc-ky-bao-cao", cache_policy=NO_CACHE)
-def load_task(store: Store, cfg: Config, period: Period, source: str) -> ti.PeriodData:
-    return ti.load_period(store, cfg, period, source=source)
-
-
-@task(name="bang-chi-so", cache_policy=NO_CACHE, task_run_name="bảng chỉ số: {by}")
-def table_task(data: ti.PeriodData, cfg: Config, by: str) -> pd.DataFrame:
-    return ti.group_table(data, cfg, by, nested=(by == "unit"))
-
-
-@task(name="bieu-06", cache_policy=NO_CACHE)
-def bieu06_task(data: ti.PeriodData, cfg: Config) -> tuple[list, list]:
-    by_field, by_unit = ti.bieu06(data, cfg)
-    for row in [*by_field, *by_unit]:
-        check_identities(row)
-    return by_field, by_unit
-
-
-@task(name="doi-soat", cache_policy=NO_CACHE)
-def reconcile_task(data: ti.PeriodData, cfg: Config):
-    return ti.reconciliation(data, cfg)
-
-
-@task(name="xuat-bieu-06-xlsx", cache_policy=NO_CACHE)
-def write_xlsx_task(cfg: Config, period: Period, by_field, by_unit, notes: list[str] | None = None,
-                    outline_rows=None, source: str = "provincial") -> str:
-    from cchc.connectors.xlsx_report import write_bieu06_xlsx
-    from cchc.domain.sources import source_label
-
-    path = reports_dir() / f"bieu-06-{cfg.ward.slug}-{period.slug}.xlsx"
-    write_bieu06_xlsx(path, ward_name=cfg.ward.name, province=cfg.ward.province, period_label=period.label,
-                      period_from=period.start, period_to=period.end, rows_by_field=by_field,
-                      rows_by_unit=by_unit, simulated=cfg.ward.simulated, place=cfg.ward.place_name,
-                      receiving_body=cfg.ward.receiving_body, notes=notes or (),
-                      outline_rows=outline_rows,
-                      source_label=source_label(source))
-    return str(path)
-
-
-_SHORT = {"Số hồ sơ nhận giải quyết": "Nhận giải quyết", "Số hồ sơ đã giải quyết": "Đã giải quyết",
-          "Số hồ sơ đang giải quyết": "Đang giải quyết"}
-
-
-def bieu06_display(rows) -> list[dict]:
-    from cchc.domain import bieu06 as b
-
-    out = []
-    for r in rows:
-        out.append({
-            "STT": "" if r.stt in (None, "") else r.stt,
-            "Tên": "Tổng cộng" if r.label in ("TOTAL", m.TOTAL_LABEL_VI) else r.label,
-            **{f"{_SHORT[group]}: {header}": getattr(r, fld) for fld, group, header in b.COLUMNS},
-        })
-    return out
-
-
-def summary_markdown(cfg: Config, period: Period, unit_t: pd.DataFrame, proc_t: pd.DataFrame,
-                     prev_total: pd.Series | None, scores: pd.DataFrame, sync_total: dict,
-                     notes: list[str] | tuple = (), data_note: str = "") -> str:
-    n = format_int
-    total = unit_t[unit_t["group"] == m.TOTAL].iloc[0]
-    lines = [f"# Tổng hợp chỉ số CCHC — {cfg.ward.name}", f"**Kỳ:** {period.title}", ""]
-    if cfg.ward.simulated:
-        lines += ["> **DỮ LIỆU MÔ PHỎNG** — không dùng để báo cáo.", ""]
-    for note in notes:
-        lines += [f"> **Lưu ý:** {note}.", ""]
-    lines += [
-        f"- Hồ sơ tiếp nhận (kể cả kỳ trước chuyển sang): **{n(total['received'])}**; đã giải quyết "
-        f"**{n(total['resolved'])}** (quá hạn {n(total['late'])}); đang giải quyết {n(total['pending'])} "
-        f"(quá hạn {n(total['pending_overdue'])}).",
-        f"- Tỉ lệ giải quyết đúng hạn: **{format_percent(ti._num(total['on_time_rate']))}**; trực tuyến: "
-        f"{format_percent(ti._num(total['online_rate']))}; thanh toán trực tuyến: "
-        f"{format_percent(ti._num(total['online_payment_rate']))}; số hóa: "
-        f"{format_percent(ti._num(total['digitization_rate']))}; xin lỗi khi trễ hạn: "
-        f"{format_percent(ti._num(total['apology_rate']))}.",
-        f"- Đồng bộ với Cổng DVCQG: {format_percent(sync_total.get('rate'))} "
-        f"({n(sync_total.get('num', 0))}/{n(sync_total.get('den', 0))} hồ sơ).",
-        "",
-        "## Xếp hạng đơn vị (tỉ lệ đúng hạn)",
-        "",
-        "_Đơn vị trực thuộc được xếp hạng trong đơn vị cấp trên (đã gồm số liệu của nó), sau dấu └._",
-        "",
-        "| Hạng | Đơn vị | Đã giải quyết | Quá hạn | Tỉ lệ đúng hạn | Điểm 766 (tính được) |",
-        "|---:|---|---:|---:|---:|---:|",
-    ]
-    pts = {}
-    if scores is not None and len(scores):
-        for r in scores.to_dict("records"):
-            pts[str(r.get("group"))] = r
-    for rank, depth, r in ti.ranked_units(unit_t, cfg):
-        s = pts.get(str(r["group"]))
-        score = (f"{format_decimal(s['total'])}/{format_int(s['max_total'])}"
-                 if s and ti._num(s.get("total")) is not None else "—")
-        label = "\u2003" * max(0, depth - 1) + ("└ " if depth else "") + str(r["label"]).strip()
-        lines.append(f"| {rank} | {label} | {n(r['resolved'])} | {n(r['late'])} | "
-                     f"{format_percent(ti._num(r['on_time_rate']))} | {score} |")
-    lines += ["", "## 10 thủ tục có nhiều hồ sơ quá hạn nhất", "",
-              "| Thủ tục | Quá hạn (đã GQ) | Đang quá hạn | Tỉ lệ đúng hạn |", "|---|---:|---:|---:|"]
-    p = proc_t[proc_t["group"] != m.TOTAL].copy()
-    p["_late"] = p["late"] + p["pending_overdue"]
-    p = p[p["_late"] > 0].sort_values("_late", ascending=False).head(10)
-    if p.empty:
-        lines.append("| (không có hồ sơ quá hạn) | | | |")
-    for r in p.to_dict("records"):
-        lines.append(f"| {r['label']} | {n(r['late'])} | {n(r['pending_overdue'])} | "
-                     f"{format_percent(ti._num(r['on_time_rate']))} |")
-    lines += ["", f"## So với kỳ trước ({period.previous().label})", ""]
-    if prev_total is None:
-        lines.append("Không có dữ liệu kỳ trước.")
-    else:
-        lines += ["| Chỉ số | Kỳ này | Kỳ trước | Thay đổi |", "|---|---:|---:|---:|"]
-        for k in ("received", "resolved", "late", "pending_overdue"):
-            a, b = int(total[k]), int(prev_total[k])
-            lines.append(f"| {ti.COUNT_LABELS_VI[k]} | {n(a)} | {n(b)} | {n(a - b, sign=True)} |")
-        for k in ("on_time_rate", "online_rate", "online_payment_rate", "digitization_rate", "apology_rate"):
-            a, b = ti._num(total[k]), ti._num(prev_total[k])
-            diff = "—" if a is None or b is None else f"{a - b:+.2f}".replace(".", ",") + " điểm %"
-            lines.append(f"| {ti.RATE_LABELS_VI[k]} | {format_percent(a)} | {format_percent(b)} | {diff} |")
-    lines += ["", f"_{data_note} Tính lúc {cfg.now():%H:%M %d/%m/%Y}._" if data_note
-              else f"_Cập nhật: {cfg.now():%d/%m/%Y %H:%M}_"]
-    return "\n".join(lines)
+from cchc.config import load_config
+from cchc.tasks import compute_indicators as t
+from cchc.tasks.naming import indicators_run_name, tag_current_run
 
 
 @flow(name="compute_indicators", flow_run_name=indicators_run_name)
@@ -179,81 +37,30 @@ def compute_indicators(config_path: str | None = None, period: str | None = None
         write_xlsx: Ghi Biểu 06 ra tệp .xlsx trong var/reports/.
         sync_first: Đồng bộ hồ sơ trước khi tính (lịch chi-so-thang bật tùy chọn này).
     """
-    from cchc.domain.sources import source_label
-
     log = get_run_logger()
     cfg = load_config(config_path)
     tag_current_run(cfg.ward.slug, "chi-so")
-    store = Store(cfg.database_url)
-    store.migrate()
-    source = ti.choose_source(store, cfg, source)
-    src = f"nguồn: {source_label(source)}"
+    store = t.open_store(cfg)
+    source = t.choose_source(store, cfg, source)
     if sync_first:
         sync_before(config_path, source, today, log)
-    last_sync = last_successful_sync(store, source)
-    check_data_age(source, last_sync, cfg.reporting.max_data_age_hours)
-    synced = sync_note(source, last_sync)
-    mode = cfg.reporting.period_mode
+    synced = t.data_age_note(store, cfg, source)
     run_day = date.fromisoformat(today) if today else cfg.today()
-    per = parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
-    slug, pslug = cfg.ward.slug, per.slug
-    data = load_task(store, cfg, per, source)
-    tables = {by: table_task(data, cfg, by) for by in GROUPINGS}
-    by_field, by_unit = bieu06_task(data, cfg)
-    rec_summary, mismatches = reconcile_task(data, cfg)
-    scores = ti.scores(ti.unit_table_766(data, cfg), rec_summary, cfg)
-    notes = period_notes(per, run_day, ti.has_dossiers(data))
-    flag = "".join(f" — {note}" for note in notes)  # on every artifact: provisional / no dossier
-
-    keys = []
-    for by, prefix in GROUPINGS.items():
-        key = artifact_key(prefix, slug, pslug)
-        note = ti.officer_note(data) if by == "officer" else None
-        rows = [{ti.BY_LABELS_VI[by]: note}] if note else ti.display_rows(tables[by], by)
-        publish_table(key, rows, f"Chỉ số theo {ti.BY_LABELS_VI[by].lower()} — {cfg.ward.name} — {per.label} — {src}{flag}"
-                      + (f"\n\n{note[0].upper()}{note[1:]}." if note else "") + f"\n\n{synced}")
-        keys.append(key)
-    for prefix, rows, what in (("bieu-06", by_field, "lĩnh vực"), ("bieu-06a", by_unit, "đơn vị")):
-        key = artifact_key(prefix, slug, pslug)
-        publish_table(key, bieu06_display(rows),
-                      f"Biểu số 06/VPCP/KSTT theo {what} — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
-        keys.append(key)
-    key = artifact_key("doi-soat", slug, pslug)
-    publish_table(key, ti.reconcile_summary_display(rec_summary),
-                  f"Đối soát với Cổng DVCQG — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
-    keys.append(key)
-    key = artifact_key("doi-soat-chi-tiet", slug, pslug)
-    detail = ti.reconcile_detail_display(mismatches, cfg)
-    cut = ti.shown_of(len(detail), len(mismatches))
-    publish_table(key, detail or [{"Mã hồ sơ": "", "Đơn vị": "", "Loại chênh lệch": "(không có chênh lệch)",
-                                   "Giá trị hệ thống tỉnh": "", "Giá trị Cổng DVCQG": ""}],
-                  f"Đối soát với Cổng DVCQG: hồ sơ chênh lệch ({format_int(len(mismatches))} dòng"
-                  f"{'; ' + cut if cut else ''}) — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
-    keys.append(key)
-    key = artifact_key("diem-766", slug, pslug)
-    publish_table(key, ti.scores_display(scores), f"Điểm Bộ chỉ số 766 (phần tính được từ dữ liệu hồ sơ) — "
-                                                  f"{cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
-    keys.append(key)
-
-    prev_total = None
-    try:
-        prev = ti.load_period(store, cfg, per.previous(), source=source, with_national=False)
-        pt = m.indicator_table(prev.cells, by=None)
-        prev_total = pt[pt["group"] == m.TOTAL].iloc[0] if len(pt) else None
-    except Exception as e:  # the comparison is a nicety; never fail the run for it
-        log.warning("Không tính được kỳ trước: %s", e)
-    sync_total = ti.sync_total(rec_summary)
-    key = artifact_key("tong-hop", slug, pslug)
-    publish_markdown(key, summary_markdown(cfg, per, tables["unit"], tables["procedure"], prev_total, scores,
-                                           sync_total, notes, synced) + f"\n\n_Nguồn dữ liệu: {source_label(source)}_",
-                     f"Tổng hợp — {cfg.ward.name} — {per.label} — {src}{flag}\n\n{synced}")
-    keys.append(key)
-
-    xlsx = write_xlsx_task(cfg, per, by_field, by_unit, notes, ti.outline_rows(data, cfg), source) if write_xlsx else None
-    title = f"CHỈ SỐ GIẢI QUYẾT TTHC THEO ĐƠN VỊ — {cfg.ward.name} — {per.title} — {src}"
-    text = ti.text_table(ti.group_table(data, cfg, "unit"), "unit", title, notes)
+    per = t.report_period(cfg, period, run_day)
+    data = t.load_task(store, cfg, per, source)
+    tables = {by: t.table_task(data, cfg, by) for by in t.GROUPINGS}
+    by_field, by_unit = t.bieu06_task(data, cfg)
+    rec_summary, mismatches = t.reconcile_task(data, cfg)
+    scores = t.scores(data, rec_summary, cfg)
+    notes = t.notes_of(per, run_day, data)
+    keys = t.publish_indicator_artifacts(cfg, per, source, data, tables, by_field, by_unit, rec_summary, mismatches,
+                                         scores, notes, synced)
+    prev_total = t.previous_total(store, cfg, per, source, log)
+    keys.append(t.publish_summary(cfg, per, source, tables, prev_total, scores, rec_summary, notes, synced))
+    xlsx = (t.write_xlsx_task(cfg, per, by_field, by_unit, notes, t.outline_rows(data, cfg), source)
+            if write_xlsx else None)
     log.info("Đã đăng %s artifact cho kỳ %s", len(keys), per.label)
-    return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_table_text": text,
+    return {"period": per.slug, "artifact_keys": keys, "xlsx": xlsx, "unit_rows": t.unit_rows(data, cfg),
             "files": [xlsx] if xlsx else [], "provisional": per.state(run_day) != "finished", "notes": notes,
             "source": source}
 

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import yaml
 
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+from cchc.config import DEFAULT_TIMEZONE
+from cchc.errors import UserError
+
+DEFAULT_TZ = DEFAULT_TIMEZONE
 
 
-class ScheduleError(ValueError):
-    user_facing = True
+class ScheduleError(UserError, ValueError):
+    """prefect.yaml or a schedule in it cannot be used: names the file and the deployment."""
 
 
 def _load_flow(entrypoint: str, where: str):

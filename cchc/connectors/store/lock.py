@@ -24,14 +24,13 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Engine
 
 from cchc.connectors.store.schema import sync_lock, sync_runs
+from cchc.domain.calendar import VN_TZ as VN
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LOCK_NAME = "sync"
 _PG_KEY = zlib.crc32(b"cchc.sync") & 0x7FFFFFFF
 

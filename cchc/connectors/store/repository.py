@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
+from cchc.connectors.store import cell_cache
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossier_changes,
@@ -40,15 +40,16 @@ from cchc.connectors.store.schema import (
     sync_runs,
     sync_state,
 )
-from cchc.domain.records import WIRE_NAMES, Dossier
+from cchc.domain.calendar import VN_TZ as VN
+from cchc.domain.records import FINISHED_STATUSES, WIRE_NAMES, Dossier, sql_in
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
+from cchc.errors import UserError
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The database cannot be reached or used; the message names the database (without password)."""
 
     def __init__(self, message: str):
@@ -557,6 +558,30 @@ class Store:
         with self.engine.connect() as conn:
             return {s: int(n) for s, n in conn.execute(q)}
 
+    # --- the cell cache (monthly cells kept for the reports: cell_cache.py) -------------------------
+    def cached_cells(self, source: str, start: date, end: date, fingerprint: str,
+                     kinds: Sequence[str]) -> dict[str, pd.DataFrame] | None:
+        """The kept cells of every kind of (source, [start, end]) if all are there and current, else None."""
+        return cell_cache.get(self.engine, source, start, end, fingerprint, kinds)
+
+    def cells_change_id(self, source: str) -> int:
+        """The last change recorded for `source`: cells computed now are current up to it."""
+        return cell_cache.last_change_id(self.engine, source)
+
+    def keep_cells(self, source: str, start: date, end: date, fingerprint: str, change_id: int,
+                   frames: dict[str, pd.DataFrame]) -> None:
+        """Keep (replace) the cells by kind of (source, [start, end]) computed from data up to `change_id`."""
+        cell_cache.put(self.engine, source, start, end, fingerprint, change_id, frames)
+
+    def drop_kept_cells(self) -> None:
+        """Empty the cell cache (every source): reports recompute their months from the rows."""
+        with self.engine.begin() as conn:
+            conn.execute(period_cells.delete())
+
+    def kept_cells(self, source: str) -> list[dict]:
+        """What the cell cache holds for `source` (no payloads)."""
+        return cell_cache.entries(self.engine, source)
+
     def has_steps(self, source: str) -> bool:
         """Whether the source holds any processing step (an Excel export has none); one index probe."""
         q = select(processing_steps.c.seq).where(processing_steps.c.source == source).limit(1)
@@ -637,7 +662,7 @@ class Store:
         the procedure catalogue, default True and False).
 
         The pre-filter only drops what no rule can count: dossiers received after the period, and
-        dossiers in a finished status (7/9/10) both received and ended before it (SQL's NULL logic:
+        dossiers in a finished status (`FINISHED_STATUSES`) both received and ended before it (SQL's NULL logic:
         `metrics.can_matter` selects the same rows from a frame). With
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
         (the national copies of the provincial dossiers of the period, whatever their own dates).
@@ -652,7 +677,7 @@ class Store:
             where.append(f"({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)")
             params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
         if start is not None:
-            where.append(f"NOT ({scope}.status IN (7, 9, 10) AND {scope}.received_at < :start"
+            where.append(f"NOT ({scope}.status IN ({sql_in(FINISHED_STATUSES)}) AND {scope}.received_at < :start"
                          f" AND COALESCE({scope}.finished_at, {scope}.returned_at) < :start)")
             params["start"] = datetime.combine(start, datetime.min.time())
         if unit_ids is not None:
@@ -785,11 +810,6 @@ def _quarantine_upsert(dialect: str):
               "reason": stmt.excluded.reason, "field": stmt.excluded.field,
               "retry_from": stmt.excluded.retry_from, "retry_to": stmt.excluded.retry_to},
     )
-
-
-def _from_csv_text(df: pd.DataFrame) -> pd.DataFrame:
-    """COPY ... CSV gives text (booleans t/f, numbers as digits): `_typed_facts` types it."""
-    return df
 
 
 def _to_datetime(s: pd.Series) -> pd.Series:

@@ -3,9 +3,9 @@
 SIMULATED DATA ONLY: fictional ward, procedures' timings and applicants.
 """
 
-from cchc.connectors.simulator.excel_export import EXCEL_HEADERS, export_excel
-from cchc.connectors.simulator.server import Faults, SimulatorServer, make_server, running
-from cchc.connectors.simulator.ward import (
+from cchc.simulator.excel_export import EXCEL_HEADERS, export_excel
+from cchc.simulator.server import Faults, SimulatorServer, make_server, running
+from cchc.simulator.ward import (
     DEFAULT_OFFICERS,
     DEFAULT_PROCEDURES,
     DEFAULT_UNITS,

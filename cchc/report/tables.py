@@ -1,114 +1,34 @@
-"""Indicator tasks: read a period from the store, compute every table with the domain rules, and
-shape them for artifacts, the command line and files. One task per table set, never per dossier."""
+"""Tables people read: the indicator, reconciliation and 766 tables shaped for the terminal (fixed
+width), JSON (`cchc stats --json` and friends), artifacts and Excel (display rows with Vietnamese
+headers, '95,25%', '2.284'). Pure functions of the computed tables and the configuration."""
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from cchc.config import Config
-from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain import outline
-from cchc.domain.bieu06 import bieu06_rows
 from cchc.domain.periods import Period
-from cchc.domain.reconcile import reconcile
-from cchc.domain.score766 import scores_by_unit
-from cchc.domain.text import format_int, format_percent
+from cchc.domain.text import as_number, format_decimal, format_int, format_percent
+from cchc.report.labels import BY_LABELS_VI, COUNT_LABELS_VI, RATE_LABELS_VI
 
 #: Keys of `cchc stats --json`, in order (rates: percent with two decimals, null when N/A).
 JSON_COUNTS = ("received", "received_online", "received_in_person_postal", "carried_over", "resolved", "early",
                "on_time", "late", "pending", "pending_in_time", "pending_overdue")
+
+
 JSON_RATES = ("on_time_rate", "progress_766_rate", "online_rate", "full_online_rate", "online_payment_rate",
               "digitization_rate", "reuse_rate", "postal_rate", "satisfaction_rate", "apology_rate")
+
+
 #: Keys of the unit report outline (`cchc.domain.outline`) added after the others.
 JSON_OUTLINE = ("returned_unresolved", "supplement_unresolved", "received_online_partial", "received_online_full",
                 "digitized_components", "digitized_results", "evaluated", "satisfied")
 
-RATE_LABELS_VI = {
-    "on_time_rate": "Tỉ lệ đúng hạn",
-    "progress_766_rate": "Tiến độ (766)",
-    "online_rate": "Tỉ lệ trực tuyến",
-    "full_online_rate": "Trực tuyến toàn trình",
-    "online_payment_rate": "Thanh toán trực tuyến",
-    "digitization_rate": "Số hóa",
-    "reuse_rate": "Tái sử dụng",
-    "postal_rate": "Bưu chính",
-    "satisfaction_rate": "Hài lòng",
-    "apology_rate": "Xin lỗi khi trễ hạn",
-}
-COUNT_LABELS_VI = {
-    "received": "Tổng tiếp nhận",
-    "received_online": "Trực tuyến",
-    "received_in_person_postal": "Trực tiếp, BCCI",
-    "carried_over": "Kỳ trước chuyển sang",
-    "resolved": "Đã giải quyết",
-    "early": "Trước hạn",
-    "on_time": "Đúng hạn",
-    "late": "Quá hạn",
-    "pending": "Đang giải quyết",
-    "pending_in_time": "Đang GQ trong hạn",
-    "pending_overdue": "Đang GQ quá hạn",
-}
-BY_LABELS_VI = {"unit": "Đơn vị", "officer": "Cán bộ", "procedure": "Thủ tục", "field": "Lĩnh vực",
-                "channel": "Kênh"}
 
-
-@dataclass
-class PeriodData:
-    """A period's cells (Biểu 06 and 766 modes, officers) and, for reconciliation, its rows."""
-
-    period: Period
-    cells: pd.DataFrame
-    cells_766: pd.DataFrame
-    officers: pd.DataFrame
-    classified: pd.DataFrame | None = None
-    national: pd.DataFrame | None = None
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    source: str = "provincial"
-    #: False when the source holds no processing steps at all (an Excel export has none).
-    has_steps: bool = True
-
-
-def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
-                with_national: bool = True) -> PeriodData:
-    """The period's cells, composed from its months' cells kept in the store (`period_cells`:
-    computed from the rows only for months not current), and — `with_national` — the rows that
-    reconciliation with the national portal compares: the period's classified facts and the national
-    copies, read side by side."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cchc.tasks.period_cells import period_cells
-
-    has_steps = store.has_steps(source)
-    if not with_national:
-        c = period_cells(store, cfg, period, source)
-        return PeriodData(period, c.bieu06, c.c766, c.officers, source=source, has_steps=has_steps)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cchc-load") as pool:
-        national_f = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
-                                 columns=store.NATIONAL_COLUMNS)
-        facts = store.load_facts(source, period.start, period.end)
-        classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
-        c = period_cells(store, cfg, period, source)
-        national = national_f.result()
-    return PeriodData(period, c.bieu06, c.c766, c.officers, classified, national, source=source,
-                      has_steps=has_steps)
-
-
-def choose_source(store: Store, cfg: Config, requested: str | None = None) -> str:
-    """The source a report reads: `domain.sources.reporting_source` over what the store holds.
-    Raises a one-line `SourceChoiceError` (nothing read, nothing written) when it cannot choose."""
-    from cchc.domain.sources import check_source, reporting_source
-
-    if requested:
-        return check_source(requested)
-    return reporting_source(None, cfg.reporting.source, store.count_by_source())
-
-
-def officer_note(data: PeriodData) -> str | None:
+def officer_note(data) -> str | None:
     """What to say instead of an officer table that cannot be computed: the source has no processing
     steps (an Excel export carries none), so officers' step timeliness is unknown."""
     from cchc.domain.sources import source_label
@@ -117,24 +37,6 @@ def officer_note(data: PeriodData) -> str | None:
         return None
     return (f"không có dữ liệu bước xử lý: nguồn {source_label(data.source)} không có quá trình xử lý hồ sơ, "
             "nên không tính được tiến độ xử lý của từng cán bộ")
-
-
-def top_units(cfg: Config) -> list[tuple[str, str]]:
-    """Units without a parent: they partition the ward, so their rows add up to the total."""
-    return [(u.national_id, u.name) for u in cfg.units if u.parent is None]
-
-
-def all_units(cfg: Config) -> list[tuple[str, str]]:
-    """Every configured unit, sub-units indented under their parent (rolled up by identifier prefix)."""
-    depth = {}
-    by_code = {u.code: u for u in cfg.units}
-
-    def d(u):
-        if u.code not in depth:
-            depth[u.code] = 0 if u.parent is None else d(by_code[u.parent]) + 1
-        return depth[u.code]
-
-    return [(u.national_id, "  " * d(u) + u.name) for u in cfg.units]
 
 
 def ranked_units(unit_t: pd.DataFrame, cfg: Config) -> list[tuple[str, int, dict]]:
@@ -151,7 +53,7 @@ def ranked_units(unit_t: pd.DataFrame, cfg: Config) -> list[tuple[str, int, dict
 
     def key(u):
         r = rows[u.national_id]
-        rate = _num(r.get("on_time_rate"))
+        rate = as_number(r.get("on_time_rate"))
         return (rate is None, -(rate or 0.0), -int(r.get("resolved", 0)))
 
     out: list[tuple[str, int, dict]] = []
@@ -169,42 +71,11 @@ def ranked_units(unit_t: pd.DataFrame, cfg: Config) -> list[tuple[str, int, dict
     return out
 
 
-def has_dossiers(data: PeriodData) -> bool:
-    """Whether the period holds any dossier (received in it or carried over into it)."""
-    t = m.indicator_table(data.cells, by=None)
-    return bool(len(t)) and int(t[t["group"] == m.TOTAL]["received"].sum()) > 0
-
-
 def nested_label(label: str) -> str:
     """An `all_units` label (two spaces per level) for tables whose cells lose leading spaces:
     'Trung tâm' stays, '  Bộ phận' -> '└ Bộ phận', '    Tổ' -> '\u2003└ Tổ'."""
     depth = (len(label) - len(label.lstrip(" "))) // 2
     return ("\u2003" * (depth - 1) + "└ " if depth else "") + label.strip()
-
-
-def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) -> pd.DataFrame:
-    """The indicator table for one grouping (with TOTAL last)."""
-    if by == "unit":
-        return m.rollup_units(m.indicator_table(data.cells, by="unit"),
-                              all_units(cfg) if nested else top_units(cfg))
-    if by == "officer":
-        names = {o.username: o.name for o in cfg.officers}
-        t = data.officers.copy()
-        t["label"] = [names.get(g, g) if g != m.TOTAL else m.TOTAL_LABEL_VI for g in t["group"]]
-        return t
-    return m.indicator_table(data.cells, by=by)
-
-
-def _num(v):
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return v
-    if math.isnan(f):
-        return None
-    return f
 
 
 def json_rows(table: pd.DataFrame, by: str, source: str | None = None, note: str | None = None) -> list[dict]:
@@ -220,17 +91,17 @@ def json_rows(table: pd.DataFrame, by: str, source: str | None = None, note: str
         if by == "officer":
             for k in ("steps", "on_time", "late", "pending", "pending_overdue"):
                 obj[k] = int(r.get(k, 0))
-            v = _num(r.get("on_time_rate"))
+            v = as_number(r.get("on_time_rate"))
             obj["on_time_rate"] = None if v is None else round(v, 2)
         else:
             for k in JSON_COUNTS:
                 obj[k] = int(r[k])
             for k in JSON_RATES:
-                v = _num(r.get(k))
+                v = as_number(r.get(k))
                 obj[k] = None if v is None else round(v, 2)
                 obj[k + "_num"] = int(r.get(k + "_num", 0))
                 obj[k + "_den"] = int(r.get(k + "_den", 0))
-            d = _num(r.get("avg_processing_days"))
+            d = as_number(r.get("avg_processing_days"))
             obj["avg_processing_days"] = None if d is None else round(d, 2)
             figures = outline.outline_values(r)
             obj.update({k: figures[k] for k in JSON_OUTLINE})
@@ -246,15 +117,15 @@ def display_rows(table: pd.DataFrame, by: str) -> list[dict]:
         row = {BY_LABELS_VI[by]: label}
         if by == "officer":
             row.update({"Bước xử lý": int(r["steps"]), "Đúng hạn": int(r["on_time"]), "Trễ hạn": int(r["late"]),
-                        "Tỉ lệ đúng hạn": format_percent(_num(r["on_time_rate"])),
+                        "Tỉ lệ đúng hạn": format_percent(as_number(r["on_time_rate"])),
                         "Đang xử lý": int(r["pending"]), "Đang quá hạn": int(r["pending_overdue"])})
         else:
             if by == "unit":
                 row["Mã định danh"] = "" if r["group"] == m.TOTAL else str(r.get("unit_code") or "")
             row.update({COUNT_LABELS_VI[k]: int(r[k]) for k in JSON_COUNTS})
-            row.update({RATE_LABELS_VI[k]: format_percent(_num(r[k])) for k in JSON_RATES})
-            d = _num(r.get("avg_processing_days"))
-            row["TG xử lý TB (ngày làm việc)"] = "không phát sinh" if d is None else f"{d:.2f}".replace(".", ",")
+            row.update({RATE_LABELS_VI[k]: format_percent(as_number(r[k])) for k in JSON_RATES})
+            d = as_number(r.get("avg_processing_days"))
+            row["TG xử lý TB (ngày làm việc)"] = format_decimal(d)
             figures = outline.outline_values(r)
             row.update({outline.HEADERS_VI[k]: figures[k] for k in JSON_OUTLINE})
         rows.append(row)
@@ -278,7 +149,7 @@ def text_table(table: pd.DataFrame, by: str, title: str, notes: list[str] | tupl
 
     def cell(k, v):
         if k.endswith("_rate"):
-            return format_percent(_num(v), na="—")
+            return format_percent(as_number(v), na="—")
         return format_int(int(v))
 
     widths = [max(len(h), 9) for h, _ in cols]
@@ -295,51 +166,6 @@ def text_table(table: pd.DataFrame, by: str, title: str, notes: list[str] | tupl
     lines.append("")
     lines.append("— : không phát sinh (mẫu số bằng 0).")
     return "\n".join(lines)
-
-
-def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
-    by_field = bieu06_rows(data.cells, by="field")
-    by_unit = bieu06_rows(data.cells, by="unit", units=top_units(cfg))
-    return by_field, by_unit
-
-
-def outline_rows(data: PeriodData, cfg: Config) -> list[dict]:
-    """The unit report outline's figures per top unit (Biểu 06 mode), the total last."""
-    return outline.outline_rows(m.rollup_units(m.indicator_table(data.cells, by="unit"), top_units(cfg)))
-
-
-def unit_table_766(data: PeriodData, cfg: Config) -> pd.DataFrame:
-    """The unit table in 766 mode (status 8 ends; more than one supplement request is late): what
-    the 766 scores read."""
-    return m.rollup_units(m.indicator_table(data.cells_766, by="unit"), all_units(cfg))
-
-
-def reconciliation(data: PeriodData, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if data.classified is None:
-        raise ValueError("reconciliation needs the period's rows: load_period(..., with_national=True)")
-    national = data.national if data.national is not None else data.classified.iloc[0:0]
-    # Biểu 06 scope (the default mode); the classification is reused when it is that one.
-    return reconcile(data.classified, national, data.period, cfg.reporting.timeliness_compare,
-                     units=top_units(cfg))
-
-
-def scores(unit_table: pd.DataFrame, sync_summary: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    weights = {k: (v.max_points, v.threshold) for k, v in cfg.score_766.items()}
-    sync_rates = {}
-    if sync_summary is not None and len(sync_summary):
-        for r in sync_summary.to_dict("records"):
-            sync_rates[str(r["group"])] = _num(r.get("sync_rate"))
-    return scores_by_unit(unit_table, weights, sync_rates)
-
-
-def sync_total(summary: pd.DataFrame) -> dict:
-    if summary is None or not len(summary):
-        return {"rate": None, "num": 0, "den": 0}
-    t = summary[summary["group"] == m.TOTAL]
-    if t.empty:
-        return {"rate": None, "num": 0, "den": 0}
-    r = t.iloc[0]
-    return {"rate": _num(r["sync_rate"]), "num": int(r["sync_rate_num"]), "den": int(r["sync_rate_den"])}
 
 
 def unit_label(cfg: Config):
@@ -373,7 +199,7 @@ def reconcile_summary_display(summary: pd.DataFrame) -> list[dict]:
             "Lệch trạng thái": int(r["status_mismatches"]),
             "Lệch ngày hẹn trả": int(r["due_mismatches"]),
             "Lệch ngày kết thúc": int(r["finish_mismatches"]),
-            "Tỉ lệ đồng bộ": format_percent(_num(r["sync_rate"])),
+            "Tỉ lệ đồng bộ": format_percent(as_number(r["sync_rate"])),
         })
     return rows
 
@@ -414,7 +240,7 @@ def rows_text(rows: list[dict], left: int = 1) -> str:
     return "\n".join(out)
 
 
-def reconcile_json(data: PeriodData, cfg: Config, summary: pd.DataFrame, mismatches: pd.DataFrame,
+def reconcile_json(data, cfg: Config, summary: pd.DataFrame, mismatches: pd.DataFrame,
                    notes: list[str], provisional: bool) -> dict:
     """`cchc reconcile --json`: numbers stay numbers; every mismatch, with its unit's name."""
     name = unit_label(cfg)
@@ -424,7 +250,7 @@ def reconcile_json(data: PeriodData, cfg: Config, summary: pd.DataFrame, mismatc
         obj.update({k: int(r[k]) for k in ("provincial", "on_national", "missing", "status_mismatches",
                                             "due_mismatches", "finish_mismatches", "sync_rate_num",
                                             "sync_rate_den")})
-        v = _num(r.get("sync_rate"))
+        v = as_number(r.get("sync_rate"))
         obj["sync_rate"] = None if v is None else round(v, 2)
         rows.append(obj)
     detail = [{"code": str(r["code"]), "unit_code": str(r["unit_code"]), "unit": name(r["unit_code"]),
@@ -441,10 +267,10 @@ def scores_json(period: Period, scores: pd.DataFrame, cfg: Config, notes: list[s
     for r in scores.to_dict("records"):
         ind = {}
         for k, w in cfg.score_766.items():
-            rate, pts = _num(r.get(f"{k}_rate")), _num(r.get(f"{k}_points"))
+            rate, pts = as_number(r.get(f"{k}_rate")), as_number(r.get(f"{k}_points"))
             ind[k] = {"rate": None if rate is None else round(rate, 2), "points": None if pts is None else round(pts, 2),
                       "max_points": w.max_points, "threshold": w.threshold}
-        total, mx, pct = _num(r.get("total")), _num(r.get("max_total")), _num(r.get("percent"))
+        total, mx, pct = as_number(r.get("total")), as_number(r.get("max_total")), as_number(r.get("percent"))
         units.append({"group": str(r["group"]), "label": str(r.get("label") or r["group"]).strip(),
                       "indicators": ind, "total": None if total is None else round(total, 2),
                       "max_total": mx, "percent": None if pct is None else round(pct, 2)})
@@ -459,91 +285,28 @@ def scores_display(scores: pd.DataFrame) -> list[dict]:
     for r in scores.to_dict("records"):
         row = {"Đơn vị": m.TOTAL_LABEL_VI if r["group"] == m.TOTAL else nested_label(str(r.get("label") or r["group"]))}
         for ind in INDICATORS:
-            pts = _num(r.get(f"{ind}_points"))
-            row[INDICATOR_NAMES_VI[ind]] = "không phát sinh" if pts is None else f"{pts:.2f}".replace(".", ",")
-        total, mx = _num(r.get("total")), _num(r.get("max_total"))
-        row["Tổng điểm"] = "không phát sinh" if total is None else f"{total:.2f}".replace(".", ",")
+            pts = as_number(r.get(f"{ind}_points"))
+            row[INDICATOR_NAMES_VI[ind]] = format_decimal(pts)
+        total, mx = as_number(r.get("total")), as_number(r.get("max_total"))
+        row["Tổng điểm"] = format_decimal(total)
         row["Điểm tối đa tính được"] = "" if mx is None else f"{mx:.0f}"
-        row["Tỉ lệ đạt"] = format_percent(_num(r.get("percent")))
+        row["Tỉ lệ đạt"] = format_percent(as_number(r.get("percent")))
         rows.append(row)
     return rows
 
 
-class PeriodArgumentError(ValueError):
-    """A period on the command line that cannot be read: one plain line."""
-
-    user_facing = True
+_SHORT = {"Số hồ sơ nhận giải quyết": "Nhận giải quyết", "Số hồ sơ đã giải quyết": "Đã giải quyết",
+          "Số hồ sơ đang giải quyết": "Đang giải quyết"}
 
 
-def period_from_args(args, cfg: Config) -> Period:
-    """The period of `--period` or `--from`/`--to` (both needed), else the last full month."""
-    from cchc.domain.periods import last_full_month, parse_period
+def bieu06_display(rows) -> list[dict]:
+    from cchc.domain import bieu06 as b
 
-    mode = getattr(args, "mode", None) or cfg.reporting.period_mode
-    date_from, date_to = getattr(args, "date_from", None), getattr(args, "date_to", None)
-    if (date_from is None) != (date_to is None):
-        given, missing = ("--from", "--to") if date_to is None else ("--to", "--from")
-        raise PeriodArgumentError(f"{given} cần đi cùng {missing}: thiếu {missing} YYYY-MM-DD "
-                                  f"({given} needs {missing})")
-    try:
-        if date_from is not None:
-            if getattr(args, "period", None):
-                raise PeriodArgumentError("chỉ dùng một trong hai: --period hoặc --from/--to "
-                                          "(give either --period or --from/--to)")
-            return parse_period(None, mode=mode, date_from=date_from, date_to=date_to)
-        if getattr(args, "period", None):
-            return parse_period(args.period, mode=mode)
-    except PeriodArgumentError:
-        raise
-    except ValueError as e:
-        raise PeriodArgumentError(str(e)) from None
-    return last_full_month(cfg.today(), mode)
-
-
-def stats_command(args) -> int:
-    """`cchc stats`: compute one grouping for a period straight from the store (no Prefect server)."""
-    import os
-
-    from cchc.cli import print_json
-    from cchc.config import load_config
-    from cchc.domain.periods import period_notes
-
-    cfg = load_config(os.environ.get("CCHC_CONFIG"))
-    period = period_from_args(args, cfg)
-    from cchc.domain.sources import source_label
-
-    store = Store(cfg.database_url)
-    store.migrate()
-    source = choose_source(store, cfg, args.source)
-    data = load_period(store, cfg, period, source=source, with_national=False)
-    table = group_table(data, cfg, args.by)
-    today = cfg.today()
-    notes = period_notes(period, today, has_dossiers(data))
-    note = officer_note(data) if args.by == "officer" else None
-    src = f"nguồn: {source_label(source)}"
-    if args.xlsx:
-        from cchc.connectors.xlsx_report import write_bieu06_xlsx, write_table_xlsx
-
-        if args.by in ("unit", "field"):
-            by_field, by_unit = bieu06(data, cfg)
-            write_bieu06_xlsx(args.xlsx, ward_name=cfg.ward.name, province=cfg.ward.province,
-                              period_label=period.label, period_from=period.start, period_to=period.end,
-                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
-                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
-                              source_label=source_label(source),
-                              outline_rows=outline_rows(data, cfg))
-        else:
-            rows = [{BY_LABELS_VI[args.by]: note}] if note else display_rows(table, args.by)
-            write_table_xlsx(args.xlsx, {BY_LABELS_VI[args.by]: rows},
-                             title=f"Chỉ số theo {BY_LABELS_VI[args.by].lower()} — {cfg.ward.name} — {period.label}"
-                                   f" — {src}")
-    if args.json:
-        provisional = period.state(today) != "finished"
-        print_json([r | {"provisional": provisional} for r in json_rows(table, args.by, source=source, note=note)])
-    else:
-        title = (f"CHỈ SỐ GIẢI QUYẾT TTHC THEO {BY_LABELS_VI[args.by].upper()} — {cfg.ward.name} — {period.title}"
-                 f" — {src}")
-        print(f"{title}\n\n{note[0].upper()}{note[1:]}." if note else text_table(table, args.by, title, notes))
-        if args.xlsx:
-            print(f"\nĐã ghi {args.xlsx}")
-    return 0
+    out = []
+    for r in rows:
+        out.append({
+            "STT": "" if r.stt in (None, "") else r.stt,
+            "Tên": "Tổng cộng" if r.label in ("TOTAL", m.TOTAL_LABEL_VI) else r.label,
+            **{f"{_SHORT[group]}: {header}": getattr(r, fld) for fld, group, header in b.COLUMNS},
+        })
+    return out

@@ -30,6 +30,7 @@ from cchc.connectors.store.schema import (
     sync_state,
 )
 from cchc.domain.text import format_int
+from cchc.errors import UserError
 
 DEMO_DATABASE_URL = "sqlite:///var/demo.sqlite"
 MARK = "demo"
@@ -37,10 +38,8 @@ MARK = "demo"
 DEMO_SOURCES = ("provincial", "national")
 
 
-class DemoStoreRefused(ValueError):
+class DemoStoreRefused(UserError, ValueError):
     """The store holds data the demo did not write: nothing was written to it."""
-
-    user_facing = True
 
 
 @dataclass(frozen=True)

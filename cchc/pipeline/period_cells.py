@@ -22,7 +22,6 @@ import pandas as pd
 
 from cchc.config import Config
 from cchc.connectors.store import Store
-from cchc.connectors.store import cell_cache as cache
 from cchc.domain import metrics as m
 from cchc.domain.cells import compose_cells, compose_officers
 from cchc.domain.periods import Period, period_of
@@ -100,7 +99,7 @@ def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str) -> C
     """The piece's cells from the store if it keeps them and they are current, else None."""
     if not _keepable(piece):
         return None
-    frames = cache.get(store.engine, source, piece.start, piece.end, fp, KINDS)
+    frames = store.cached_cells(source, piece.start, piece.end, fp, KINDS)
     if frames is None:
         return None
     for kind, frame in frames.items():
@@ -115,11 +114,11 @@ def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, f
     found: list[Cells | None] = [_stored(store, cfg, p, source, fp) for p in pieces]
     missing = [i for i, c in enumerate(found) if c is None]
     if missing:
-        change_id = cache.last_change_id(store.engine, source)  # before reading: later changes make it stale
+        change_id = store.cells_change_id(source)  # before reading: later changes make it stale
         for i, cells in zip(missing, compute_pieces(store, cfg, [pieces[i] for i in missing], source), strict=True):
             found[i] = cells
             if _keepable(cells.period):
-                cache.put(store.engine, source, cells.period.start, cells.period.end, fp, change_id,
+                store.keep_cells(source, cells.period.start, cells.period.end, fp, change_id,
                           {kind: cells.frame(kind) for kind in KINDS})
     return [c for c in found if c is not None], [pieces[i].slug for i in missing]
 

@@ -5,18 +5,15 @@ store's `sync_runs`), stated on every dashboard artifact, and the rule `reportin
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from cchc.connectors.store import Store
+from cchc.domain.calendar import VN_TZ  # the store's sync_runs times are the ward's local time
+from cchc.domain.sources import SOURCE_NAMES_VI
+from cchc.errors import UserError
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")  # the store's sync_runs times are the ward's local time
-SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 
-
-class DataTooOld(ValueError):
+class DataTooOld(UserError, ValueError):
     """The data of the source is older than reporting.max_data_age_hours (or was never synced)."""
-
-    user_facing = True
 
 
 def last_successful_sync(store: Store, source: str) -> datetime | None:
@@ -39,7 +36,7 @@ def check_data_age(source: str, last: datetime | None, max_hours: float | None,
     """Refuse (DataTooOld) when `max_hours` is set and the last successful sync is older, or missing."""
     if max_hours is None:
         return
-    now = now or datetime.now(VN).replace(tzinfo=None)
+    now = now or datetime.now(VN_TZ).replace(tzinfo=None)
     name = SOURCE_NAMES_VI.get(source, source)
     hint = "chạy `cchc sync` (hoặc `cchc import-excel`) trước / sync first"
     if last is None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from os import PathLike
 
-from cchc.connectors.simulator.ward import SyntheticWard
 from cchc.domain.records import CHANNEL_NAMES_VI, STATUS_NAMES_VI, Channel, Status
+from cchc.simulator.ward import SyntheticWard
 
 __all__ = ["EXCEL_HEADERS", "SHEET_NAME", "export_excel"]
 

@@ -41,7 +41,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from cchc.connectors.simulator.ward import PROVINCIAL_FIELD_MAP, SyntheticWard
+from cchc.simulator.ward import PROVINCIAL_FIELD_MAP, SyntheticWard
 
 __all__ = ["MAX_CODES_PER_CALL", "MAX_PAGE_SIZE", "POISON_KINDS", "Faults", "SimulatorServer", "make_server", "running"]
 

@@ -1,0 +1,23 @@
+"""Benchmarks (`cchc bench sync|indicators`): the real path against a near-physical baseline measured
+in the same run, reported as a ratio. They call the public functions the flows' tasks call
+(`cchc.pipeline`), never a flow's internals. Figures go to bench/RESULTS.md.
+
+  measure.py      shared: AS_OF, scratch stores, the bench configuration, simulator process, memory
+  sync.py         `cchc bench sync`
+  indicators.py   `cchc bench indicators`
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def run(what: str, n: int, db_url: str | None, note: Callable[[str], None] | None = None) -> dict:
+    """The result of one benchmark (a flat dict the command line prints as one JSON line)."""
+    if what == "sync":
+        from cchc.bench.sync import bench_sync
+
+        return bench_sync(n, db_url)
+    from cchc.bench.indicators import bench_indicators
+
+    return bench_indicators(n, db_url, note=note)

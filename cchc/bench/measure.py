@@ -1,0 +1,119 @@
+"""What the benchmarks share: the simulated ward's date, where scratch stores go, the configuration
+they run with, the simulator in its own process, and memory readings."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import requests
+
+from cchc.config import Config, load_config
+
+AS_OF = date(2026, 11, 20)
+BENCH_DIR = Path("var/bench")
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class TreeMemory:
+    """Samples the resident memory of this process plus its child processes (the SQLite read
+    helpers) every few milliseconds, from /proc: the peak of what the work holds at one time."""
+
+    def __init__(self, every_s: float = 0.02):
+        import threading
+
+        self.peak_mb = 0.0
+        self._every = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cchc-memory", daemon=True)
+
+    def _children(self) -> list[str]:
+        out = []
+        for task in Path("/proc/self/task").glob("*/children"):
+            try:
+                out += task.read_text().split()
+            except OSError:
+                pass
+        return out
+
+    def sample(self) -> None:
+        from cchc.connectors.arrow_table import proc_status_kb
+
+        kb = proc_status_kb("VmRSS") + sum(proc_status_kb("VmRSS", pid) for pid in self._children())
+        self.peak_mb = max(self.peak_mb, kb / 1024.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self.sample()
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SimulatorProcess:
+    """The simulator in its own process, so the benchmark's memory is the sync's alone."""
+
+    def __init__(self, n: int, seed: int = 1):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cchc.cli", "simulate", "--port", str(self.port), "--dossiers", str(n),
+             "--seed", str(seed), "--as-of", AS_OF.isoformat()],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the simulator did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def bench_config(url: str, db_url: str, start: date) -> Config:
+    """The demo configuration on `db_url`, its sources at `url`, the provincial window from `start`."""
+    env = {"CCHC_DATABASE_URL": db_url, "CCHC_PROVINCIAL_URL": url, "CCHC_NATIONAL_URL": url}
+    cfg = load_config(DEMO_CONFIG, env=env)
+    prov = cfg.sources.provincial.model_copy(update={"start_date": start})
+    return cfg.model_copy(update={"sources": cfg.sources.model_copy(update={"provincial": prov})})
+
+
+def default_db(name: str) -> str:
+    """A fresh scratch SQLite store under var/bench/."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    path = BENCH_DIR / f"{name}.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        p = Path(str(path) + suffix)
+        if p.exists():
+            p.unlink()
+    return f"sqlite:///{path}"

@@ -1,0 +1,5 @@
+import sys
+
+from cchc.cli.app import main
+
+sys.exit(main())
