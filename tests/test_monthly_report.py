@@ -26,6 +26,7 @@ from cchc.connectors.mailbox import Mailbox, free_port
 from cchc.connectors.store import Store
 from cchc.connectors.store.outbox import Outbox
 from cchc.domain.bieu06 import Bieu06Row
+from cchc.pipeline.monthly import monthly_messages
 from cchc.report import monthly as mo
 from cchc.report import nd30_docx as nd
 from cchc.report.xlsx import write_bieu06_xlsx
@@ -304,7 +305,7 @@ def _messages(tmp_path: Path, fig=None, recipients=RECIPIENTS):
     fig = fig or _figures()
     folder = tmp_path / "var" / "reports" / fig.period
     docx = mo.render_docx(fig, SETUP, folder / "bc.docx")
-    return mo.monthly_messages(fig, SETUP, recipients, xlsx=_xlsx(folder, fig), docx=docx.read_bytes(),
+    return monthly_messages(fig, SETUP, recipients, xlsx=_xlsx(folder, fig), docx=docx.read_bytes(),
                                files_dir=folder)
 
 

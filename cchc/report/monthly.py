@@ -3,7 +3,8 @@ period and the ward's targets, a 12-month trend chart, the unit ranking, the ten
 the most late dossiers, overdue pending dossiers by unit, reconciliation gaps with the national
 portal, inspections and remediation — as an HTML email (with a plain-text alternative and the chart
 inline by Content-ID), a Word report in the Nghị định 30/2020 layout, and a markdown mirror for a
-Prefect artifact; `monthly_messages` turns them into outbox messages, one per recipient.
+Prefect artifact; `monthly_message_fields` gives one outbox message's fields per recipient
+(`cchc.pipeline.monthly.monthly_messages`).
 
 Everything here is built from plain inputs (no store, no Prefect, no configuration object):
 
@@ -49,7 +50,6 @@ from pathlib import Path
 
 import jinja2
 
-from cchc.connectors.store.outbox import OutboxMessage
 from cchc.domain.text import format_decimal, format_int, format_percent
 from cchc.report import nd30_docx as nd
 from cchc.report.reminders import TemplateError, environment
@@ -689,10 +689,13 @@ def _as_path(data: bytes | str | Path, name: str, files_dir: str | Path | None) 
     return path
 
 
-def monthly_messages(fig: MonthlyFigures, setup: ReportSetup | None, recipients: Sequence, *,
-                     xlsx: bytes | str | Path, docx: bytes | str | Path, chart: bytes | str | Path | None = None,
-                     files_dir: str | Path | None = None) -> list[OutboxMessage]:
-    """One outbox message per recipient (objects or mappings with email, name, title), key
+def monthly_message_fields(fig: MonthlyFigures, setup: ReportSetup | None, recipients: Sequence, *,
+                           xlsx: bytes | str | Path, docx: bytes | str | Path,
+                           chart: bytes | str | Path | None = None,
+                           files_dir: str | Path | None = None) -> list[dict]:
+    """The fields of one outbox message per recipient (objects or mappings with email, name, title);
+    `cchc.pipeline.monthly.monthly_messages` makes them OutboxMessages (presentation does not import
+    the store). Key
     `message_key(period, email)`: the HTML (chart inline by Content-ID), the text alternative, and
     the Biểu 06 .xlsx and the .docx attached. The outbox stores attachment paths, read when sent:
     bytes are written to `files_dir` (e.g. var/reports/<period>/) first. A recipient listed twice
@@ -713,7 +716,7 @@ def monthly_messages(fig: MonthlyFigures, setup: ReportSetup | None, recipients:
             continue
         seen.add(email.lower())
         mail = render_email(fig, setup, r, env)
-        out.append(OutboxMessage(key=message_key(fig.period, email), kind=KIND, recipient=email,
-                                 recipient_name=name, subject=mail.subject, body_text=mail.text,
-                                 body_html=mail.html, attachments=attachments))
+        out.append({"key": message_key(fig.period, email), "kind": KIND, "recipient": email,
+                    "recipient_name": name, "subject": mail.subject, "body_text": mail.text,
+                    "body_html": mail.html, "attachments": attachments})
     return out
