@@ -667,9 +667,6 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
         if monthly["signer"] not in leaders:
             out.append(("monthly_report.signer", f"{monthly['signer']!r} không có trong leadership (the signer "
                                                  "must be a member of the leadership)"))
-    if isinstance(monthly, dict) and not monthly.get("recipients") and not _items(data, "leadership"):
-        out.append(("monthly_report.recipients", "không có người nhận: khai báo recipients hoặc leadership "
-                                                 "(no recipient)"))
     weights = data.get("score_766")
     if isinstance(weights, dict):
         from cchc.domain.score766 import INDICATORS
