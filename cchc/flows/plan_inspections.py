@@ -43,6 +43,4 @@ def plan_inspections(sources: list[str], year: int | None = None, wave: int | No
             files.extend(written)
     keys.append(t.publish_findings(store, cfg, planned.year))
     log.info("Đã lập kế hoạch kiểm tra năm %s: %s đợt, %s tệp", planned.year, len(planned.plan.waves), len(files))
-    from cchc.pipeline.inspections import plan_json
-
-    return plan_json(planned) | {"artifact_keys": keys, "files": files}
+    return t.plan_json(planned) | {"artifact_keys": keys, "files": files}

@@ -15,7 +15,9 @@ from cchc.pipeline.sync import open_store
 from cchc.tasks.artifacts import artifact_key, publish_table
 
 __all__ = ["open_store", "plan_task", "sample_task", "notice_task", "publish_plan", "publish_sample",
-           "publish_findings"]
+           "publish_findings", "plan_json"]
+
+plan_json = pi.plan_json
 
 
 @task(name="lap-ke-hoach", cache_policy=NO_CACHE)
