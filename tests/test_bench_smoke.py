@@ -15,3 +15,15 @@ def test_bench_indicators_reports_the_named_keys(tmp_path):
     assert out["peak_rss_with_helpers_mb"] >= out["peak_rss_mb"]
     again = bench_indicators(300, f"sqlite:///{tmp_path}/bench.sqlite")  # the fill is reused
     assert again["dossiers"] == out["dossiers"]
+
+
+def test_bench_sample_reports_the_named_keys(tmp_path):
+    from cchc.bench.sample import bench_sample
+
+    out = bench_sample(400, f"sqlite:///{tmp_path}/bench.sqlite")
+    for key in ("seconds", "ratio", "peak_rss_mb"):
+        assert out[key] > 0, key
+    assert out["baseline_seconds"] >= 0
+    assert len(out["units"]) == 2  # "2 of 3" in the demo plan
+    assert out["lot"] > 0 and 0 < out["sampled"] <= out["lot"]
+    assert abs(out["baseline_counted"] - out["lot"]) <= max(5, out["lot"] // 50)  # the same units' dossiers

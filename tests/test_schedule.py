@@ -13,8 +13,14 @@ def test_prefect_yaml_deployments_load_with_vietnam_time_zone():
     assert specs["dong-bo-ho-so"]["flow"].name == "sync_dossiers"
     assert specs["chi-so-thang"]["flow"].name == "compute_indicators"
     assert specs["dong-bo-ho-so-toan-bo"]["parameters"] == {"full": True}
-    for s in specs.values():
-        assert s["schedules"] and all(x["timezone"] == "Asia/Ho_Chi_Minh" for x in s["schedules"])
+    on_demand = {"lap-ke-hoach-kiem-tra", "kiem-tra-dot-xuat"}  # run when asked (issue 11), never scheduled
+    assert specs["lap-ke-hoach-kiem-tra"]["flow"].name == "plan_inspections"
+    assert specs["kiem-tra-dot-xuat"]["flow"].name == "spot_check"
+    for name, s in specs.items():
+        if name in on_demand:
+            assert s["schedules"] == []
+        else:
+            assert s["schedules"] and all(x["timezone"] == "Asia/Ho_Chi_Minh" for x in s["schedules"])
 
 
 def test_bad_entrypoint_names_the_deployment(tmp_path):
@@ -29,9 +35,11 @@ def test_flow_parameters_carry_descriptions_for_the_ui_run_form():
     from prefect.utilities.callables import parameter_schema
 
     from cchc.flows.compute_indicators import compute_indicators
+    from cchc.flows.plan_inspections import plan_inspections
+    from cchc.flows.spot_check import spot_check
     from cchc.flows.sync_dossiers import sync_dossiers
 
-    for f in (sync_dossiers, compute_indicators):
+    for f in (sync_dossiers, compute_indicators, plan_inspections, spot_check):
         props = parameter_schema(f.fn).model_dump()["properties"]
         missing = [k for k, v in props.items() if not v.get("description")]
         assert not missing, (f.name, missing)
@@ -105,3 +113,15 @@ def test_run_names_are_readable(monkeypatch):
     assert naming.sync_run_name().startswith("dong-bo-phuong-hoa-an-mo-phong-20")
     monkeypatch.setattr(naming, "_params", lambda: {"excel_file": "x.xlsx", "config_path": str(ROOT / "config/demo.yaml")})
     assert naming.sync_run_name().startswith("nhap-excel-phuong-hoa-an-mo-phong-")
+
+
+def test_inspection_run_names_are_readable(monkeypatch):
+    from cchc.tasks import naming
+
+    demo = str(ROOT / "config/demo.yaml")
+    monkeypatch.setattr(naming, "_params", lambda: {"config_path": demo, "sources": ["1"]})
+    assert naming.plan_run_name() == "ke-hoach-kiem-tra-phuong-hoa-an-mo-phong-2026"
+    monkeypatch.setattr(naming, "_params", lambda: {"config_path": demo, "year": 2026, "wave": 2})
+    assert naming.plan_run_name() == "ke-hoach-kiem-tra-phuong-hoa-an-mo-phong-2026-dot-2"
+    monkeypatch.setattr(naming, "_params", lambda: {"config_path": demo})
+    assert naming.spot_run_name().startswith("kiem-tra-dot-xuat-phuong-hoa-an-mo-phong-20")

@@ -5,6 +5,7 @@ in the same run, reported as a ratio. They call the public functions the flows' 
   measure.py      shared: AS_OF, scratch stores, the bench configuration, simulator process, memory
   sync.py         `cchc bench sync`
   indicators.py   `cchc bench indicators`
+  sample.py       `cchc bench sample` (one inspection wave: selection and dossier samples)
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ def run(what: str, n: int, db_url: str | None, note: Callable[[str], None] | Non
         from cchc.bench.sync import bench_sync
 
         return bench_sync(n, db_url)
+    if what == "sample":
+        from cchc.bench.sample import bench_sample
+
+        return bench_sample(n, db_url, note=note)
     from cchc.bench.indicators import bench_indicators
 
     return bench_indicators(n, db_url, note=note)

@@ -21,6 +21,9 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `head`'s other side gets from any 
 HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "demo": "simulate",
             "stats": "reports", "indicators": "reports", "reconcile": "reports", "score766": "reports",
             "serve": "admin", "quarantine": "admin", "config": "admin", "db": "admin", "bench": "admin"}
+#: inspection planning (issue 11)
+HANDLERS.update({"plan": "inspections", "draw": "inspections", "verify-selection": "inspections",
+                 "complaint": "inspections", "spot-check": "inspections", "finding": "inspections"})
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,7 +43,7 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 #: Commands that run a Prefect flow (and so, without PREFECT_API_URL, a temporary Prefect server).
-_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators"})
+_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "plan", "spot-check"})
 
 
 def _temporary_server_dies_with_us() -> None:

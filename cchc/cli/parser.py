@@ -147,11 +147,76 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
-    b.add_argument("what", choices=["sync", "indicators"], help="sync | indicators")
+    b.add_argument("what", choices=["sync", "indicators", "sample"], help="sync | indicators | sample")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
+    _inspection_commands(sub)
     _config_after_subcommand(sub)
     return p
+
+
+def _inspection_commands(sub) -> None:
+    """Inspection planning (issue 11): plan, draw, verify-selection, complaint, spot-check, finding."""
+    src = ("Nguồn ngẫu nhiên công khai / public random source, e.g. \"9319\" or \"2 5 12 8 10\" (lặp lại được, "
+           "theo thứ tự / repeatable, in order)")
+    pl = sub.add_parser("plan", help="Lập kế hoạch kiểm tra: chọn đơn vị, bóc mẫu, thông báo / plan the inspections")
+    pl.add_argument("--year", type=int, help="Năm kế hoạch / plan year (mặc định/default: inspection.year)")
+    pl.add_argument("--wave", type=_positive, help="Chỉ một đợt / one wave only (1, 2, ...)")
+    pl.add_argument("--source", dest="sources", action="append", default=[], metavar="TEXT", help=src)
+    pl.add_argument("--data-source", dest="source", help=_SOURCE_HELP)
+    pl.add_argument("--json", action="store_true", help="In JSON / print JSON")
+
+    dr = sub.add_parser("draw", help="Rút thăm kiểm chứng được (RFC 3797) / a verifiable draw (RFC 3797)")
+    dr.add_argument("--pool-size", type=_positive, required=True, help="Số phần tử của danh sách / pool size")
+    dr.add_argument("--count", type=_positive, required=True, help="Số phần tử cần chọn / how many to select")
+    dr.add_argument("--source", dest="sources", action="append", default=[], metavar="TEXT", help=src)
+    dr.add_argument("--json", action="store_true", help="In JSON / print JSON")
+
+    vs = sub.add_parser("verify-selection", help="Kiểm chứng một lựa chọn đã lưu / verify a stored selection")
+    vs.add_argument("id", type=_positive, help="Mã lựa chọn / selection id")
+
+    co = sub.add_parser("complaint", help="Phản ánh, kiến nghị / complaints")
+    cs = co.add_subparsers(dest="action", metavar="add|import", required=True, parser_class=_Parser)
+    ca = cs.add_parser("add", help="Ghi một phản ánh (không lưu danh tính người phản ánh) / add one")
+    ca.add_argument("--unit", required=True, help="Mã đơn vị / unit code")
+    ca.add_argument("--procedure", help="Mã TTHC / procedure code")
+    ca.add_argument("--dossier", help="Mã hồ sơ / dossier code")
+    ca.add_argument("--category", default="", help="Loại / category")
+    ca.add_argument("--date", type=_date, help="Ngày nhận / received on (mặc định hôm nay / default today)")
+    ca.add_argument("--summary", required=True, help="Tóm tắt nội dung / summary")
+    ci = cs.add_parser("import", help="Nhập phản ánh từ CSV/Excel / import from CSV or Excel")
+    ci.add_argument("file", help="Tệp .csv hoặc .xlsx / file")
+    ci.add_argument("--encoding", help="Bảng mã CSV / CSV encoding")
+
+    sp = sub.add_parser("spot-check", help="Kiểm tra đột xuất: yêu cầu của lãnh đạo, ngưỡng, phản ánh, ngẫu nhiên / "
+                                           "spot checks")
+    sp.add_argument("--unit", help="Đơn vị lãnh đạo yêu cầu kiểm tra / unit requested by the leadership")
+    sp.add_argument("--reason", help="Lý do / reason (cùng --unit)")
+    sp.add_argument("--source", dest="sources", action="append", default=[], metavar="TEXT", help=src)
+    sp.add_argument("--today", type=_date, help="Ngày xét / as of (YYYY-MM-DD)")
+    sp.add_argument("--json", action="store_true", help="In JSON / print JSON")
+
+    fi = sub.add_parser("finding", help="Kết luận kiểm tra và khắc phục / findings and remediation")
+    fs = fi.add_subparsers(dest="action", metavar="add|list|update|import", required=True, parser_class=_Parser)
+    fa = fs.add_parser("add", help="Ghi một kết luận / add a finding")
+    fa.add_argument("--unit", required=True, help="Mã đơn vị / unit code")
+    fa.add_argument("--finding", required=True, help="Tồn tại, hạn chế / the finding")
+    fa.add_argument("--remediation", default="", help="Yêu cầu khắc phục / required remediation")
+    fa.add_argument("--responsible", default="", help="Đơn vị chịu trách nhiệm / responsible unit")
+    fa.add_argument("--deadline", type=_date, help="Hạn khắc phục / deadline (YYYY-MM-DD)")
+    fl = fs.add_parser("list", help="Danh sách kết luận / list findings")
+    fl.add_argument("--unit", help="Mã đơn vị / unit code")
+    fl.add_argument("--status", choices=["open", "done", "overdue"], help="Trạng thái / status")
+    fl.add_argument("--json", action="store_true", help="In JSON / print JSON")
+    fu = fs.add_parser("update", help="Cập nhật một kết luận / update a finding")
+    fu.add_argument("id", type=_positive, help="Số kết luận / finding id")
+    fu.add_argument("--status", choices=["open", "done"], help="Trạng thái / status")
+    fu.add_argument("--remediation", help="Yêu cầu khắc phục / remediation")
+    fu.add_argument("--responsible", help="Đơn vị chịu trách nhiệm / responsible unit")
+    fu.add_argument("--deadline", type=_date, help="Hạn khắc phục / deadline (YYYY-MM-DD)")
+    fm = fs.add_parser("import", help="Nhập kết luận từ CSV/Excel / import findings")
+    fm.add_argument("file", help="Tệp .csv hoặc .xlsx / file")
+    fm.add_argument("--encoding", help="Bảng mã CSV / CSV encoding")
 
 
 def _period_arguments(parser) -> None:

@@ -71,3 +71,22 @@ def tag_current_run(ward_slug: str, kind: str) -> list[str]:
         if set(tags) != set(current):
             client.update_flow_run(run_id, tags=tags)
     return tags
+
+
+def plan_run_name() -> str:
+    """`flow_run_name` of plan_inspections: ke-hoach-kiem-tra-<ward>-<year>[-dot-<n>]."""
+    params = _params()
+    cfg = _config(params)
+    slug = cfg.ward.slug if cfg else "cchc"
+    year = params.get("year") or (cfg.inspection.year if cfg and cfg.inspection else "")
+    wave = f"-dot-{params['wave']}" if params.get("wave") else ""
+    return f"ke-hoach-kiem-tra-{slug}-{year}{wave}"
+
+
+def spot_run_name() -> str:
+    """`flow_run_name` of spot_check: kiem-tra-dot-xuat-<ward>-<yyyymmdd-hhmm>."""
+    params = _params()
+    cfg = _config(params)
+    slug = cfg.ward.slug if cfg else "cchc"
+    now = cfg.now() if cfg else datetime.now()
+    return f"kiem-tra-dot-xuat-{slug}-{now:%Y%m%d-%H%M}"

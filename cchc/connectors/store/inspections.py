@@ -51,6 +51,7 @@ from cchc.domain.periods import Period
 from cchc.domain.sampling import KIND_HIGH_RISK, KIND_RANDOM, SamplePlan
 from cchc.domain.text import fold
 from cchc.domain.wire import scrub_text
+from cchc.errors import UserError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ("periodic", "spot", "sample")
@@ -58,7 +59,7 @@ FINDING_STATUSES = ("open", "done")  # stored; "overdue" is derived
 STATUS_LABELS_VI = {"open": "đang khắc phục", "done": "đã khắc phục", "overdue": "quá hạn khắc phục"}
 
 
-class InspectionError(ValueError):
+class InspectionError(UserError, ValueError):
     """Something a user asked that the inspection records cannot do (one Vietnamese line)."""
 
 

@@ -1,0 +1,86 @@
+"""`cchc bench sample`: selecting and sampling one inspection wave (`cchc.pipeline.inspections`:
+the units' risk figures, the weighted RFC 3797 draw, storage, then each chosen unit's dossier
+sample), against one SQL query counting the same units' dossiers of the period, measured in the same
+run on the same store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from cchc.bench.indicators import populate
+from cchc.bench.measure import AS_OF, BENCH_DIR, TreeMemory, bench_config, peak_rss_mb
+from cchc.connectors.store import Store
+from cchc.domain.records import EXCLUDED_STATUSES, sql_in
+from cchc.pipeline import inspections as pi
+
+SOURCES = ["9319", "2 5 12 8 10"]  # fixed: the bench draws the same units every run
+
+BASELINE_SQL = """
+SELECT COUNT(*) FROM dossiers d
+WHERE d.source = 'provincial' AND d.status NOT IN ({excluded}) AND d.received_at < :after
+  AND (COALESCE(d.finished_at, d.returned_at) IS NULL OR COALESCE(d.finished_at, d.returned_at) >= :start)
+  AND ({units})
+"""
+
+
+def baseline_count(store: Store, unit_ids: list[str], start, end) -> list:
+    # a unit and its sub-units (identifier prefix), as the sample's lot counts them
+    units = " OR ".join(f"d.unit_code = :u{i} OR d.unit_code LIKE :p{i}" for i in range(len(unit_ids)))
+    q = text(BASELINE_SQL.format(excluded=sql_in(EXCLUDED_STATUSES), units=units))
+    params = {"start": datetime.combine(start, datetime.min.time()),
+              "after": datetime.combine(end + timedelta(days=1), datetime.min.time())}
+    for i, nid in enumerate(unit_ids):
+        params[f"u{i}"], params[f"p{i}"] = nid, nid + ".%"
+    with store.engine.connect() as conn:
+        return conn.execute(q, params).fetchall()
+
+
+def one_wave(store: Store, cfg, wave: int = 2) -> dict:
+    planned = pi.make_plan(store, cfg, cfg.inspection.year, SOURCES, wave=wave)
+    w = planned.plan.waves[0]
+    period = planned.windows[w.wave.number]
+    lots = [pi.sample_unit(store, cfg, v.unit_code, period, SOURCES, wave=w.wave.number, year=planned.year,
+                           parent_id=planned.wave_ids[0]) for v in w.visits]
+    return {"units": [v.unit_code for v in w.visits], "period": period, "lot": sum(s.sample.lot_size for s in lots),
+            "sampled": sum(len(s.sample.rows) for s in lots)}
+
+
+def bench_sample(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
+    db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"  # the indicators bench's fill
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    store = Store(db_url)
+    store.migrate()
+    marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat()}
+    if store.get_cursor("bench-populate") != marker:
+        store.clear_dossiers()
+        t0 = time.perf_counter()
+        populate(store, cfg, n)
+        store.save_cursor("bench-populate", marker)
+        if note is not None:
+            note(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)")
+    runs, info = [], {}
+    with TreeMemory() as tree:
+        for _ in range(2):  # the faster of two (the first is cold)
+            t0 = time.perf_counter()
+            info = one_wave(store, cfg)
+            runs.append(time.perf_counter() - t0)
+    ids = [cfg.unit_by_code(c).national_id for c in info["units"]]
+    period = info["period"]
+    baseline_count(store, ids, period.start, period.end)  # warm
+    base_s = float("inf")
+    for _ in range(2):
+        t0 = time.perf_counter()
+        counted = baseline_count(store, ids, period.start, period.end)
+        base_s = min(base_s, time.perf_counter() - t0)
+    seconds = min(runs)
+    return {"dossiers": store.count_dossiers("provincial"), "period": period.slug, "units": info["units"],
+            "lot": info["lot"], "sampled": info["sampled"], "baseline_counted": int(counted[0][0]),
+            "seconds": round(seconds, 2), "first_run_seconds": round(runs[0], 2),
+            "baseline_seconds": round(base_s, 4), "ratio": round(seconds / base_s, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1), "peak_rss_with_helpers_mb": round(max(tree.peak_mb, peak_rss_mb()), 1),
+            "database": store.dialect}
