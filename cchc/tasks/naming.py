@@ -71,3 +71,21 @@ def tag_current_run(ward_slug: str, kind: str) -> list[str]:
         if set(tags) != set(current):
             client.update_flow_run(run_id, tags=tags)
     return tags
+
+
+def monthly_run_name() -> str:
+    """`flow_run_name` of monthly_report: tong-hop-thang-<ward>-<period> (the month the run reports)."""
+    from cchc.domain.periods import last_full_month, parse_period
+
+    params = _params()
+    cfg = _config(params)
+    if cfg is None:
+        return f"tong-hop-thang-cchc-{params.get('period') or 'thang-truoc'}"
+    mode = cfg.reporting.period_mode
+    try:
+        today = datetime.fromisoformat(params["today"]).date() if params.get("today") else cfg.today()
+        per = parse_period(params["period"], mode=mode) if params.get("period") else last_full_month(today, mode)
+        period = per.slug
+    except (ValueError, TypeError):
+        period = str(params.get("period"))
+    return f"tong-hop-thang-{cfg.ward.slug}-{period}"
