@@ -206,3 +206,18 @@ def test_a_hook_never_raises(monkeypatch):
         name, id, parameters, deployment_id = "x", "1", {"config_path": "/khong/co/tep.yaml"}, "d"
 
     alert_it_officer(Broken(), Broken(), None)  # no config, no state: a warning, no exception
+
+
+@pytest.mark.parametrize(("alerts", "key"), [({"ui_url": "ftp://x"}, "alerts.ui_url"),
+                                             ({"it_officer_email": "khong-phai-email"}, "alerts.it_officer_email"),
+                                             ({"gui_cho": "a"}, "alerts.gui_cho")])
+def test_alerts_config_errors_name_the_key(tmp_path, alerts, key):
+    from cchc.config import ConfigError, load_config
+
+    data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    data["alerts"] = alerts
+    p = tmp_path / "ward.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(p, env={})
+    assert f": {key}" in str(e.value) and "\n" not in str(e.value)
