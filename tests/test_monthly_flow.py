@@ -221,3 +221,27 @@ def test_alerts_config_errors_name_the_key(tmp_path, alerts, key):
     with pytest.raises(ConfigError) as e:
         load_config(p, env={})
     assert f": {key}" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_deployment_and_parameter_descriptions():
+    from prefect.utilities.callables import parameter_schema
+
+    from cchc.flows.monthly_report import monthly_report
+    from cchc.flows.schedule import deployment_specs
+
+    spec = next(s for s in deployment_specs(ROOT / "prefect.yaml") if s["name"] == "tong-hop-thang")
+    assert spec["flow"].name == "monthly_report"
+    assert [(x["cron"], x["timezone"]) for x in spec["schedules"]] == [("30 7 1 * *", "Asia/Ho_Chi_Minh")]
+    props = parameter_schema(monthly_report.fn).model_dump()["properties"]
+    assert set(props) == {"config_path", "period", "dry_run", "today"}
+    assert all(v.get("description") for v in props.values())
+    for flow_ in (monthly_report, *_other_flows()):
+        assert [h.__name__ for h in flow_.on_failure_hooks] == ["alert_it_officer"], flow_.name
+        assert [h.__name__ for h in flow_.on_crashed_hooks] == ["alert_it_officer"], flow_.name
+
+
+def _other_flows():
+    from cchc.flows.compute_indicators import compute_indicators
+    from cchc.flows.sync_dossiers import sync_dossiers
+
+    return compute_indicators, sync_dossiers
