@@ -39,7 +39,7 @@ def _write_config(tmp: Path, db: str, port: int, **reporting) -> Path:
     data["smtp"].update(host="127.0.0.1", port=port)
     data["alerts"] = {"it_officer_email": IT_OFFICER, "ui_url": "http://127.0.0.1:4200"}
     data["reporting"].update(reporting)
-    p = tmp / f"ward-{len(reporting)}.yaml"
+    p = tmp / f"ward-{port}-{len(reporting)}.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return p
 
@@ -245,3 +245,20 @@ def _other_flows():
     from cchc.flows.sync_dossiers import sync_dossiers
 
     return compute_indicators, sync_dossiers
+
+
+def test_mail_server_down_keeps_the_messages_for_the_next_run(env, capsys, monkeypatch):
+    """SMTP unreachable: one line naming the setting, exit 1, the month's messages wait in the outbox;
+    the next run (server back) sends them, once."""
+    down = _write_config(env["tmp"], env["db"], free_port())
+    monkeypatch.setenv("CCHC_CONFIG", str(down))
+    code, _, err = _run(capsys, "report", "monthly", "--period", "2026-09")
+    assert code == 1 and "smtp.host" in err and "hàng đợi" in err and "Traceback" not in err, err[:3000]
+    waiting = [m for m in _outbox(env).messages(status="queued", kind=mo.KIND) if "|2026-09|" in m["key"]]
+    assert len(waiting) == 2
+    monkeypatch.setenv("CCHC_CONFIG", str(env["cfg"]))
+    code, out, err = _run(capsys, "report", "monthly", "--period", "2026-09", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert (result["queued"], result["already_queued"], result["sent"]) == (0, 2, 2)
+    assert len([m for m in _monthly_mail(env) if "9/2026 " in m["Subject"]]) == 2

@@ -15,6 +15,7 @@ from cchc.connectors.store import Store
 from cchc.connectors.store.outbox import OutboxMessage
 from cchc.domain import metrics as m
 from cchc.domain.periods import Period, last_full_month, parse_period
+from cchc.errors import UserError
 from cchc.report import monthly as mo
 from cchc.report import nd30_docx as nd
 from cchc.report.monthly import monthly_message_fields
@@ -203,13 +204,24 @@ def enqueue_monthly(store: Store, cfg: Config, result: MonthlyResult, now: datet
     return result
 
 
+class SendFailed(UserError, RuntimeError):
+    """The mail server cannot be reached or refuses the session: the messages stay in the outbox (a
+    re-run sends them, nothing twice)."""
+
+
 def send_queued(store: Store, cfg: Config, now: datetime):
-    """Send what is due in the outbox (`cchc.connectors.mail.send_outbox`) with the ward's SMTP settings."""
-    from cchc.connectors.mail import SmtpSender, SmtpSettings, send_outbox
-    from cchc.connectors.store.outbox import Outbox
+    """Send what is due in the outbox (`cchc.connectors.mail.send_outbox`) with the ward's SMTP settings;
+    `SendFailed` (one line naming the setting) when no session can be opened."""
+    from cchc.connectors.mail import MailError, SmtpSender, SmtpSettings, send_outbox
+    from cchc.connectors.store.outbox import QUEUED, Outbox
 
     outbox = Outbox(store.engine, max_attempts=cfg.reminders.max_attempts)
-    return send_outbox(outbox, SmtpSender(SmtpSettings.resolve(cfg.smtp)), now, limit=cfg.smtp.batch_size)
+    try:
+        return send_outbox(outbox, SmtpSender(SmtpSettings.resolve(cfg.smtp)), now, limit=cfg.smtp.batch_size)
+    except MailError as e:
+        waiting = outbox.counts().get(QUEUED, 0)
+        raise SendFailed(f"Không gửi được thư: {e} — {waiting} thư vẫn nằm trong hàng đợi, chạy lại để gửi "
+                         "(nothing is sent twice)") from None
 
 
 def run_monthly(store: Store, cfg: Config, period: Period, source: str, today: date, now: datetime,
