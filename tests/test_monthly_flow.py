@@ -262,3 +262,20 @@ def test_mail_server_down_keeps_the_messages_for_the_next_run(env, capsys, monke
     result = json.loads(out)
     assert (result["queued"], result["already_queued"], result["sent"]) == (0, 2, 2)
     assert len([m for m in _monthly_mail(env) if "9/2026 " in m["Subject"]]) == 2
+
+
+def test_pipeline_run_without_prefect_dry_run_writes_files_only(env, tmp_path):
+    """`run_monthly` (what benchmarks call, no Prefect): a dry run writes the three files and no message."""
+    from cchc.config import load_config
+    from cchc.pipeline import monthly as pm
+
+    cfg = load_config(env["cfg"], env={})
+    before = _outbox(env).counts()
+    per = pm.monthly_period(cfg, None, AS_OF)
+    assert per.slug == PERIOD  # the last full month before the run day
+    result = pm.run_monthly(env["store"], cfg, per, "provincial", AS_OF, cfg.now(), dry_run=True, folder=tmp_path)
+    assert sorted(Path(p).name for p in result.files.values()) == sorted(mo.file_names(result.figures).values())
+    assert len(result.messages) == 2 and (result.queued, result.sent) == (0, 0)
+    assert _outbox(env).counts() == before
+    assert [label for label, _, _ in result.figures.trend] == [f"{m:02d}/2025" for m in (11, 12)] + [
+        f"{m:02d}/2026" for m in range(1, 11)]
