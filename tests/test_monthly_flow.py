@@ -279,3 +279,22 @@ def test_pipeline_run_without_prefect_dry_run_writes_files_only(env, tmp_path):
     assert _outbox(env).counts() == before
     assert [label for label, _, _ in result.figures.trend] == [f"{m:02d}/2025" for m in (11, 12)] + [
         f"{m:02d}/2026" for m in range(1, 11)]
+
+
+def test_remediation_counts_come_from_the_findings(env):
+    from datetime import date
+
+    from cchc.config import load_config
+    from cchc.connectors.store.inspections import Inspections
+    from cchc.pipeline import monthly as pm
+
+    cfg = load_config(env["cfg"], env={})
+    per = pm.monthly_period(cfg, PERIOD, AS_OF)
+    assert pm.inspections_done(env["store"], cfg, per, AS_OF) == ([], {})  # none kept: empty sections
+    ins = Inspections(env["store"])
+    unit = cfg.units[0].code
+    ins.add_finding(unit, "Niêm yết TTHC chưa đầy đủ", deadline=date(2026, 11, 30))
+    ins.add_finding(unit, "Sổ theo dõi hồ sơ chưa cập nhật", deadline=date(2026, 11, 1))
+    ins.update_finding(ins.add_finding(unit, "Chưa số hóa kết quả", deadline=date(2026, 10, 30)), status="done")
+    visits, counts = pm.inspections_done(env["store"], cfg, per, AS_OF)
+    assert visits == [] and counts == {"open": 1, "overdue": 1, "done": 1}
