@@ -441,6 +441,29 @@ class MonthlyReport(_Model):
         return v
 
 
+class Alerts(_Model):
+    """Failure alerts (issue 13): a scheduled run that fails or crashes e-mails the ward's IT officer
+    through the outbox, once per run (cchc.tasks.alerts)."""
+
+    #: who is told; None: no alert is sent
+    it_officer_email: EmailStr | None = None
+    it_officer_name: str = "Cán bộ phụ trách CNTT"
+    #: the Prefect UI's address (e.g. http://127.0.0.1:4200): the alert links to the run; None: no link
+    ui_url: str | None = None
+    #: only runs of a deployment (scheduled or started from the UI); false: every run, also from `cchc`
+    scheduled_only: bool = True
+
+    @field_validator("ui_url")
+    @classmethod
+    def _ui_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"phải là địa chỉ http(s)://máy:cổng (must be an http(s) URL): {mask_secrets(repr(v))}")
+        return v.rstrip("/")
+
+
 class Config(_Model):
     ward: Ward
     timezone: str = DEFAULT_TIMEZONE
@@ -458,6 +481,7 @@ class Config(_Model):
     reminders: Reminders = Reminders()
     smtp: Smtp = Smtp()
     monthly_report: MonthlyReport = MonthlyReport()
+    alerts: Alerts = Alerts()
     #: A folder of the ward's own report templates (jinja2), searched before the package's
     #: (cchc/report/templates/): an officer changes wording without code. Relative to the config file.
     templates_dir: str | None = None

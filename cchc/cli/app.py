@@ -20,7 +20,8 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `head`'s other side gets from any 
 #: command -> the module of `cchc.cli` holding its handler `cmd_<command>`.
 HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "demo": "simulate",
             "stats": "reports", "indicators": "reports", "reconcile": "reports", "score766": "reports",
-            "serve": "admin", "quarantine": "admin", "config": "admin", "db": "admin", "bench": "admin"}
+            "serve": "admin", "quarantine": "admin", "config": "admin", "db": "admin", "bench": "admin",
+            "report": "monthly"}
 #: inspection planning (issue 11)
 HANDLERS.update({"plan": "inspections", "draw": "inspections", "verify-selection": "inspections",
                  "complaint": "inspections", "spot-check": "inspections", "finding": "inspections"})
@@ -43,7 +44,7 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 #: Commands that run a Prefect flow (and so, without PREFECT_API_URL, a temporary Prefect server).
-_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "plan", "spot-check"})
+_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "plan", "spot-check", "report"})
 
 
 def _temporary_server_dies_with_us() -> None:

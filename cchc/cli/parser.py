@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     _period_arguments(sc)
     sc.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
+    rp = sub.add_parser("report", help="Báo cáo gửi lãnh đạo / reports for the leadership")
+    rp.add_argument("kind", choices=["monthly"], help="monthly: tổng hợp tháng qua thư / the monthly summary by email")
+    rp.add_argument("--period", help="Tháng / month, ví dụ/e.g. 2026-10 (mặc định/default: tháng trước / last month)")
+    rp.add_argument("--dry-run", action="store_true", help="Chỉ tạo thư và tệp, không đưa vào hàng đợi, không gửi / "
+                                                           "render only: nothing queued or sent")
+    rp.add_argument("--today", type=_date, help="Ngày chạy / run date (YYYY-MM-DD), mặc định hôm nay")
+    rp.add_argument("--json", action="store_true", help="In JSON / print JSON")
+
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
     b.add_argument("what", choices=["sync", "indicators", "sample"], help="sync | indicators | sample")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")

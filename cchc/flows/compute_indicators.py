@@ -17,10 +17,12 @@ from prefect import flow, get_run_logger
 
 from cchc.config import load_config
 from cchc.tasks import compute_indicators as t
+from cchc.tasks.alerts import alert_it_officer
 from cchc.tasks.naming import indicators_run_name, tag_current_run
 
 
-@flow(name="compute_indicators", flow_run_name=indicators_run_name)
+@flow(name="compute_indicators", flow_run_name=indicators_run_name, on_failure=[alert_it_officer],
+      on_crashed=[alert_it_officer])
 def compute_indicators(config_path: str | None = None, period: str | None = None, source: str | None = None,
                        today: str | None = None, write_xlsx: bool = True, sync_first: bool = False) -> dict:
     """Tính chỉ số CCHC của một kỳ và đăng lên Prefect (compute a period's indicators; publish artifacts).

@@ -12,6 +12,7 @@ from cchc.config import Config, load_config
 from cchc.errors import UserError
 from cchc.flows.limits import ward_store_slot
 from cchc.tasks import sync_dossiers as t
+from cchc.tasks.alerts import alert_it_officer
 from cchc.tasks.naming import sync_run_name, tag_current_run
 
 
@@ -19,7 +20,8 @@ class SyncFailed(UserError, RuntimeError):
     """The run could not finish; what was stored stays stored and the cursor is where it stopped."""
 
 
-@flow(name="sync_dossiers", log_prints=False, flow_run_name=sync_run_name)
+@flow(name="sync_dossiers", log_prints=False, flow_run_name=sync_run_name, on_failure=[alert_it_officer],
+      on_crashed=[alert_it_officer])
 def sync_dossiers(
     config_path: str | None = None,
     sources: list[str] | None = None,

@@ -90,3 +90,21 @@ def spot_run_name() -> str:
     slug = cfg.ward.slug if cfg else "cchc"
     now = cfg.now() if cfg else datetime.now()
     return f"kiem-tra-dot-xuat-{slug}-{now:%Y%m%d-%H%M}"
+
+
+def monthly_run_name() -> str:
+    """`flow_run_name` of monthly_report: tong-hop-thang-<ward>-<period> (the month the run reports)."""
+    from cchc.domain.periods import last_full_month, parse_period
+
+    params = _params()
+    cfg = _config(params)
+    if cfg is None:
+        return f"tong-hop-thang-cchc-{params.get('period') or 'thang-truoc'}"
+    mode = cfg.reporting.period_mode
+    try:
+        today = datetime.fromisoformat(params["today"]).date() if params.get("today") else cfg.today()
+        per = parse_period(params["period"], mode=mode) if params.get("period") else last_full_month(today, mode)
+        period = per.slug
+    except (ValueError, TypeError):
+        period = str(params.get("period"))
+    return f"tong-hop-thang-{cfg.ward.slug}-{period}"
