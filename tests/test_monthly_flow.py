@@ -241,10 +241,10 @@ def test_deployment_and_parameter_descriptions():
 
 
 def _other_flows():
-    from cchc.flows.compute_indicators import compute_indicators
-    from cchc.flows.sync_dossiers import sync_dossiers
+    """Every flow of the deployments: a scheduled run of any of them that fails alerts the IT officer."""
+    from cchc.flows.schedule import deployment_specs
 
-    return compute_indicators, sync_dossiers
+    return tuple({s["flow"].name: s["flow"] for s in deployment_specs(ROOT / "prefect.yaml")}.values())
 
 
 def test_mail_server_down_keeps_the_messages_for_the_next_run(env, capsys, monkeypatch):

@@ -11,10 +11,12 @@ from prefect import flow, get_run_logger
 
 from cchc.config import load_config
 from cchc.tasks import plan_inspections as t
+from cchc.tasks.alerts import alert_it_officer
 from cchc.tasks.naming import plan_run_name, tag_current_run
 
 
-@flow(name="plan_inspections", flow_run_name=plan_run_name)
+@flow(name="plan_inspections", flow_run_name=plan_run_name, on_failure=[alert_it_officer],
+      on_crashed=[alert_it_officer])
 def plan_inspections(sources: list[str], year: int | None = None, wave: int | None = None,
                      config_path: str | None = None, source: str | None = None) -> dict:
     """Lập kế hoạch kiểm tra CCHC: chọn đơn vị, bóc mẫu hồ sơ, thông báo (plan the inspections).

@@ -11,10 +11,12 @@ from prefect import flow
 
 from cchc.config import load_config
 from cchc.tasks import spot_check as t
+from cchc.tasks.alerts import alert_it_officer
 from cchc.tasks.naming import spot_run_name, tag_current_run
 
 
-@flow(name="spot_check", flow_run_name=spot_run_name)
+@flow(name="spot_check", flow_run_name=spot_run_name, on_failure=[alert_it_officer],
+      on_crashed=[alert_it_officer])
 def spot_check(sources: list[str] | None = None, unit: str | None = None, reason: str | None = None,
                today: str | None = None, config_path: str | None = None, source: str | None = None) -> dict:
     """Kiểm tra đột xuất: xét ngưỡng chỉ số, phản ánh, yêu cầu của lãnh đạo, chọn ngẫu nhiên (spot checks).
