@@ -21,6 +21,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `head`'s other side gets from any 
 HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "demo": "simulate",
             "stats": "reports", "indicators": "reports", "reconcile": "reports", "score766": "reports",
             "serve": "admin", "quarantine": "admin", "config": "admin", "db": "admin", "bench": "admin"}
+HANDLERS |= {"reminders": "reminders", "mailbox": "reminders"}
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,7 +41,7 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 #: Commands that run a Prefect flow (and so, without PREFECT_API_URL, a temporary Prefect server).
-_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators"})
+_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "reminders"})
 
 
 def _temporary_server_dies_with_us() -> None:

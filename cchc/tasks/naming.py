@@ -71,3 +71,12 @@ def tag_current_run(ward_slug: str, kind: str) -> list[str]:
         if set(tags) != set(current):
             client.update_flow_run(run_id, tags=tags)
     return tags
+
+
+def reminders_run_name() -> str:
+    """`flow_run_name` of daily_reminders: nhac-viec-<ward>-<date> (the day the reminders are for)."""
+    params = _params()
+    cfg = _config(params)
+    slug = cfg.ward.slug if cfg else "cchc"
+    day = params.get("date") or (cfg.today().isoformat() if cfg else datetime.now().date().isoformat())
+    return f"nhac-viec-{slug}-{day}"

@@ -16,7 +16,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Integer, SmallInteger, create_engine, delete, event, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    SmallInteger,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DatabaseError,
@@ -41,7 +53,14 @@ from cchc.connectors.store.schema import (
     sync_state,
 )
 from cchc.domain.calendar import VN_TZ as VN
-from cchc.domain.records import FINISHED_STATUSES, WIRE_NAMES, Dossier, sql_in
+from cchc.domain.records import (
+    EXCLUDED_STATUSES,
+    FINISHED_STATUSES,
+    WIRE_NAMES,
+    Dossier,
+    sql_in,
+    status_codes,
+)
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
 from cchc.errors import UserError
@@ -773,6 +792,48 @@ class Store:
                                           ("started_at", "time")], _typed_steps)
         return frame.rename(columns={"done_at": "at"})
 
+    # --- reminders (issue 12) ----------------------------------------------------------------
+    def reminder_dossiers(self, source: str, finished_since: date | None = None) -> pd.DataFrame:
+        """What the daily reminders read, never the whole store: the OPEN dossiers of `source` (not in
+        `EXCLUDED_STATUSES` nor `FINISHED_STATUSES`) and, with `finished_since`, those finished since
+        that day (late-finished without apology; the period's late rate). One row per dossier:
+        code, procedure_name, unit_code, status, due (effective due, else the original),
+        finished_at, apology, supplement_since (start of the pending supplement request), officer,
+        step_due (of the current processing step: the last one; its deadline only while not done)."""
+        open_q = and_(dossiers.c.source == source, dossiers.c.status.notin_(status_codes(EXCLUDED_STATUSES)))
+        unfinished = dossiers.c.status.notin_(status_codes(FINISHED_STATUSES))
+        ended = func.coalesce(dossiers.c.finished_at, dossiers.c.returned_at)
+        if finished_since is not None:
+            since = datetime.combine(finished_since, datetime.min.time())
+            open_q = and_(open_q, or_(unfinished, ended >= since))
+        else:
+            open_q = and_(open_q, unfinished)
+        q = select(dossiers.c.code, dossiers.c.procedure_name, dossiers.c.unit_code, dossiers.c.status,
+                   func.coalesce(dossiers.c.effective_due_at, dossiers.c.due_at).label("due"),
+                   ended.label("finished_at"), dossiers.c.apology, dossiers.c.supplement_pending,
+                   dossiers.c.supplements).where(open_q)
+        steps_q = (select(processing_steps.c.code, processing_steps.c.seq, processing_steps.c.officer,
+                          processing_steps.c.step_due, processing_steps.c.done_at)
+                   .where(processing_steps.c.source == source,
+                          processing_steps.c.code.in_(select(dossiers.c.code).where(open_q, unfinished))))
+        cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology",
+                "supplement_pending", "supplements"]
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(q).all(), columns=cols)
+            steps = pd.DataFrame(conn.execute(steps_q).all(), columns=["code", "seq", "officer", "step_due", "done_at"])
+        frame["supplement_since"] = [_pending_since(v) if p else None
+                                     for v, p in zip(frame["supplements"], frame["supplement_pending"], strict=True)]
+        frame = frame.drop(columns=["supplements", "supplement_pending"])
+        if len(steps):
+            last = steps.sort_values(["code", "seq"]).groupby("code", sort=False).tail(1)
+            last = last.assign(step_due=last["step_due"].where(last["done_at"].isna()))
+            frame = frame.merge(last[["code", "officer", "step_due"]], on="code", how="left")
+        else:
+            frame["officer"] = None
+            frame["step_due"] = None
+        frame["apology"] = frame["apology"].fillna(False).astype(bool)
+        return frame
+
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
 
@@ -796,6 +857,17 @@ def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
         df[c] = _to_datetime(df[c]).astype("datetime64[us]")
     df["officer"] = _label(df["officer"])
     return df
+
+
+def _pending_since(supplements) -> datetime | None:
+    """When the pending supplement request (no completion time) of a stored `supplements` list began."""
+    if isinstance(supplements, str):
+        supplements = json.loads(supplements)
+    for s in reversed(supplements or []):
+        if s and s[0] and not s[1]:
+            at = datetime.fromisoformat(s[0])
+            return at.astimezone(VN).replace(tzinfo=None) if at.tzinfo else at
+    return None
 
 
 def _quarantine_upsert(dialect: str):
