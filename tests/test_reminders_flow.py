@@ -210,3 +210,21 @@ def test_store_reads_only_open_dossiers_and_those_finished_in_the_period(db_url)
         assert "H99.03-250102-0003" in set(since_2025["code"])
     finally:
         store.dispose()
+
+
+def test_flow_parameters_are_described_and_sending_retries_only_unreachable_servers(monkeypatch):
+    from prefect.states import Failed
+    from prefect.utilities.callables import parameter_schema
+
+    from cchc.connectors.mail import MailError
+    from cchc.flows.daily_reminders import daily_reminders
+    from cchc.tasks.daily_reminders import smtp_unreachable
+
+    props = parameter_schema(daily_reminders.fn).model_dump()["properties"]
+    assert set(props) == {"config_path", "date", "dry_run"} and all(p.get("description") for p in props.values())
+    down = Failed(data=MailError("smtp.host/smtp.port: không kết nối được", "smtp.host"))
+    bad_port = Failed(data=MailError("CCHC_SMTP_PORT: phải là số cổng", "CCHC_SMTP_PORT"))
+    assert smtp_unreachable(None, None, down) is False  # from the command line: no waiting
+    monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", "7dba42a4-0000-4000-8000-000000000000")
+    assert smtp_unreachable(None, None, down) is True
+    assert smtp_unreachable(None, None, bad_port) is False

@@ -68,7 +68,7 @@ def enqueue_task(store: Store, cfg: Config, rendered: list[RenderedDigest]) -> t
     return pr.enqueue(pr.outbox_of(store, cfg), rendered, cfg.now())
 
 
-def _smtp_unreachable(task, task_run, state) -> bool:
+def smtp_unreachable(task, task_run, state) -> bool:
     """Retry the sending task when the SMTP server could not be reached, in deployment runs only
     (a setting the server refuses — login, TLS — is not worth waiting for)."""
     from prefect.runtime import deployment
@@ -85,7 +85,7 @@ def _smtp_unreachable(task, task_run, state) -> bool:
 
 
 @task(name="gui-thu-nhac-viec", cache_policy=NO_CACHE, retries=NETWORK_RETRIES,
-      retry_delay_seconds=NETWORK_RETRY_DELAYS_S, retry_condition_fn=_smtp_unreachable)
+      retry_delay_seconds=NETWORK_RETRY_DELAYS_S, retry_condition_fn=smtp_unreachable)
 def send_task(store: Store, cfg: Config, settings: SmtpSettings) -> SendReport:
     return pr.send(pr.outbox_of(store, cfg), settings, cfg.now(), cfg.smtp.batch_size)
 
