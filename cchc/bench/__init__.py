@@ -1,10 +1,11 @@
-"""Benchmarks (`cchc bench sync|indicators`): the real path against a near-physical baseline measured
+"""Benchmarks (`cchc bench sync|indicators|reminders`): the real path against a near-physical baseline measured
 in the same run, reported as a ratio. They call the public functions the flows' tasks call
 (`cchc.pipeline`), never a flow's internals. Figures go to bench/RESULTS.md.
 
   measure.py      shared: AS_OF, scratch stores, the bench configuration, simulator process, memory
   sync.py         `cchc bench sync`
   indicators.py   `cchc bench indicators`
+  reminders.py    `cchc bench reminders`
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ def run(what: str, n: int, db_url: str | None, note: Callable[[str], None] | Non
         from cchc.bench.sync import bench_sync
 
         return bench_sync(n, db_url)
+    if what == "reminders":
+        from cchc.bench.reminders import bench_reminders
+
+        return bench_reminders(n, db_url, note=note)
     from cchc.bench.indicators import bench_indicators
 
     return bench_indicators(n, db_url, note=note)

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
-    b.add_argument("what", choices=["sync", "indicators"], help="sync | indicators")
+    b.add_argument("what", choices=["sync", "indicators", "reminders"], help="sync | indicators | reminders")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
     _reminder_commands(sub)
