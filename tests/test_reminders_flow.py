@@ -228,3 +228,17 @@ def test_flow_parameters_are_described_and_sending_retries_only_unreachable_serv
     monkeypatch.setenv("PREFECT__RUNTIME__DEPLOYMENT__ID", "7dba42a4-0000-4000-8000-000000000000")
     assert smtp_unreachable(None, None, down) is True
     assert smtp_unreachable(None, None, bad_port) is False
+
+
+def test_a_make_up_saturday_is_a_reminder_day_and_a_plain_saturday_is_not(tmp_path):
+    from cchc.config import load_config
+    from cchc.tasks.daily_reminders import is_working_day
+
+    data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    data["calendar"]["extra_working_days"] = ["2026-02-28"]
+    p = tmp_path / "ward.yaml"
+    p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    cfg = load_config(p)
+    assert is_working_day(cfg, date(2026, 2, 28)) is True
+    assert is_working_day(cfg, date(2026, 3, 7)) is False
+    assert is_working_day(cfg, HOLIDAY) is False and is_working_day(cfg, DAY) is True
