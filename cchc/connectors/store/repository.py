@@ -20,12 +20,10 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     SmallInteger,
-    and_,
     create_engine,
     delete,
     event,
     func,
-    or_,
     select,
     text,
 )
@@ -59,7 +57,6 @@ from cchc.domain.records import (
     WIRE_NAMES,
     Dossier,
     sql_in,
-    status_codes,
 )
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
@@ -799,40 +796,39 @@ class Store:
         that day (late-finished without apology; the period's late rate). One row per dossier:
         code, procedure_name, unit_code, status, due (effective due, else the original),
         finished_at, apology, supplement_since (start of the pending supplement request), officer,
-        step_due (of the current processing step: the last one; its deadline only while not done)."""
-        open_q = and_(dossiers.c.source == source, dossiers.c.status.notin_(status_codes(EXCLUDED_STATUSES)))
-        unfinished = dossiers.c.status.notin_(status_codes(FINISHED_STATUSES))
-        ended = func.coalesce(dossiers.c.finished_at, dossiers.c.returned_at)
+        step_due (of the current processing step: the last one; its deadline only while not done).
+
+        One pass over the dossiers (the current step by primary key, per selected row); the values
+        come back untyped from the driver and are typed per column (no per-value conversion)."""
+        ended = "COALESCE(d.finished_at, d.returned_at)"
+        where = f"d.source = :source AND d.status NOT IN ({sql_in(EXCLUDED_STATUSES)}) AND "
+        unfinished = f"d.status NOT IN ({sql_in(FINISHED_STATUSES)})"
+        params: dict = {"source": source}
         if finished_since is not None:
+            where += f"({unfinished} OR {ended} >= :since)"
             since = datetime.combine(finished_since, datetime.min.time())
-            open_q = and_(open_q, or_(unfinished, ended >= since))
+            params["since"] = since.isoformat(sep=" ") if self.dialect == "sqlite" else since
         else:
-            open_q = and_(open_q, unfinished)
-        q = select(dossiers.c.code, dossiers.c.procedure_name, dossiers.c.unit_code, dossiers.c.status,
-                   func.coalesce(dossiers.c.effective_due_at, dossiers.c.due_at).label("due"),
-                   ended.label("finished_at"), dossiers.c.apology, dossiers.c.supplement_pending,
-                   dossiers.c.supplements).where(open_q)
-        steps_q = (select(processing_steps.c.code, processing_steps.c.seq, processing_steps.c.officer,
-                          processing_steps.c.step_due, processing_steps.c.done_at)
-                   .where(processing_steps.c.source == source,
-                          processing_steps.c.code.in_(select(dossiers.c.code).where(open_q, unfinished))))
-        cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology",
-                "supplement_pending", "supplements"]
+            where += unfinished
+        sql = (f"SELECT d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), "
+               f"{ended}, d.apology, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
+               f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
+               f"FROM dossiers d LEFT JOIN processing_steps p ON p.source = d.source AND p.code = d.code "
+               f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
+               f"AND q.code = d.code) WHERE {where}")
+        cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
+                "officer", "step_due"]
         with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(q).all(), columns=cols)
-            steps = pd.DataFrame(conn.execute(steps_q).all(), columns=["code", "seq", "officer", "step_due", "done_at"])
-        frame["supplement_since"] = [_pending_since(v) if p else None
-                                     for v, p in zip(frame["supplements"], frame["supplement_pending"], strict=True)]
-        frame = frame.drop(columns=["supplements", "supplement_pending"])
-        if len(steps):
-            last = steps.sort_values(["code", "seq"]).groupby("code", sort=False).tail(1)
-            last = last.assign(step_due=last["step_due"].where(last["done_at"].isna()))
-            frame = frame.merge(last[["code", "officer", "step_due"]], on="code", how="left")
-        else:
-            frame["officer"] = None
-            frame["step_due"] = None
-        frame["apology"] = frame["apology"].fillna(False).astype(bool)
-        return frame
+            rows = [tuple(r) for r in conn.execute(text(sql), params)]
+        frame = pd.DataFrame.from_records(rows, columns=cols)
+        for c in ("due", "finished_at", "step_due"):
+            frame[c] = _to_datetime(frame[c]) if len(frame) else pd.Series(pd.NaT, index=frame.index,
+                                                                          dtype="datetime64[ns]")
+        frame["status"] = frame["status"].astype("int64")
+        frame["apology"] = _bool(frame["apology"], False)
+        frame["supplement_since"] = [_pending_since(v) if isinstance(v, str | list) else None
+                                     for v in frame["supplements"]]
+        return frame.drop(columns=["supplements"])
 
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
