@@ -796,7 +796,8 @@ class Store:
         that day (late-finished without apology; the period's late rate). One row per dossier:
         code, procedure_name, unit_code, status, due (effective due, else the original),
         finished_at, apology, supplement_since (start of the pending supplement request), officer,
-        step_due (of the current processing step: the last one; its deadline only while not done).
+        step_due (of the current processing step: the last one; its deadline only while not done;
+        for open dossiers only — no rule sends a finished dossier to its officer).
 
         One pass over the dossiers (the current step by primary key, per selected row); the values
         come back untyped from the driver and are typed per column (no per-value conversion)."""
@@ -813,7 +814,8 @@ class Store:
         sql = (f"SELECT d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), "
                f"{ended}, d.apology, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
                f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
-               f"FROM dossiers d LEFT JOIN processing_steps p ON p.source = d.source AND p.code = d.code "
+               f"FROM dossiers d LEFT JOIN processing_steps p ON {unfinished} AND p.source = d.source "
+               f"AND p.code = d.code "
                f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
                f"AND q.code = d.code) WHERE {where}")
         cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
