@@ -27,3 +27,15 @@ def test_bench_sample_reports_the_named_keys(tmp_path):
     assert len(out["units"]) == 2  # "2 of 3" in the demo plan
     assert out["lot"] > 0 and 0 < out["sampled"] <= out["lot"]
     assert abs(out["baseline_counted"] - out["lot"]) <= max(5, out["lot"] // 50)  # the same units' dossiers
+
+
+def test_bench_reminders_reports_the_named_keys(tmp_path):
+    from cchc.bench.reminders import bench_reminders
+
+    out = bench_reminders(400, f"sqlite:///{tmp_path}/bench.sqlite")
+    for key in ("seconds", "ratio", "peak_rss_mb"):
+        assert out[key] > 0, key
+    assert out["baseline_seconds"] >= 0
+    assert out["dossiers"] >= 390
+    # each of the two measured runs sent every digest once, through the real local mailbox
+    assert out["messages"] == out["enqueued"] > 0 and out["received_by_mailbox"] == 2 * out["messages"]

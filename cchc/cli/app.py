@@ -25,6 +25,7 @@ HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "dem
 #: inspection planning (issue 11)
 HANDLERS.update({"plan": "inspections", "draw": "inspections", "verify-selection": "inspections",
                  "complaint": "inspections", "spot-check": "inspections", "finding": "inspections"})
+HANDLERS |= {"reminders": "reminders", "mailbox": "reminders"}
 
 
 class Terminated(KeyboardInterrupt):
@@ -44,7 +45,8 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 #: Commands that run a Prefect flow (and so, without PREFECT_API_URL, a temporary Prefect server).
-_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "plan", "spot-check", "report"})
+_FLOW_COMMANDS = frozenset({"sync", "import-excel", "demo", "indicators", "plan", "spot-check", "report",
+                            "reminders"})
 
 
 def _temporary_server_dies_with_us() -> None:

@@ -155,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
-    b.add_argument("what", choices=["sync", "indicators", "sample"], help="sync | indicators | sample")
+    b.add_argument("what", choices=["sync", "indicators", "sample", "reminders"],
+                   help="sync | indicators | sample | reminders")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
     _inspection_commands(sub)
+    _reminder_commands(sub)
     _config_after_subcommand(sub)
     return p
 
@@ -225,6 +227,31 @@ def _inspection_commands(sub) -> None:
     fm = fs.add_parser("import", help="Nhập kết luận từ CSV/Excel / import findings")
     fm.add_argument("file", help="Tệp .csv hoặc .xlsx / file")
     fm.add_argument("--encoding", help="Bảng mã CSV / CSV encoding")
+
+
+def _reminder_commands(sub) -> None:
+    """`cchc reminders` and `cchc mailbox` (issue 12)."""
+    r = sub.add_parser("reminders", help="Gửi thư nhắc việc hôm nay (flow daily_reminders) / "
+                                         "send today's reminder digests")
+    r.add_argument("--date", type=_date, help="Ngày nhắc việc / reminder day (YYYY-MM-DD, mặc định hôm nay)")
+    r.add_argument("--dry-run", action="store_true", help="Chạy thử: soạn và liệt kê, không gửi, không ghi / "
+                                                          "render and list only, send and write nothing")
+    r.add_argument("--json", action="store_true", help="In JSON / print JSON")
+    m = sub.add_parser("mailbox", help="Máy chủ thư cục bộ lưu thư ra tệp .eml / "
+                                       "local SMTP server keeping each message as .eml")
+    m.add_argument("--port", type=_port, default=8025, help="Cổng / port (mặc định/default 8025)")
+    m.add_argument("--dir", default="var/mail", help="Thư mục lưu thư / directory (mặc định/default var/mail)")
+    m.add_argument("--host", default="127.0.0.1", help="Địa chỉ / host (mặc định/default 127.0.0.1)")
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 1 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"cổng phải từ 1 đến 65535 / port must be 1-65535: {text!r}")
+    return v
 
 
 def _period_arguments(parser) -> None:

@@ -39,6 +39,7 @@ import aiosmtplib
 
 from cchc.connectors.store.outbox import ClaimedMessage, Outbox, scrub_error
 from cchc.domain.redact import mask_secrets
+from cchc.errors import UserError
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TLS_MODES = ("none", "starttls", "tls")
@@ -46,7 +47,7 @@ _TLS_ALIASES = {"none": "none", "off": "none", "false": "none", "0": "none", "no
                 "starttls": "starttls", "tls": "tls", "ssl": "tls", "smtps": "tls"}
 
 
-class MailError(Exception):
+class MailError(UserError):
     """An SMTP setting or server problem, in one line naming the setting (secrets masked)."""
 
     def __init__(self, message: str, setting: str = ""):

@@ -26,10 +26,12 @@ from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
+from cchc.errors import UserError
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-class MailboxError(Exception):
+class MailboxError(UserError):
     """The local mail server cannot start (port taken, directory not writable): one line."""
 
 

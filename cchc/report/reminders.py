@@ -25,6 +25,7 @@ from cchc.domain.reminders import (
     ReminderItem,
 )
 from cchc.domain.text import format_int
+from cchc.errors import UserError
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent / "templates"
 SUBJECT_TEMPLATE = "reminders/subject.txt.j2"
@@ -34,7 +35,7 @@ HTML_TEMPLATE = "reminders/digest.html.j2"
 ROLE_NAMES_VI = {ROLE_OFFICER: "cán bộ xử lý", ROLE_HEAD: "trưởng đơn vị", ROLE_LEADER: "lãnh đạo UBND"}
 
 
-class TemplateError(Exception):
+class TemplateError(UserError):
     """A ward template that cannot be read or rendered: one line naming the template."""
 
 

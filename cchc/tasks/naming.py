@@ -108,3 +108,12 @@ def monthly_run_name() -> str:
     except (ValueError, TypeError):
         period = str(params.get("period"))
     return f"tong-hop-thang-{cfg.ward.slug}-{period}"
+
+
+def reminders_run_name() -> str:
+    """`flow_run_name` of daily_reminders: nhac-viec-<ward>-<date> (the day the reminders are for)."""
+    params = _params()
+    cfg = _config(params)
+    slug = cfg.ward.slug if cfg else "cchc"
+    day = params.get("date") or (cfg.today().isoformat() if cfg else datetime.now().date().isoformat())
+    return f"nhac-viec-{slug}-{day}"

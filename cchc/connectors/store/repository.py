@@ -16,7 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Integer, SmallInteger, create_engine, delete, event, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    SmallInteger,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DatabaseError,
@@ -41,7 +51,13 @@ from cchc.connectors.store.schema import (
     sync_state,
 )
 from cchc.domain.calendar import VN_TZ as VN
-from cchc.domain.records import FINISHED_STATUSES, WIRE_NAMES, Dossier, sql_in
+from cchc.domain.records import (
+    EXCLUDED_STATUSES,
+    FINISHED_STATUSES,
+    WIRE_NAMES,
+    Dossier,
+    sql_in,
+)
 from cchc.domain.redact import mask_secrets
 from cchc.domain.wire import quarantine_payload, scrub_text
 from cchc.errors import UserError
@@ -773,6 +789,49 @@ class Store:
                                           ("started_at", "time")], _typed_steps)
         return frame.rename(columns={"done_at": "at"})
 
+    # --- reminders (issue 12) ----------------------------------------------------------------
+    def reminder_dossiers(self, source: str, finished_since: date | None = None) -> pd.DataFrame:
+        """What the daily reminders read, never the whole store: the OPEN dossiers of `source` (not in
+        `EXCLUDED_STATUSES` nor `FINISHED_STATUSES`) and, with `finished_since`, those finished since
+        that day (late-finished without apology; the period's late rate). One row per dossier:
+        code, procedure_name, unit_code, status, due (effective due, else the original),
+        finished_at, apology, supplement_since (start of the pending supplement request), officer,
+        step_due (of the current processing step: the last one; its deadline only while not done;
+        for open dossiers only — no rule sends a finished dossier to its officer).
+
+        One pass over the dossiers (the current step by primary key, per selected row); the values
+        come back untyped from the driver and are typed per column (no per-value conversion)."""
+        ended = "COALESCE(d.finished_at, d.returned_at)"
+        where = f"d.source = :source AND d.status NOT IN ({sql_in(EXCLUDED_STATUSES)}) AND "
+        unfinished = f"d.status NOT IN ({sql_in(FINISHED_STATUSES)})"
+        params: dict = {"source": source}
+        if finished_since is not None:
+            where += f"({unfinished} OR {ended} >= :since)"
+            since = datetime.combine(finished_since, datetime.min.time())
+            params["since"] = since.isoformat(sep=" ") if self.dialect == "sqlite" else since
+        else:
+            where += unfinished
+        sql = (f"SELECT d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), "
+               f"{ended}, d.apology, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
+               f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
+               f"FROM dossiers d LEFT JOIN processing_steps p ON {unfinished} AND p.source = d.source "
+               f"AND p.code = d.code "
+               f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
+               f"AND q.code = d.code) WHERE {where}")
+        cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
+                "officer", "step_due"]
+        with self.engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(text(sql), params)]
+        frame = pd.DataFrame.from_records(rows, columns=cols)
+        for c in ("due", "finished_at", "step_due"):
+            frame[c] = _to_datetime(frame[c]) if len(frame) else pd.Series(pd.NaT, index=frame.index,
+                                                                          dtype="datetime64[ns]")
+        frame["status"] = frame["status"].astype("int64")
+        frame["apology"] = _bool(frame["apology"], False)
+        frame["supplement_since"] = [_pending_since(v) if isinstance(v, str | list) else None
+                                     for v in frame["supplements"]]
+        return frame.drop(columns=["supplements"])
+
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
 
@@ -796,6 +855,17 @@ def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
         df[c] = _to_datetime(df[c]).astype("datetime64[us]")
     df["officer"] = _label(df["officer"])
     return df
+
+
+def _pending_since(supplements) -> datetime | None:
+    """When the pending supplement request (no completion time) of a stored `supplements` list began."""
+    if isinstance(supplements, str):
+        supplements = json.loads(supplements)
+    for s in reversed(supplements or []):
+        if s and s[0] and not s[1]:
+            at = datetime.fromisoformat(s[0])
+            return at.astimezone(VN).replace(tzinfo=None) if at.tzinfo else at
+    return None
 
 
 def _quarantine_upsert(dialect: str):

@@ -1,0 +1,148 @@
+"""`cchc bench reminders`: one day's reminders over a store of N simulated dossiers as the
+daily_reminders flow runs them (`cchc.pipeline.reminders`: read the open dossiers and those finished
+in the period, plan, render, write the outbox, send to a local SMTP server on loopback), against one
+SQL query selecting the open dossiers due within the lead time, measured in the same run."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from datetime import time as dtime
+
+from sqlalchemy import delete, text
+
+from cchc.bench.measure import AS_OF, BENCH_DIR, bench_config, peak_rss_mb
+from cchc.connectors.mail import SmtpSettings
+from cchc.connectors.mailbox import free_port
+from cchc.connectors.store import Store
+from cchc.connectors.store.outbox import outbox, outbox_attempts
+from cchc.domain.records import EXCLUDED_STATUSES, FINISHED_STATUSES, sql_in
+from cchc.pipeline import reminders as pr
+from cchc.pipeline.ingest import store_page
+from cchc.simulator.ward import SyntheticWard
+
+BASELINE_SQL = """
+SELECT d.code, d.procedure_name, d.unit_code, COALESCE(d.effective_due_at, d.due_at) AS due
+FROM dossiers d
+WHERE d.source = 'provincial' AND d.status NOT IN ({closed})
+  AND COALESCE(d.effective_due_at, d.due_at) < :horizon
+"""
+
+
+def populate(store: Store, cfg, n: int, batch: int = 2000) -> None:
+    """N simulated provincial dossiers through the real ingestion path (not timed)."""
+    ward = SyntheticWard(seed=1, n_dossiers=n, as_of=AS_OF)
+    cal = cfg.make_calendar()
+    idx = ward.all_indices()
+    for lo in range(0, len(idx), batch):
+        store_page(store, "provincial", [ward.canonical(i) for i in idx[lo:lo + batch]], None, cal, None)
+
+
+def baseline(store: Store, horizon: datetime) -> int:
+    sql = BASELINE_SQL.format(closed=sql_in(EXCLUDED_STATUSES | FINISHED_STATUSES))
+    params = {"horizon": horizon.isoformat(sep=" ") if store.dialect == "sqlite" else horizon}
+    with store.engine.connect() as conn:
+        return len(conn.execute(text(sql), params).fetchall())
+
+
+def _clear_outbox(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(delete(outbox_attempts))
+        conn.execute(delete(outbox))
+
+
+class MailboxProcess:
+    """`cchc mailbox` in its own process (as the simulator in the sync bench): what it costs to receive
+    and store the messages is not the measured side's. Counts the .eml files it wrote."""
+
+    def __init__(self, directory: str, port: int):
+        self.directory = directory
+        self.proc = subprocess.Popen([sys.executable, "-m", "cchc.cli", "mailbox", "--port", str(port), "--dir",
+                                      directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the local mailbox did not start")
+
+    def received(self) -> int:
+        from pathlib import Path
+
+        return len(list(Path(self.directory).glob("*.eml")))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def bench_reminders(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
+    db_url = db_url or f"sqlite:///{BENCH_DIR / f'reminders-{n}.sqlite'}"
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    store = Store(db_url)
+    store.migrate()
+    marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat(), "sources": ["provincial"]}
+    if store.get_cursor("bench-reminders-populate") != marker:
+        store.clear_dossiers()
+        t0 = time.perf_counter()
+        populate(store, cfg, n)
+        store.save_cursor("bench-reminders-populate", marker)
+        if note is not None:
+            note(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)")
+    day = AS_OF
+    cal = cfg.make_calendar()
+    horizon = datetime.combine(cal.add_working_days(day, cfg.reminders.due_soon_days) + timedelta(days=1), dtime())
+    baseline(store, horizon)  # warm the page cache for both sides alike
+    base_s, base_rows = float("inf"), 0
+    for _ in range(2):
+        t0 = time.perf_counter()
+        base_rows = baseline(store, horizon)
+        base_s = min(base_s, time.perf_counter() - t0)
+    mail_dir = tempfile.mkdtemp(prefix="cchc-bench-mail-")
+    port = free_port()
+    settings = SmtpSettings.resolve(cfg.smtp.model_copy(update={"host": "127.0.0.1", "port": port, "tls": "none",
+                                                                "username": None}), env={})
+    now = datetime.combine(day, dtime(7, 30))
+    runs, info = [], {}
+    box = MailboxProcess(mail_dir, port)
+    try:
+        for _ in range(2):  # the faster of two runs (the first is cold); a fresh outbox each time
+            _clear_outbox(store)
+            t0 = time.perf_counter()
+            plan = pr.plan_day(store, cfg, day, "provincial")
+            rendered = pr.render(cfg, plan)
+            ob = pr.outbox_of(store, cfg)
+            new, _ = pr.enqueue(ob, rendered, now)
+            report = pr.send(ob, settings, now, cfg.smtp.batch_size)
+            runs.append(time.perf_counter() - t0)
+            info = {"messages": report.sent, "enqueued": new, "items": len(plan.items),
+                    "received_by_mailbox": box.received()}
+    finally:
+        box.stop()
+        shutil.rmtree(mail_dir, ignore_errors=True)
+    seconds = min(runs)
+    return {
+        "dossiers": store.count_dossiers("provincial"),
+        "day": day.isoformat(),
+        "seconds": round(seconds, 3),
+        "first_run_seconds": round(runs[0], 3),
+        "baseline_seconds": round(base_s, 4),
+        "ratio": round(seconds / base_s, 2) if base_s > 0 else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "baseline_rows": base_rows,
+        **info,
+        "database": store.dialect,
+    }
