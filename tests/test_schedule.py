@@ -109,6 +109,10 @@ def test_run_names_are_readable(monkeypatch):
 
     monkeypatch.setattr(naming, "_params", lambda: {"period": "2026-Q3", "config_path": str(ROOT / "config/demo.yaml")})
     assert naming.indicators_run_name() == "chi-so-phuong-hoa-an-mo-phong-2026-q3"
+    monkeypatch.setattr(naming, "_params", lambda: {"today": "2026-11-03", "config_path": str(ROOT / "config/demo.yaml")})
+    assert naming.monthly_run_name() == "tong-hop-thang-phuong-hoa-an-mo-phong-2026-10"  # the month before
+    monkeypatch.setattr(naming, "_params", lambda: {"period": "2026-10", "config_path": "/nonexistent/ward.yaml"})
+    assert naming.monthly_run_name() == "tong-hop-thang-cchc-2026-10"
     monkeypatch.setattr(naming, "_params", lambda: {"config_path": str(ROOT / "config/demo.yaml")})
     assert naming.sync_run_name().startswith("dong-bo-phuong-hoa-an-mo-phong-20")
     monkeypatch.setattr(naming, "_params", lambda: {"excel_file": "x.xlsx", "config_path": str(ROOT / "config/demo.yaml")})

@@ -29,23 +29,23 @@ def sync_kind(params: dict) -> str:
     return "nhap-excel" if params.get("excel_file") else "dong-bo"
 
 
-def sync_run_name() -> str:
-    """`flow_run_name` of sync_dossiers: dong-bo-<ward>-<time> (nhap-excel-... for an Excel import)."""
-    params = _params()
+def _timed_name(prefix: str, params: dict) -> str:
+    """<prefix>-<ward>-<yyyymmdd-hhmm> in the ward's time."""
     cfg = _config(params)
     slug = cfg.ward.slug if cfg else "cchc"
     now = cfg.now() if cfg else datetime.now()
-    return f"{sync_kind(params)}-{slug}-{now:%Y%m%d-%H%M}"
+    return f"{prefix}-{slug}-{now:%Y%m%d-%H%M}"
 
 
-def indicators_run_name() -> str:
-    """`flow_run_name` of compute_indicators: chi-so-<ward>-<period> (the period the run computes)."""
+def _period_name(prefix: str, unknown: str) -> str:
+    """<prefix>-<ward>-<period>: the period of the run's parameters (default: the last full month of
+    the ward's reporting mode); `unknown` names it when the configuration cannot be read."""
     from cchc.domain.periods import last_full_month, parse_period
 
     params = _params()
     cfg = _config(params)
     if cfg is None:
-        return f"chi-so-cchc-{params.get('period') or 'ky-truoc'}"
+        return f"{prefix}-cchc-{params.get('period') or unknown}"
     mode = cfg.reporting.period_mode
     try:
         today = datetime.fromisoformat(params["today"]).date() if params.get("today") else cfg.today()
@@ -53,7 +53,18 @@ def indicators_run_name() -> str:
         period = per.slug
     except (ValueError, TypeError):
         period = str(params.get("period"))
-    return f"chi-so-{cfg.ward.slug}-{period}"
+    return f"{prefix}-{cfg.ward.slug}-{period}"
+
+
+def sync_run_name() -> str:
+    """`flow_run_name` of sync_dossiers: dong-bo-<ward>-<time> (nhap-excel-... for an Excel import)."""
+    params = _params()
+    return _timed_name(sync_kind(params), params)
+
+
+def indicators_run_name() -> str:
+    """`flow_run_name` of compute_indicators: chi-so-<ward>-<period> (the period the run computes)."""
+    return _period_name("chi-so", "ky-truoc")
 
 
 def tag_current_run(ward_slug: str, kind: str) -> list[str]:
@@ -85,29 +96,12 @@ def plan_run_name() -> str:
 
 def spot_run_name() -> str:
     """`flow_run_name` of spot_check: kiem-tra-dot-xuat-<ward>-<yyyymmdd-hhmm>."""
-    params = _params()
-    cfg = _config(params)
-    slug = cfg.ward.slug if cfg else "cchc"
-    now = cfg.now() if cfg else datetime.now()
-    return f"kiem-tra-dot-xuat-{slug}-{now:%Y%m%d-%H%M}"
+    return _timed_name("kiem-tra-dot-xuat", _params())
 
 
 def monthly_run_name() -> str:
     """`flow_run_name` of monthly_report: tong-hop-thang-<ward>-<period> (the month the run reports)."""
-    from cchc.domain.periods import last_full_month, parse_period
-
-    params = _params()
-    cfg = _config(params)
-    if cfg is None:
-        return f"tong-hop-thang-cchc-{params.get('period') or 'thang-truoc'}"
-    mode = cfg.reporting.period_mode
-    try:
-        today = datetime.fromisoformat(params["today"]).date() if params.get("today") else cfg.today()
-        per = parse_period(params["period"], mode=mode) if params.get("period") else last_full_month(today, mode)
-        period = per.slug
-    except (ValueError, TypeError):
-        period = str(params.get("period"))
-    return f"tong-hop-thang-{cfg.ward.slug}-{period}"
+    return _period_name("tong-hop-thang", "thang-truoc")
 
 
 def reminders_run_name() -> str:
