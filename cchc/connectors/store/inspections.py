@@ -382,18 +382,9 @@ class Inspections:
         """Complaints from a CSV or Excel file (header aliases in COMPLAINT_COLUMNS). A bad row is
         reported by row and column and the others are stored; columns that could name the person
         who complained are never read."""
-        known = set(units)
         out = TableImport()
         good: list[dict] = []
-        for number, cells in _table_rows(path, COMPLAINT_COLUMNS, encoding):
-            out.rows_read += 1
-            values, errors = _parse_row(number, cells, COMPLAINT_COLUMNS)
-            if not errors and values["unit_code"] not in known:
-                errors.append(RowError(number, cells["unit_code"][0], f"đơn vị {values['unit_code']!r} không có "
-                                                                    "trong cấu hình (units)"))
-            if errors:
-                out.errors.extend(errors)
-                continue
+        for values in _valid_rows(path, COMPLAINT_COLUMNS, encoding, set(units), out):
             good.append(_complaint_row(Complaint(values["unit_code"], values["received_on"],
                                                  values.get("category") or "", values.get("summary") or "",
                                                  values.get("procedure_code"), values.get("dossier_code"))))
@@ -484,19 +475,8 @@ class Inspections:
     def import_findings(self, path: str | Path, units: Iterable[str], encoding: str | None = None,
                         selection_id: int | None = None) -> TableImport:
         """Findings from a CSV or Excel file (header aliases in FINDING_COLUMNS); bad rows reported."""
-        known = set(units)
         out = TableImport()
-        good = []
-        for number, cells in _table_rows(path, FINDING_COLUMNS, encoding):
-            out.rows_read += 1
-            values, errors = _parse_row(number, cells, FINDING_COLUMNS)
-            if not errors and values["unit_code"] not in known:
-                errors.append(RowError(number, cells["unit_code"][0], f"đơn vị {values['unit_code']!r} không có "
-                                                                    "trong cấu hình (units)"))
-            if errors:
-                out.errors.extend(errors)
-                continue
-            good.append(values)
+        good = list(_valid_rows(path, FINDING_COLUMNS, encoding, set(units), out))
         for v in good:
             out.added.append(self.add_finding(v["unit_code"], v["finding"], v.get("remediation") or "",
                                               v.get("responsible_unit") or "", v.get("deadline"), selection_id,
@@ -607,6 +587,21 @@ def _map_header(header: Sequence, columns: Sequence[TableColumn]) -> dict[str, t
         if k and k not in found:
             found[k] = (i, str(h).strip())
     return found
+
+
+def _valid_rows(path, columns, encoding, known_units: set, out: TableImport):
+    """The parsed rows of a complaints/findings table whose unit is configured; each bad row's errors
+    (by row and column) go to `out.errors`, every row read is counted in `out.rows_read`."""
+    for number, cells in _table_rows(path, columns, encoding):
+        out.rows_read += 1
+        values, errors = _parse_row(number, cells, columns)
+        if not errors and values["unit_code"] not in known_units:
+            errors.append(RowError(number, cells["unit_code"][0], f"đơn vị {values['unit_code']!r} không có "
+                                                                "trong cấu hình (units)"))
+        if errors:
+            out.errors.extend(errors)
+            continue
+        yield values
 
 
 def _table_rows(path: str | Path, columns: Sequence[TableColumn], encoding: str | None
