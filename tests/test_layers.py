@@ -246,3 +246,15 @@ def test_no_module_imports_another_modules_private_names():
                 found += [f"{module}: {node.module}.{a.name}" for a in node.names
                           if a.name.startswith("_") and not a.name.startswith("__")]
     assert not found, found
+
+
+def test_tests_import_each_other_as_ci_runs_them():
+    """pytest puts tests/ itself on sys.path (no package): `from tests.x import` works only when the
+    repository root happens to be on PYTHONPATH, as in a developer's shell, and fails in CI."""
+    import re
+
+    here = Path(__file__).resolve().parent
+    bad = [f"{p.name}:{n}" for p in sorted(here.glob("*.py"))
+           for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+           if re.match(r"\s*(from tests\.|import tests\b)", line)]
+    assert not bad, bad

@@ -141,7 +141,7 @@ def test_reminders_deliver_the_expected_digests_once(rem, capsys):
     assert again["sent"] == 0 and again["skipped"] == len(EXPECTED) and again["pending"] == 0
     assert len(rem["box"].files()) == len(EXPECTED)
     # the artifact: counts per recipient, no dossier code, no address
-    from tests.test_flows import read_artifacts
+    from test_flows import read_artifacts
 
     key = f"nhac-viec-{WARD}-{DAY.isoformat()}"
     art = read_artifacts(key)[key]
