@@ -119,11 +119,13 @@ def test_plan_two_of_three_per_wave_on_working_days(ward_env, planned, capsys):
             for d in (visit, notice, due):
                 assert cal.is_working_day(d), d
             assert v["reasons"] and "RFC 3797" in v["reasons"][0]
-    # the same inputs give the same selection; another source another key
+    # the same inputs give the same selection, stored once (the stored one is reused); another source
+    # another key
     again = planned
     assert [[v["unit"] for v in w["visits"]] for w in again["waves"]] == \
            [[v["unit"] for v in w["visits"]] for w in result["waves"]]
-    assert again["selection_id"] != result["selection_id"]
+    assert again["selection_id"] == result["selection_id"]
+    assert [w["selection_id"] for w in again["waves"]] == [w["selection_id"] for w in result["waves"]]
     other = _plan(capsys, "--wave", "1", "--source", "1234")
     assert len(other["waves"]) == 1 and other["waves"][0]["notes"] != result["waves"][0]["notes"]
 

@@ -63,6 +63,41 @@ def test_saved_plan_loads_and_verifies(db_url) -> None:
     assert ins.load_selection(saved.id).notes == ["hạn báo cáo tự kiểm tra: 30/11/2026 (ngày 29/11/2026 là ngày nghỉ)"]
 
 
+def _selection_count(ins: Inspections) -> int:
+    from sqlalchemy import func, select
+
+    with ins.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(inspection_selections)).scalar())
+
+
+def test_the_same_inputs_reuse_the_stored_selection(db_url) -> None:
+    """Planning and sampling again with identical inputs store nothing new and return the same ids
+    (the demo's second run changes nothing); another source gives a new selection."""
+    ins = _ins(db_url)
+    first = ins.save_plan(_plan(), 2026, pool=[u.code for u in UNITS])
+    n = _selection_count(ins)
+    again = ins.save_plan(_plan(), 2026, pool=[u.code for u in UNITS])
+    assert again == first and _selection_count(ins) == n
+    wave = _plan().waves[1]
+    alone = ins.save_wave(wave, 2026)  # a wave planned alone is not the plan's child: stored once
+    assert alone not in first.wave_ids and ins.save_wave(wave, 2026) == alone
+    lot = [{"code": f"HS{i:04d}", "procedure_code": f"P{i % 3}", "late": i % 5 == 0} for i in range(80)]
+    period = Period.custom(date(2026, 1, 1), date(2026, 6, 30))
+    sid = ins.save_sample(plan_sample(lot, SOURCES, high_risk_cap=5), "U1", period, year=2026,
+                          parent_id=first.wave_ids[0])
+    n = _selection_count(ins)
+    assert ins.save_sample(plan_sample(lot, SOURCES, high_risk_cap=5), "U1", period, year=2026,
+                           parent_id=first.wave_ids[0]) == sid
+    assert _selection_count(ins) == n
+    assert ins.save_sample(plan_sample(lot, ["9 9 9"], high_risk_cap=5), "U1", period, year=2026,
+                           parent_id=first.wave_ids[0]) != sid
+    other = plan_inspections(UNITS, WAVES, PlanRules(units_per_wave=2, always=frozenset({"U3"}),
+                                                     self_report_deadlines=(date(2026, 11, 29),)), WorkCalendar(),
+                             sources=["12 34 57", "7 8"])
+    moved = ins.save_plan(other, 2026, pool=[u.code for u in UNITS])
+    assert moved.id != first.id and ins.verify_selection(moved.id).ok and ins.verify_selection(first.id).ok
+
+
 @pytest.mark.parametrize("what", ["result", "pool", "source", "reasons"])
 def test_tampered_selection_fails_verification(db_url, what: str) -> None:
     ins = _ins(db_url)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -190,7 +192,7 @@ class Inspections:
                           *, pool: Sequence[str] | None = None, parent_id: int | None = None,
                           year: int | None = None, wave: int | None = None, unit_code: str | None = None,
                           period: Period | None = None, label: str = "", notes: Sequence[str] = (),
-                          created_at: datetime | None = None) -> int:
+                          created_at: datetime | None = None, fingerprint: str | None = None) -> int:
         if kind not in KINDS:
             raise InspectionError(f"loại lựa chọn {kind!r} không hợp lệ; hợp lệ: {', '.join(KINDS)}")
         row = {
@@ -198,7 +200,7 @@ class Inspections:
             "period_start": period.start if period else None, "period_end": period.end if period else None,
             "label": label, "created_at": created_at or _now(), "reasons": reasons, "notes": list(notes),
             "pool": None, "pool_sha256": None, "sources": None, "draw_key": None, "method_version": None,
-            "tickets": None, "draw_count": None, "result": None,
+            "tickets": None, "draw_count": None, "result": None, "fingerprint": fingerprint,
         }
         if record is not None:
             row.update(pool=list(record.pool), pool_sha256=record.pool_sha256, sources=list(record.sources),
@@ -221,27 +223,34 @@ class Inspections:
 
     def save_plan(self, plan: InspectionPlan, year: int, pool: Sequence[str] = ()) -> SavedPlan:
         """Store a plan: a group (kind "periodic", the self-inspection deadlines in its notes), one
-        selection per wave (its draw, reasons per unit) and the wave's visits. One transaction."""
+        selection per wave (its draw, reasons per unit) and the wave's visits. One transaction.
+        A plan identical to one stored (same figures, sources, draws, dates) is not stored again:
+        the stored one is returned, so planning twice with the same inputs gives the same ids."""
+        notes = [f"hạn báo cáo tự kiểm tra: {d.due:%d/%m/%Y}" + (
+            f" (ngày {d.configured:%d/%m/%Y} là ngày nghỉ)" if d.due != d.configured else "")
+            for d in plan.self_report_deadlines]
+        fp = _fingerprint("plan", year, list(pool), notes, [_wave_payload(w) for w in plan.waves])
         with self.engine.begin() as conn:
-            notes = [f"hạn báo cáo tự kiểm tra: {d.due:%d/%m/%Y}" + (
-                f" (ngày {d.configured:%d/%m/%Y} là ngày nghỉ)" if d.due != d.configured else "")
-                for d in plan.self_report_deadlines]
+            group = _stored(conn, "periodic", fp, None)
+            if group is not None:
+                return SavedPlan(group, _children(conn, group))
             group = self._insert_selection(conn, "periodic", None, [], pool=list(pool) or None, year=year,
-                                           label=f"kế hoạch kiểm tra năm {year}", notes=notes)
+                                           label=f"kế hoạch kiểm tra năm {year}", notes=notes, fingerprint=fp)
             ids = [self._save_wave(conn, w, year, group) for w in plan.waves]
         return SavedPlan(group, tuple(ids))
 
     def save_wave(self, wave: WavePlan, year: int) -> int:
-        """Store one wave planned alone (no group); returns its selection id."""
+        """Store one wave planned alone (no group); returns its selection id (the stored one when an
+        identical wave was stored before)."""
         with self.engine.begin() as conn:
-            return self._save_wave(conn, wave, year, None)
+            found = _stored(conn, "periodic", _fingerprint("wave", year, _wave_payload(wave)), None)
+            return found if found is not None else self._save_wave(conn, wave, year, None)
 
     def _save_wave(self, conn: Connection, w: WavePlan, year: int, parent: int | None) -> int:
-        reasons = [{"item": v.unit_code, "name": v.unit_name, "reasons": list(v.reasons), "forced": v.forced,
-                    "draw_order": v.draw_order, "weight": v.weight} for v in w.visits]
-        pool = [x.unit_code for x in w.risk.weights]
-        sid = self._insert_selection(conn, "periodic", w.draw, reasons, pool=pool, parent_id=parent, year=year,
-                                     wave=w.wave.number, label=w.wave.label(), notes=list(w.notes))
+        payload = _wave_payload(w)
+        sid = self._insert_selection(conn, "periodic", w.draw, payload["reasons"], pool=payload["pool"],
+                                     parent_id=parent, year=year, wave=w.wave.number, label=w.wave.label(),
+                                     notes=list(w.notes), fingerprint=_fingerprint("wave", year, payload))
         if w.visits:
             conn.execute(insert(inspection_visits), [
                 {"selection_id": sid, "seq": i, "unit_code": v.unit_code, "visit_date": v.visit_date,
@@ -252,15 +261,22 @@ class Inspections:
     def save_sample(self, sample: SamplePlan, unit_code: str, period: Period, *, year: int | None = None,
                     parent_id: int | None = None) -> int:
         """Store a unit's dossier sample: a group row listing every sampled dossier (code, procedure,
-        why chosen) and one child per draw (the high-risk cap, each drawn stratum)."""
+        why chosen) and one child per draw (the high-risk cap, each drawn stratum). A sample identical
+        to one stored under the same parent is not stored again (its id is returned)."""
         rows = [{"item": r.code, "procedure_code": r.procedure_code, "reason": r.reason, "kind": r.kind,
                  "position": r.position, "draw_order": r.draw_order} for r in sample.rows]
         notes = [f"cỡ lô {sample.lot_size}", f"cỡ mẫu {sample.sample_size}",
                  f"hồ sơ rủi ro cao {sample.high_risk_taken}/{sample.high_risk_count}"]
+        fp = _fingerprint("sample", year, unit_code, period.start, period.end, rows, notes,
+                          [(label, _record_payload(record)) for label, record in sample.draws])
         with self.engine.begin() as conn:
+            found = _stored(conn, "sample", fp, parent_id)
+            if found is not None:
+                return found
             group = self._insert_selection(conn, "sample", None, rows, parent_id=parent_id, year=year,
                                            unit_code=unit_code, period=period,
-                                           label=f"bóc mẫu hồ sơ {unit_code}, {period.label}", notes=notes)
+                                           label=f"bóc mẫu hồ sơ {unit_code}, {period.label}", notes=notes,
+                                           fingerprint=fp)
             capped = sample.high_risk_cap is not None and sample.high_risk_count > sample.high_risk_cap
             for i, (label, record) in enumerate(sample.draws):
                 kind = KIND_HIGH_RISK if capped and i == 0 else KIND_RANDOM
@@ -290,8 +306,7 @@ class Inspections:
                 inspection_selections.c.id == selection_id)).mappings().first()
             if row is None:
                 raise InspectionError(f"không có lựa chọn số {selection_id} trong kho")
-            children = tuple(conn.execute(select(inspection_selections.c.id).where(
-                inspection_selections.c.parent_id == selection_id).order_by(inspection_selections.c.id)).scalars())
+            children = _children(conn, selection_id)
         return _selection(row, children)
 
     def load_record(self, selection_id: int) -> DrawRecord:
@@ -489,6 +504,42 @@ class Inspections:
         with self.engine.begin() as conn:
             conn.execute(delete(inspection_visits).where(inspection_visits.c.selection_id.in_(ids)))
             conn.execute(delete(inspection_selections).where(inspection_selections.c.id.in_(ids)))
+
+
+def _fingerprint(*parts) -> str:
+    """SHA-256 of a selection's stored content (canonical JSON), the key of "the same inputs"."""
+    text = json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _record_payload(record: DrawRecord | None) -> list | None:
+    if record is None:
+        return None
+    return [list(record.pool), record.pool_sha256, list(record.sources), record.key, record.method_version,
+            None if record.tickets is None else list(record.tickets), record.count, list(record.selected)]
+
+
+def _wave_payload(w: WavePlan) -> dict:
+    """What a wave's selection stores: reasons per unit, the pool, the draw, notes, the visits."""
+    return {"wave": w.wave.number, "label": w.wave.label(), "notes": list(w.notes),
+            "pool": [x.unit_code for x in w.risk.weights], "draw": _record_payload(w.draw),
+            "reasons": [{"item": v.unit_code, "name": v.unit_name, "reasons": list(v.reasons), "forced": v.forced,
+                         "draw_order": v.draw_order, "weight": v.weight} for v in w.visits],
+            "visits": [[v.unit_code, v.visit_date, v.notice_date, v.report_due, v.forced, v.draw_order]
+                       for v in w.visits]}
+
+
+def _stored(conn: Connection, kind: str, fingerprint: str, parent_id: int | None) -> int | None:
+    """The first stored selection of `kind` under `parent_id` with this fingerprint, if any."""
+    c = inspection_selections.c
+    parent = c.parent_id.is_(None) if parent_id is None else c.parent_id == parent_id
+    return conn.execute(select(c.id).where(c.kind == kind, c.fingerprint == fingerprint, parent)
+                        .order_by(c.id).limit(1)).scalar()
+
+
+def _children(conn: Connection, selection_id: int) -> tuple[int, ...]:
+    c = inspection_selections.c
+    return tuple(conn.execute(select(c.id).where(c.parent_id == selection_id).order_by(c.id)).scalars())
 
 
 def _random_order(result: SpotCheckResult, t: SpotTrigger) -> int | None:

@@ -215,7 +215,9 @@ inspection_selections = Table(
     Column("result", JSON),
     Column("reasons", JSON),
     Column("notes", JSON),
+    Column("fingerprint", String(64)),  # SHA-256 of what is stored: the same inputs reuse the row (0007)
     Index("ix_inspection_selections_parent", "parent_id"),
+    Index("ix_inspection_selections_fingerprint", "fingerprint"),
     Index("ix_inspection_selections_kind_year", "kind", "year"),
 )
 
