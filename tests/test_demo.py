@@ -20,7 +20,8 @@ from cchc.pipeline.sync import make_context, run_sources
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-20"
 ENV = ("CCHC_DATABASE_URL", "CCHC_PROVINCIAL_URL", "CCHC_NATIONAL_URL", "CCHC_NATIONAL_USERNAME",
-       "CCHC_NATIONAL_PASSWORD")
+       "CCHC_NATIONAL_PASSWORD", "CCHC_SMTP_HOST", "CCHC_SMTP_PORT", "CCHC_SMTP_TLS", "CCHC_SMTP_USER",
+       "CCHC_SMTP_PASSWORD")
 
 
 @pytest.fixture
@@ -56,9 +57,67 @@ def real_store(url: str, tmp: Path) -> Store:
 
 
 def demo(capsys, *args) -> tuple[int, str, str]:
+    """The demo on 300 dossiers; the store-safety tests add --quick (sync and indicators only)."""
     code = main(["demo", "--dossiers", "300", "--as-of", AS_OF, *args])
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def _counts(store: Store) -> dict:
+    from sqlalchemy import func, select
+
+    from cchc.connectors.store.outbox import outbox, outbox_attempts
+    from cchc.connectors.store.schema import findings, inspection_selections, inspection_visits, period_cells
+
+    with store.engine.connect() as conn:
+        return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar())
+                for t in (inspection_selections, inspection_visits, findings, outbox, outbox_attempts, period_cells)}
+
+
+def test_the_demo_runs_the_whole_system_and_a_second_run_changes_and_sends_nothing(demo_env, capsys,
+                                                                                    prefect_harness):
+    """Simulator + local mail server, sync, indicators, the plan with a verifiable draw and samples,
+    a finding, the reminders and the monthly summary: real mail arrives as .eml files, the files and
+    the artifacts exist; the second run stores nothing new and sends nothing."""
+    import email
+    import email.policy
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    code, out, err = demo(capsys)
+    assert code == 0, err
+    assert "8/8 Xem kết quả ở đâu" in out and "Prefect UI" in out and "verify-selection" in out
+    mail = sorted((demo_env / "var" / "mail").glob("*.eml"))
+    subjects = []
+    for path in mail:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        subjects.append(str(msg["subject"]))
+    assert any(s.startswith("[CCHC] Nhắc việc ngày") for s in subjects), subjects
+    assert sum("Tổng hợp tình hình giải quyết TTHC tháng 10/2026" in s for s in subjects) == 2  # two leaders
+    reports = demo_env / "reports"
+    assert list((reports / "2026").glob("thong-bao-kiem-tra-*-dot-1.docx"))
+    assert list((reports / "2026").glob("mau-ho-so-*.xlsx")) and list((reports / "2026-10").glob("*.docx"))
+    store = Store(f"sqlite:///{demo_env}/var/demo.sqlite")
+    first = _counts(store)
+    assert first["findings"] == 1 and first["inspection_visits"] == 4 and first["outbox"] == len(mail)
+    from cchc.connectors.store.inspections import Inspections
+
+    plan_id = min(s.id for s in Inspections(store).selections(kind="periodic"))
+    assert Inspections(store).verify_selection(plan_id).ok
+    with get_client(sync_client=True) as client:
+        keys = {a.key for a in client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="%phuong-hoa-an-mo-phong%")))}
+    ward = "phuong-hoa-an-mo-phong"
+    assert {f"ke-hoach-kiem-tra-{ward}-2026", f"ket-luan-{ward}-2026", f"tong-hop-thang-{ward}-2026-10",
+            f"nhac-viec-{ward}-2026-11-20", f"bieu-06-{ward}-2026-10"} <= keys, keys
+
+    code, out, err = demo(capsys)  # the same day, the same parameters
+    assert code == 0, err
+    assert sorted((demo_env / "var" / "mail").glob("*.eml")) == mail  # nothing sent
+    assert _counts(store) == first  # nothing stored
+    assert "Không có thư mới" in out and "đã có từ lần chạy trước" in out
+    store.dispose()
 
 
 def test_demo_refuses_a_store_with_real_dossiers_and_leaves_it_intact(demo_env, db_url, capsys, prefect_harness):
@@ -83,7 +142,7 @@ def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env,
     real = real_store(real_url, demo_env)
     before = real.dump_text()
     monkeypatch.setenv("CCHC_DATABASE_URL", real_url)
-    code, out, err = demo(capsys)  # even with CCHC_DATABASE_URL pointing at a real store
+    code, out, err = demo(capsys, "--quick")  # even with CCHC_DATABASE_URL pointing at a real store
     assert code == 0, err
     own = Store(f"sqlite:///{demo_env}/var/demo.sqlite")
     first = own.count_dossiers("provincial")
@@ -91,13 +150,13 @@ def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env,
     assert "vào sqlite:///var/demo.sqlite" in out
     assert "CCHC_DATABASE_URL=sqlite:///var/demo.sqlite cchc stats" in out  # how to read the demo's store
     monkeypatch.setenv("CCHC_DATABASE_URL", real_url)  # the demo set it to its own store for its flows
-    code, out, err = demo(capsys, "--seed", "2")
+    code, out, err = demo(capsys, "--seed", "2", "--quick")
     assert code == 0, err
     assert "xóa" in out and own.get_cursor("demo")["seed"] == 2
     codes = {c for part in own.iter_codes("provincial") for c in part}
     assert len(codes) == own.count_dossiers("provincial") > 200
     assert own.count_dossiers() == own.count_dossiers("provincial") + own.count_dossiers("national")
-    code, out, err = demo(capsys, "--seed", "2")  # same parameters: incremental, nothing deleted
+    code, out, err = demo(capsys, "--seed", "2", "--quick")  # same parameters: incremental, nothing deleted
     assert code == 0 and "xóa" not in out
     assert {c for part in own.iter_codes("provincial") for c in part} == codes
     assert real.dump_text() == before  # the other store never touched
@@ -107,7 +166,7 @@ def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env,
 
 def test_demo_refuses_its_own_store_once_real_data_was_imported_into_it(demo_env, capsys, prefect_harness):
     url = f"sqlite:///{demo_env}/mine.sqlite"
-    assert demo(capsys, "--db", url)[0] == 0
+    assert demo(capsys, "--db", url, "--quick")[0] == 0
     store = Store(url)
     n = store.count_dossiers()
     wb = Workbook()

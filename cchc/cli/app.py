@@ -18,7 +18,7 @@ EXIT_FAILED = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `head`'s other side gets from any Unix tool
 
 #: command -> the module of `cchc.cli` holding its handler `cmd_<command>`.
-HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "demo": "simulate",
+HANDLERS = {"sync": "sync", "import-excel": "sync", "simulate": "simulate", "demo": "demo",
             "stats": "reports", "indicators": "reports", "reconcile": "reports", "score766": "reports",
             "serve": "admin", "quarantine": "admin", "config": "admin", "db": "admin", "bench": "admin",
             "report": "monthly"}

@@ -58,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND", parser_class=_Parser)
 
     d = sub.add_parser("demo", help="Chạy thử trọn gói: mô phỏng + đồng bộ + chỉ số / "
-                                    "end-to-end demo: simulator + sync + indicators")
+                                    "end-to-end demo: the whole system on a simulated ward")
     d.add_argument("--dossiers", type=_positive, default=20000,
                    help="Số hồ sơ mô phỏng / simulated dossiers (mặc định/default 20000)")
     d.add_argument("--seed", type=int, default=1, help="Hạt giống ngẫu nhiên / random seed")
     d.add_argument("--as-of", type=_date, help="Ngày dữ liệu / data as-of date (YYYY-MM-DD, mặc định hôm nay)")
+    d.add_argument("--quick", action="store_true", help="Chỉ đồng bộ và tính chỉ số (bỏ kế hoạch kiểm tra, nhắc "
+                                                        "việc, thư tháng) / sync and indicators only")
     d.add_argument("--db", help="URL CSDL của demo / the demo's database URL (mặc định/default: kho riêng "
                                 "sqlite:///var/demo.sqlite; không bao giờ ghi vào kho có dữ liệu thật / never a "
                                 "store holding real data)")

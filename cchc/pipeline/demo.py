@@ -15,6 +15,7 @@ So `reset_demo_rows` (new seed or size) deletes only rows the demo wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -106,3 +107,42 @@ def reset_demo_rows(store: Store) -> None:
         for table in (processing_steps, dossiers, quarantine, sync_runs, dossier_changes, period_cells):
             conn.execute(delete(table).where(table.c.source.in_(DEMO_SOURCES)))
         conn.execute(delete(sync_state).where(sync_state.c.source.in_(DEMO_SOURCES)))
+
+
+# ----------------------------------------------------------------- the rest of the demo's day
+
+#: The demo's public random sources. A ward gives the results of a stated public draw held AFTER its
+#: pool was published (e.g. the lottery's special prize of a named day); these stand in for them.
+DEMO_DRAW_SOURCES = ("123456", "7 19 28 33 41")
+
+#: The finding the demo records after the first visit (simulated; a ward records its own).
+DEMO_FINDING = ("Một số hồ sơ trễ hạn chưa có phiếu xin lỗi; sổ theo dõi hồ sơ chưa cập nhật đầy đủ "
+                "(kết luận mô phỏng)")
+DEMO_REMEDIATION = "Lập phiếu xin lỗi cho các hồ sơ trễ hạn; cập nhật sổ theo dõi hồ sơ"
+
+
+def reminder_day(cfg, as_of: date) -> date:
+    """The working day the demo runs the reminders for: the data's date, or the next working day."""
+    return cfg.make_calendar().add_working_days(as_of, 0)
+
+
+def record_demo_finding(store: Store, cfg, plan: dict, today: date) -> tuple[int, bool] | None:
+    """The finding of the first visit done by `today` (remediation due in 2 working days, so that
+    the reminders have something to say): recorded once — a second run finds it and adds nothing.
+    Returns (finding id, whether it was added now); None when no visit is done yet."""
+    from cchc.connectors.store.inspections import Inspections
+
+    done = sorted((v["visit_date"], v["unit"], w["selection_id"]) for w in plan["waves"] for v in w["visits"]
+                  if date.fromisoformat(v["visit_date"]) <= today)
+    if not done:
+        return None
+    _, unit, selection_id = done[0]
+    ins = Inspections(store)
+    for f in ins.findings(unit_code=unit):
+        if f.finding == DEMO_FINDING:
+            return f.id, False
+    deadline = cfg.make_calendar().add_working_days(today, 2)
+    head = cfg.unit_by_code(unit)
+    fid = ins.add_finding(unit, DEMO_FINDING, DEMO_REMEDIATION, head.name if head else unit, deadline,
+                          selection_id=selection_id)
+    return fid, True
