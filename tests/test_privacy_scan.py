@@ -242,3 +242,40 @@ def test_quarantine_payload_keeps_presence_not_links_and_drops_non_objects():
                                        "NgayTiepNhan": "***", "file": "xuat.xlsx", "row": 7}
     assert quarantine_payload("Nguyễn Văn A 0912345678") is None
     assert quarantine_payload(["Nguyễn Văn A"]) is None
+
+
+def test_migration_0008_scrubs_quarantine_rows_written_before_the_allow_list(db_url):
+    """A store quarantined raw records before the allow-list (names, phones, ID numbers in `raw` and in
+    the reason): upgrading to 0008 keeps only what the allow-list keeps today."""
+    from datetime import datetime
+
+    from sqlalchemy import insert, select
+
+    from cchc.connectors.store import Store
+    from cchc.connectors.store.schema import quarantine
+
+    store = Store(db_url)
+    store.migrate("0007")
+    old_raw = {"MaHoSo": "H99.01-261001-0001", "HoTenNguoiNop": "Nguyễn Văn Công Dân", "SDT": "0912345678",
+               "NgayTiepNhan": "gọi 0912345678 bà Lê Thị Hoa", "file": "xuat.xlsx", "row": 7,
+               "ChuHoSo": {"CCCD": "079123456789", "DiaChi": "12 Lý Thường Kiệt"}}
+    now = datetime(2026, 10, 1, 8)
+    with store.engine.begin() as conn:
+        conn.execute(insert(quarantine).values(source="excel", record_key="H99.01-261001-0001",
+                                               field="NgayTiepNhan", reason="ngày không hợp lệ: 0912345678",
+                                               raw=old_raw, raw_hash="x" * 32, first_seen=now, last_seen=now))
+        conn.execute(insert(quarantine).values(source="provincial", record_key=None, field="", reason="không phải "
+                                               "đối tượng JSON", raw=None, raw_hash="y" * 32, first_seen=now,
+                                               last_seen=now))
+    store.migrate()
+    assert store.revision() == "0008"
+    with store.engine.connect() as conn:
+        rows = {r.raw_hash: r for r in conn.execute(select(quarantine))}
+    kept = rows["x" * 32]
+    text = repr(kept.raw) + kept.reason
+    for value in ("Nguyễn Văn Công Dân", "0912345678", "079123456789", "Lý Thường Kiệt", "Lê Thị Hoa"):
+        assert value not in text
+    assert kept.raw["MaHoSo"] == "H99.01-261001-0001" and kept.raw["row"] == 7 and kept.raw["file"] == "xuat.xlsx"
+    assert "NgayTiepNhan" in kept.raw and kept.field == "NgayTiepNhan"
+    assert rows["y" * 32].raw is None
+    store.dispose()

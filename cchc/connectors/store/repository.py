@@ -295,8 +295,8 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     # --- schema --------------------------------------------------------------------------
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to the newest Alembic revision, or to `revision` (idempotent)."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
@@ -306,7 +306,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, revision)
         except OperationalError as e:
             raise StoreError(f"Không kết nối được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
         except DatabaseError as e:  # e.g. a file that is not a database
