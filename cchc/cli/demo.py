@@ -155,6 +155,9 @@ def _the_rest(cfg, store, as_of: date, quick: bool = False) -> tuple[str, list[s
     rem = daily_reminders(config_path=config_path, date=day.isoformat())
     print(f"   Đã gửi {format_int(rem['sent'])} thư, bỏ qua {format_int(rem['skipped'])} (đã gửi trước đó), "
           f"thất bại {format_int(rem['failed'])}.")
+    if rem["pending"]:
+        print(f"   Còn chờ gửi {format_int(rem['pending'])} thư (lượt trước bị ngắt giữa chừng hoặc máy chủ thư lỗi): "
+              "gửi ở lượt sau, mỗi thư đúng một lần.")
     for line in rem["missing_recipients"]:
         print(f"   Thiếu email: {line}")
     if rem.get("artifact_key"):
