@@ -308,7 +308,9 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
         except OperationalError as e:
-            raise StoreError(f"Không kết nối được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
+            code = getattr(e.orig, "sqlite_errorname", None)  # e.g. SQLITE_IOERR_SHMMAP: which I/O failed
+            raise StoreError(f"Không kết nối được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}"
+                             + (f" ({code})" if code else "")) from None
         except DatabaseError as e:  # e.g. a file that is not a database
             raise StoreError(f"Không dùng được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
 
