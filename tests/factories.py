@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,3 +115,53 @@ def dossier(**kw) -> Dossier:
 
 def d(text: str) -> date:
     return date.fromisoformat(text)
+
+
+# --- the directory of a ward (units, officers, leaders) as the reminder rules read it -----------
+@dataclass
+class UnitRow:
+    code: str
+    name: str
+    head_name: str
+    head_email: str | None
+
+
+@dataclass
+class OfficerRow:
+    username: str
+    name: str
+    unit: str
+    email: str | None
+
+
+@dataclass
+class LeaderRow:
+    name: str
+    email: str
+
+
+# --- a small simulated ward, synced without orchestration, with its configuration file ---------
+def synced_ward(tmp: Path, ward, as_of: date, root: Path):
+    """Serve `ward` on loopback, write a configuration (config/demo.yaml pointed at it and at a
+    store in `tmp`), sync both sources into that store as of `as_of`; returns (cfg, path)."""
+    import yaml
+
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+    from cchc.pipeline.sync import make_context, run_sources
+    from cchc.simulator.server import running
+
+    with running(ward) as url:
+        data = yaml.safe_load((root / "config" / "demo.yaml").read_text(encoding="utf-8"))
+        data["sources"]["provincial"].update(base_url=url, start_date="2025-11-01", page_size=250)
+        data["sources"]["national"].update(base_url=url)
+        data["database_url"] = f"sqlite:///{tmp}/store.sqlite"
+        path = tmp / "ward.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        cfg = load_config(path, env={})
+        store = Store(cfg.database_url)
+        store.migrate()
+        _, errors = run_sources(make_context(cfg, store), as_of)
+        assert errors == []
+        store.dispose()
+    return cfg, path

@@ -9,16 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 from docx import Document
+from factories import synced_ward
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 
 from cchc.cli import main
-from cchc.config import load_config
-from cchc.connectors.store import Store
-from cchc.pipeline.sync import make_context, run_sources
-from cchc.simulator.server import running
 from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,19 +32,7 @@ def ward_env(tmp_path_factory, prefect_harness):
     mp.setenv("CCHC_NATIONAL_USERNAME", "kiemtra")
     mp.setenv("CCHC_NATIONAL_PASSWORD", "mat-khau")
     ward = SyntheticWard(seed=11, n_dossiers=600, as_of=AS_OF, months=12)
-    with running(ward) as url:
-        data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
-        data["sources"]["provincial"].update(base_url=url, start_date="2025-11-01", page_size=250)
-        data["sources"]["national"].update(base_url=url)
-        data["database_url"] = f"sqlite:///{tmp}/store.sqlite"
-        path = tmp / "ward.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        cfg = load_config(path, env={})
-        store = Store(cfg.database_url)
-        store.migrate()
-        _, errors = run_sources(make_context(cfg, store), AS_OF)
-        assert errors == []
-        store.dispose()
+    cfg, path = synced_ward(tmp, ward, AS_OF, ROOT)
     mp.setenv("CCHC_CONFIG", str(path))
     mp.setenv("CCHC_REPORTS_DIR", str(tmp / "reports"))
     yield {"cfg": cfg, "path": path, "tmp": tmp, "ward": ward}

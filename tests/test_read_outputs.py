@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from factories import synced_ward
 from openpyxl import load_workbook
 
 from cchc.cli import main
@@ -19,9 +20,7 @@ from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.periods import parse_period, period_of
 from cchc.pipeline import indicators as ti
-from cchc.pipeline.sync import make_context, run_sources
 from cchc.report import tables as rt
-from cchc.simulator.server import running
 from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,19 +34,7 @@ def ward_env(tmp_path_factory):
     mp.setenv("CCHC_NATIONAL_USERNAME", "kiemtra")
     mp.setenv("CCHC_NATIONAL_PASSWORD", "mat-khau")
     ward = SyntheticWard(seed=5, n_dossiers=1500, as_of=AS_OF, months=12)
-    with running(ward) as url:
-        data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
-        data["sources"]["provincial"].update(base_url=url, start_date="2025-11-01", page_size=250)
-        data["sources"]["national"].update(base_url=url)
-        data["database_url"] = f"sqlite:///{tmp}/store.sqlite"
-        path = tmp / "ward.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        cfg = load_config(path, env={})
-        store = Store(cfg.database_url)
-        store.migrate()
-        _, errors = run_sources(make_context(cfg, store), AS_OF)
-        assert errors == []
-        store.dispose()
+    cfg, path = synced_ward(tmp, ward, AS_OF, ROOT)
     mp.delenv("CCHC_CONFIG", raising=False)
     yield {"cfg": cfg, "path": path, "tmp": tmp}
     mp.undo()
@@ -217,7 +204,6 @@ def test_table_artifacts_show_counts_with_thousands(monkeypatch):
 def test_a_ward_template_overrides_the_summary_wording(ward_env, tmp_path):
     """The summary is rendered from report/templates/summary.md.j2; a `templates_dir` in the ward's
     configuration is searched first, so an officer rewords it without code."""
-    from cchc.config import load_config
     from cchc.report.summary import summary_markdown
 
     cfg = ward_env["cfg"]
@@ -239,7 +225,7 @@ def test_a_ward_template_overrides_the_summary_wording(ward_env, tmp_path):
 
 
 def test_a_missing_templates_dir_is_one_line_naming_the_key(ward_env, tmp_path):
-    from cchc.config import ConfigError, load_config
+    from cchc.config import ConfigError
 
     data = yaml.safe_load(Path(ward_env["path"]).read_text(encoding="utf-8")) | {"templates_dir": "khong-co"}
     path = tmp_path / "ward.yaml"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
+from factories import LeaderRow, OfficerRow, UnitRow
 
 from cchc.connectors.mail import (
     MailError,
@@ -34,36 +35,14 @@ WARD = "Phường Hòa An (mô phỏng)"
 APPLICANT = ("Nguyễn Văn Bí Mật", "001099012345", "0912345678", "bimat@gmail.com")
 
 
-@dataclass
-class U:
-    code: str
-    name: str
-    head_name: str
-    head_email: str | None
-
-
-@dataclass
-class Off:
-    username: str
-    name: str
-    unit: str
-    email: str | None
-
-
-@dataclass
-class L:
-    name: str
-    email: str
-
-
 DIRECTORY = Directory.build(
-    units=[U("VP", "Văn phòng HĐND và UBND", "Nguyễn Văn Minh", "chanhvanphong@hoaan.example.vn"),
-           U("VHXH", "Phòng Văn hóa - Xã hội", "Trần Thị Lan", "truongphong.vhxh@hoaan.example.vn"),
-           U("KT", "Phòng Kinh tế - Hạ tầng và Đô thị", "Lê Quốc Bảo", None)],
-    officers=[Off("vp.hoang", "Hoàng Văn Đức", "VP", "hoang.duc@hoaan.example.vn"),
-              Off("vhxh.vu", "Vũ Thị Hồng", "VHXH", "vu.hong@hoaan.example.vn"),
-              Off("kt.do", "Đỗ Văn Nam", "KT", "do.nam@hoaan.example.vn")],
-    leadership=[L("Nguyễn Thị Thanh", "chutich@hoaan.example.vn")],
+    units=[UnitRow("VP", "Văn phòng HĐND và UBND", "Nguyễn Văn Minh", "chanhvanphong@hoaan.example.vn"),
+           UnitRow("VHXH", "Phòng Văn hóa - Xã hội", "Trần Thị Lan", "truongphong.vhxh@hoaan.example.vn"),
+           UnitRow("KT", "Phòng Kinh tế - Hạ tầng và Đô thị", "Lê Quốc Bảo", None)],
+    officers=[OfficerRow("vp.hoang", "Hoàng Văn Đức", "VP", "hoang.duc@hoaan.example.vn"),
+              OfficerRow("vhxh.vu", "Vũ Thị Hồng", "VHXH", "vu.hong@hoaan.example.vn"),
+              OfficerRow("kt.do", "Đỗ Văn Nam", "KT", "do.nam@hoaan.example.vn")],
+    leadership=[LeaderRow("Nguyễn Thị Thanh", "chutich@hoaan.example.vn")],
 )
 
 

@@ -12,6 +12,7 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from factories import LeaderRow, OfficerRow, UnitRow
 
 from cchc.domain.calendar import WorkCalendar
 from cchc.domain.reminders import (
@@ -36,35 +37,13 @@ RULES = ReminderRules(due_soon_days=2, supplement_pause_days=10, report_lead_day
                       escalation_overdue_count=10, escalation_late_rate=10.0)
 
 
-@dataclass
-class U:
-    code: str
-    name: str
-    head_name: str
-    head_email: str | None
-
-
-@dataclass
-class Off:
-    username: str
-    name: str
-    unit: str
-    email: str | None
-
-
-@dataclass
-class L:
-    name: str
-    email: str
-
-
 DIRECTORY = Directory.build(
-    units=[U("VP", "Văn phòng HĐND và UBND", "Nguyễn Văn Minh", "vp@hoaan.example.vn"),
-           U("VHXH", "Phòng Văn hóa - Xã hội", "Trần Thị Lan", None),
-           U("KT", "Phòng Kinh tế", "Lê Quốc Bảo", "kt@hoaan.example.vn")],
-    officers=[Off("vp.hoang", "Hoàng Văn Đức", "VP", "hoang@hoaan.example.vn"),
-              Off("vp.ngo", "Ngô Thị Mai", "VP", None)],
-    leadership=[L("Nguyễn Thị Thanh", "chutich@hoaan.example.vn"), L("Lê Văn Phúc", "pct@hoaan.example.vn")],
+    units=[UnitRow("VP", "Văn phòng HĐND và UBND", "Nguyễn Văn Minh", "vp@hoaan.example.vn"),
+           UnitRow("VHXH", "Phòng Văn hóa - Xã hội", "Trần Thị Lan", None),
+           UnitRow("KT", "Phòng Kinh tế", "Lê Quốc Bảo", "kt@hoaan.example.vn")],
+    officers=[OfficerRow("vp.hoang", "Hoàng Văn Đức", "VP", "hoang@hoaan.example.vn"),
+              OfficerRow("vp.ngo", "Ngô Thị Mai", "VP", None)],
+    leadership=[LeaderRow("Nguyễn Thị Thanh", "chutich@hoaan.example.vn"), LeaderRow("Lê Văn Phúc", "pct@hoaan.example.vn")],
 )
 
 
