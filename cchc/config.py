@@ -605,6 +605,16 @@ def _under(nid: str, parent_nid: str) -> bool:
     return a == b or a.startswith(b + ".")
 
 
+def _note_duplicate(out: list, seen: dict, value, i: int, key: str, label: str, of: str, gloss: str) -> None:
+    """A non-empty text `value` seen before (at `seen[value]`) is an error at `key`; else remember it."""
+    if not (isinstance(value, str) and value):
+        return
+    if value in seen:
+        out.append((key, f"{label} {value!r} trùng với {of} thứ {seen[value] + 1} ({gloss})"))
+    else:
+        seen[value] = i
+
+
 def reference_errors(data: dict) -> list[tuple[str, str]]:
     """(key, message) for every problem between entries of a configuration (raw YAML data, possibly
     invalid elsewhere): duplicate unit codes, identifiers and officer usernames; a parent, an
@@ -617,19 +627,10 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
     by_code: dict[str, int] = {}
     by_nid: dict[str, int] = {}
     for i, u in enumerate(units):
-        code, nid = _field(u, "code"), _field(u, "national_id")
-        if isinstance(code, str) and code:
-            if code in by_code:
-                out.append((f"units[{i}].code", f"mã đơn vị {code!r} trùng với đơn vị thứ {by_code[code] + 1} "
-                                                "(duplicate unit code)"))
-            else:
-                by_code[code] = i
-        if isinstance(nid, str) and nid:
-            if nid in by_nid:
-                out.append((f"units[{i}].national_id", f"mã định danh {nid!r} trùng với đơn vị thứ "
-                                                       f"{by_nid[nid] + 1} (duplicate national id)"))
-            else:
-                by_nid[nid] = i
+        _note_duplicate(out, by_code, _field(u, "code"), i, f"units[{i}].code", "mã đơn vị", "đơn vị",
+                        "duplicate unit code")
+        _note_duplicate(out, by_nid, _field(u, "national_id"), i, f"units[{i}].national_id", "mã định danh",
+                        "đơn vị", "duplicate national id")
     for i, u in enumerate(units):
         parent = _field(u, "parent")
         if parent is None:
@@ -662,13 +663,9 @@ def reference_errors(data: dict) -> list[tuple[str, str]]:
                                                   f"(overlaps another top-level unit)"))
     names: dict[str, int] = {}
     for i, o in enumerate(_items(data, "officers")):
-        user, unit = _field(o, "username"), _field(o, "unit")
-        if isinstance(user, str) and user:
-            if user in names:
-                out.append((f"officers[{i}].username", f"tên đăng nhập {user!r} trùng với cán bộ thứ "
-                                                       f"{names[user] + 1} (duplicate username)"))
-            else:
-                names[user] = i
+        unit = _field(o, "unit")
+        _note_duplicate(out, names, _field(o, "username"), i, f"officers[{i}].username", "tên đăng nhập", "cán bộ",
+                        "duplicate username")
         if unit is not None and unit not in by_code:
             out.append((f"officers[{i}].unit", f"đơn vị {unit!r} không có trong units (unknown unit code)"))
     cal = data.get("calendar") if isinstance(data.get("calendar"), dict) else {}
