@@ -248,6 +248,43 @@ def test_leadership_request_and_refusals(ward_env, capsys):
     assert code == 1 and err.count("\n") == 1 and "XX" in err
 
 
+def test_spot_check_run_records_every_trigger_with_kind_and_day(ward_env, capsys, tmp_path):
+    """One spot_check run in which all four kinds fire: every trigger is stored (`spot_checks`, one row
+    each, under the run's selection) with its kind, reason and day — a threshold per indicator crossed,
+    the complaints (on the day of the latest), the leadership request and the random pick (today)."""
+    from cchc.connectors.store.inspections import Inspections
+    from cchc.domain.inspection_risk import INDICATOR_LABELS
+    from cchc.flows.spot_check import spot_check
+
+    data = yaml.safe_load(ward_env["path"].read_text(encoding="utf-8"))
+    data["inspection"]["spot_check"]["thresholds"] = {"overdue_pending": -1, "late_without_apology": -1}
+    path = tmp_path / "ward-thresholds.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    code, _, err = run(capsys, "complaint", "add", "--unit", "TTPVHCC", "--summary", "Chậm trả kết quả",
+                       "--date", "2026-11-12")
+    assert code == 0, err
+    result = spot_check(sources=["42"], unit="VP", reason="Chủ tịch yêu cầu", today=AS_OF.isoformat(),
+                        config_path=str(path))
+    store = Store(ward_env["cfg"].database_url)
+    stored = [r for r in Inspections(store).spot_checks() if r.selection_id == result["selection_id"]]
+    store.dispose()
+    got = sorted((r.unit_code, r.trigger_kind, r.reason, r.fired_on.isoformat()) for r in stored)
+    assert got == sorted((t["unit"], t["kind"], t["reason"], t["fired_on"]) for t in result["triggers"])
+    by_kind: dict[str, list] = {}
+    for unit, kind, reason, day in got:
+        by_kind.setdefault(kind, []).append((unit, reason, day))
+    pool = ward_env["cfg"].inspection.pool
+    for unit in pool:  # every count is above -1: each indicator's threshold fires for every unit
+        reasons = [r for u, r, _ in by_kind["threshold"] if u == unit]
+        assert len(reasons) == 2 and all(d == AS_OF.isoformat() for u, _, d in by_kind["threshold"])
+        assert any(INDICATOR_LABELS["overdue_pending"] in r for r in reasons)
+        assert any(INDICATOR_LABELS["late_without_apology"] in r for r in reasons)
+    assert ("TTPVHCC", "2026-11-12") in {(u, d) for u, _, d in by_kind["complaint"]}
+    assert by_kind["leadership"] == [("VP", "lãnh đạo yêu cầu: Chủ tịch yêu cầu", AS_OF.isoformat())]
+    assert len(by_kind["random"]) == 1 and by_kind["random"][0][0] in pool
+    assert by_kind["random"][0][2] == AS_OF.isoformat() and result["key"] == "42./"
+
+
 def test_complaint_import_keeps_no_identity(ward_env, capsys, tmp_path):
     path = tmp_path / "phan-anh.csv"
     path.write_text("Mã đơn vị,Ngày tiếp nhận,Nội dung,Họ tên người phản ánh\n"

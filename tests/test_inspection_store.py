@@ -249,3 +249,53 @@ def test_sampling_facts_reads_only_the_units_rows(db_url) -> None:
     assert a2["overdue_pending"] and a2["apology_slip"] and a2["complained"] and not a2["late"]
     sample = plan_sample(lot, SOURCES)
     assert {r.code for r in sample.rows} == {"A1", "A2"}
+
+
+def test_gap_per_unit_is_the_reconciliations_missing_count(db_url) -> None:
+    """`missing_on_national` (SQL anti-join, then the domain's scope) counts what the reconciliation
+    counts as missing on the national portal, per unit with its sub-units, and nothing else."""
+    from pathlib import Path
+
+    from cchc.config import load_config
+    from cchc.domain.reconcile import reconcile
+    from cchc.pipeline.inspections import missing_on_national
+
+    cfg = load_config(Path(__file__).resolve().parent.parent / "config" / "demo.yaml", env={})
+    store = Store(db_url)
+    store.migrate()
+    march = Period.named("month", 2026, 3)
+    prov = [
+        # missing and in scope: received in March (unit, sub-unit), carried over from February
+        dossier(code="M1", unit_code="H99.99.04", received_at="2026-03-02 08:00", due_at="2026-03-20 17:00"),
+        dossier(code="M2", unit_code="H99.99.04.01", received_at="2026-03-03 08:00", due_at="2026-03-20 17:00"),
+        dossier(code="M3", unit_code="H99.99.04", received_at="2026-02-20 08:00", due_at="2026-03-02 17:00"),
+        # missing, not in scope: finished before March, returned (NgayTuChoi) before March, received
+        # after March, excluded status, another unit, a look-alike identifier
+        dossier(code="N1", unit_code="H99.99.04", received_at="2026-02-02 08:00", due_at="2026-02-10 17:00",
+                finished_at="2026-02-09 10:00", status=10),
+        dossier(code="N2", unit_code="H99.99.04", received_at="2026-02-02 08:00", due_at="2026-02-10 17:00",
+                refused_at="2026-02-05 10:00", status=4),
+        dossier(code="N3", unit_code="H99.99.04", received_at="2026-04-02 08:00", due_at="2026-04-10 17:00"),
+        dossier(code="N4", unit_code="H99.99.04", received_at="2026-03-02 08:00", due_at="2026-03-10 17:00",
+                status=3),
+        dossier(code="V1", unit_code="H99.99.01", received_at="2026-03-05 08:00", due_at="2026-03-10 17:00"),
+        dossier(code="X1", unit_code="H99.99.041", received_at="2026-03-05 08:00", due_at="2026-03-10 17:00"),
+        # on the national portal (its copy's dates differ: still not missing)
+        dossier(code="P1", unit_code="H99.99.04", received_at="2026-03-04 08:00", due_at="2026-03-20 17:00"),
+        dossier(code="P2", unit_code="H99.99.04.01", received_at="2026-01-04 08:00", due_at="2026-03-20 17:00"),
+    ]
+    store.upsert_page("provincial", prov)
+    store.upsert_page("national", [
+        dossier(source="national", code="P1", unit_code="H99.99.04", received_at="2026-03-04 08:00"),
+        dossier(source="national", code="P2", unit_code="H99.99.04.01", received_at="2026-05-04 08:00"),
+    ])
+    units = {"TTPVHCC": "H99.99.04", "TTPVHCC-HT": "H99.99.04.01", "VP": "H99.99.01", "KTHTDT": "H99.99.03"}
+    gaps = missing_on_national(store, cfg, march, "provincial", units)
+    assert gaps == {"TTPVHCC": 3, "TTPVHCC-HT": 1, "VP": 1, "KTHTDT": 0}
+    summary, _ = reconcile(store.load_facts("provincial", march.start, march.end),
+                           store.load_facts("national", march.start, march.end, scope_source="provincial",
+                                            columns=store.NATIONAL_COLUMNS),
+                           march, units=[(nid, code) for code, nid in units.items()])
+    by_unit = {r["label"]: int(r["missing"]) for r in summary.to_dict("records") if r["label"] in units}
+    assert by_unit == gaps
+    store.dispose()

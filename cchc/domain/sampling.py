@@ -199,7 +199,7 @@ def plan_sample(dossiers: pd.DataFrame | Iterable, sources: Sequence[SourceLike]
     chosen = list(range(len(risky)))
     note: dict[int, tuple[str, int, int]] = {}
     if high_risk_cap is not None and len(risky) > high_risk_cap:
-        rec = record_draw(list(risky["code"]), high_risk_cap, labelled(sources, HIGH_RISK_LABEL))
+        rec = record_draw(risky["code"].tolist(), high_risk_cap, labelled(sources, HIGH_RISK_LABEL))
         draws.append((f"hồ sơ rủi ro cao: {high_risk_cap} trong {len(risky)}", rec))
         chosen = sorted(p - 1 for p in rec.selected)
         for order, p in enumerate(rec.selected, start=1):
@@ -224,7 +224,7 @@ def plan_sample(dossiers: pd.DataFrame | Iterable, sources: Sequence[SourceLike]
         strata.append(StratumAllocation(proc, len(group), share, label))
         if share == 0:
             continue
-        codes = list(group["code"])
+        codes = group["code"].tolist()
         if share == len(group):
             for p, code in enumerate(codes, start=1):
                 rows.append(SampledDossier(code, proc, f"toàn bộ thủ tục {proc} ({len(codes)} hồ sơ), "

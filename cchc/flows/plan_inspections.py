@@ -37,10 +37,9 @@ def plan_inspections(sources: list[str], year: int | None = None, wave: int | No
     planned = t.plan_task(store, cfg, year, list(sources or []), wave, source)
     keys = t.publish_plan(cfg, planned)
     files = []
-    for i, w in enumerate(planned.plan.waves):
+    for i in range(len(planned.plan.waves)):
         files.append(t.notice_task(cfg, planned, i))
-        for v in w.visits:
-            sample, written = t.sample_task(store, cfg, planned, i, v.unit_code, list(sources), source)
+        for sample, written in t.sample_task(store, cfg, planned, i, list(sources), source):
             keys.append(t.publish_sample(cfg, planned.year, sample))
             files.extend(written)
     keys.append(t.publish_findings(store, cfg, planned.year))

@@ -11,6 +11,7 @@ list of strings, and a draw without them is refused in one line (`SourcesMissing
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,9 +33,9 @@ from cchc.domain.inspection_risk import (
 )
 from cchc.domain.periods import Period, parse_period
 from cchc.domain.sampling import SamplePlan, plan_sample
-from cchc.domain.text import as_number
 from cchc.errors import UserError
 from cchc.pipeline import indicators as ti
+from cchc.pipeline.period_cells import period_frames
 
 
 class InspectionPlanError(UserError, ValueError):
@@ -97,14 +98,40 @@ def _unit_ids(cfg: Config, codes) -> dict[str, str]:
     return {c: cfg.unit_by_code(c).national_id for c in codes}
 
 
+#: What the domain's scope needs of a dossier without a national copy (`missing_on_national`).
+_GAP_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "effective_due_at", "finished_at",
+                "returned_at", "refused_at", "supplement_count", "supplement_pending")
+
+
+def missing_on_national(store: Store, cfg: Config, period: Period, source: str, unit_ids: dict[str, str]
+                        ) -> dict[str, int]:
+    """Per unit (code -> national identifier, sub-units rolled up by identifier prefix): its dossiers
+    of `period` (in scope, `metrics.classify` in Biểu 06 mode, as the reconciliation counts them)
+    with no copy on the national portal — the reconciliation's "missing" count. The store returns
+    only the rows of these units without a national copy (an anti-join in SQL, usually a few percent
+    of the period); the scope is then the domain's."""
+    if not unit_ids:
+        return {}
+    rows = store.load_facts(source, period.start, period.end, columns=_GAP_COLUMNS,
+                            unit_ids=list(unit_ids.values()), missing_on="national", scoped=True,
+                            columnar=False)
+    c = m.classify(rows, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
+    units = c.loc[c["in_scope"].to_numpy(dtype=bool), "unit_code"].astype(str)
+    return {code: int(m.unit_matches(units, nid).sum()) for code, nid in unit_ids.items()}
+
+
 def risk_figures(store: Store, cfg: Config, period: Period, source: str, codes=None) -> list[UnitFigures]:
-    """Per pool unit over `period`: late rate, overdue pending, late without apology slip,
-    reconciliation gap (dossiers missing on the national portal), complaints registered."""
+    """Per pool unit over `period`: late rate, overdue pending, late without apology slip (from the
+    months' cells kept in the store, `period_cells`: no dossier row is read when they are current),
+    reconciliation gap (the unit's dossiers missing on the national portal, `missing_on_national`),
+    complaints registered. Sub-units count under their unit (identifier prefix), for every figure."""
     codes = list(codes if codes is not None else inspection_of(cfg).pool)
-    data = ti.load_period(store, cfg, period, source=source, with_national=True)
-    table = m.indicator_table(data.cells, by="unit")
-    rec_summary, _ = ti.reconciliation(data, cfg)
-    complaints = Inspections(store).complaints(since=period.start, until=period.end)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-gap") as pool:  # the SQL side by side
+        gaps_f = pool.submit(missing_on_national, store, cfg, period, source, _unit_ids(cfg, codes))
+        cells = period_frames(store, cfg, period, source, kinds=("bieu06",))["bieu06"]
+        table = m.indicator_table(cells, by="unit")
+        complaints = Inspections(store).complaints(since=period.start, until=period.end)
+        gaps = gaps_f.result()
     out = []
     for code in codes:
         nid = cfg.unit_by_code(code).national_id
@@ -113,14 +140,10 @@ def risk_figures(store: Store, cfg: Config, period: Period, source: str, codes=N
                for k in ("received", "carried_over", "resolved", "late", "pending_overdue",
                          "apology_rate_num", "apology_rate_den")}
         late_rate = (100.0 * tot["late"] / tot["resolved"]) if tot["resolved"] else None
-        gap = 0
-        if len(rec_summary) and "unit_code" in rec_summary:
-            r = rec_summary[rec_summary["unit_code"].astype(str) == nid]
-            gap = int(sum(as_number(v) or 0 for v in r.get("missing", [])))
         out.append(UnitFigures(code, dossiers=tot["received"] + tot["carried_over"], late_rate=late_rate,
                                overdue_pending=tot["pending_overdue"],
                                late_without_apology=max(0, tot["apology_rate_den"] - tot["apology_rate_num"]),
-                               reconciliation_gap=gap,
+                               reconciliation_gap=gaps[code],
                                complaints=sum(1 for c in complaints if c.unit_code == code)))
     return out
 
@@ -191,24 +214,46 @@ class UnitSample:
     selection_id: int
 
 
-def sample_unit(store: Store, cfg: Config, unit_code: str, period: Period, sources, *, wave: int, year: int,
-                parent_id: int | None = None, source: str | None = None) -> UnitSample:
-    """The unit's dossier sample for `period` (high-risk in full up to the cap, then ISO 2859-1 or
-    the fixed n, stratified by procedure), drawn with the wave's sources, stored."""
+def sample_units(store: Store, cfg: Config, unit_codes, period: Period, sources, *, wave: int, year: int,
+                 parent_id: int | None = None, source: str | None = None) -> list[UnitSample]:
+    """Each unit's dossier sample for `period` (high-risk in full up to the cap, then ISO 2859-1 or
+    the fixed n, stratified by procedure), drawn with the wave's sources, stored, in the order
+    given. The units' rows of the period are read once for all of them (`sampling_facts`: only
+    these units' rows); each unit's lot and draw are its own, as if sampled alone."""
     ins = inspection_of(cfg)
     sources = check_sources(sources)
     source = ti.choose_source(store, cfg, source)
+    codes = list(dict.fromkeys(unit_codes))
     accessor = Inspections(store)
-    complained = [c.dossier_code for c in accessor.complaints(unit_code=unit_code) if c.dossier_code]
-    lots = sampling_facts(store, source, _unit_ids(cfg, [unit_code]), period,
-                          compare=cfg.reporting.timeliness_compare, calendar=cfg.make_calendar(),
-                          complained_codes=complained)
-    lot = lots[unit_code]
+    lots = sampling_facts(store, source, _unit_ids(cfg, codes), period,
+                          compare=cfg.reporting.timeliness_compare, calendar=cfg.make_calendar())
     fixed_n = ins.sampling.fixed_n if ins.sampling.method == "fixed" else None
-    plan = _domain(plan_sample, lot, labelled(sources, 100 + wave), fixed_n=fixed_n,
-                   high_risk_cap=ins.sampling.high_risk_cap)
-    sid = accessor.save_sample(plan, unit_code, period, year=year, parent_id=parent_id)
-    return UnitSample(unit_code, wave, period, plan, lot, sid)
+    out = []
+    for code in codes:
+        complained = {c.dossier_code for c in accessor.complaints(unit_code=code) if c.dossier_code}
+        lot = lots[code]
+        lot["complained"] = lot["code"].isin(complained).to_numpy(dtype=bool)  # the unit's own complaints
+        plan = _domain(plan_sample, lot, labelled(sources, 100 + wave), fixed_n=fixed_n,
+                       high_risk_cap=ins.sampling.high_risk_cap)
+        sid = accessor.save_sample(plan, code, period, year=year, parent_id=parent_id)
+        out.append(UnitSample(code, wave, period, plan, lot, sid))
+    return out
+
+
+def sample_unit(store: Store, cfg: Config, unit_code: str, period: Period, sources, *, wave: int, year: int,
+                parent_id: int | None = None, source: str | None = None) -> UnitSample:
+    """One unit's sample (`sample_units` for that unit alone)."""
+    return sample_units(store, cfg, [unit_code], period, sources, wave=wave, year=year, parent_id=parent_id,
+                        source=source)[0]
+
+
+def sample_wave(store: Store, cfg: Config, planned: PlannedYear, index: int, sources,
+                source: str | None = None) -> list[UnitSample]:
+    """The samples of every unit visited in the plan's wave `index` (0-based), over the wave's
+    figures window, stored under the wave's selection."""
+    w = planned.plan.waves[index]
+    return sample_units(store, cfg, [v.unit_code for v in w.visits], planned.windows[w.wave.number], sources,
+                        wave=w.wave.number, year=planned.year, parent_id=planned.wave_ids[index], source=source)
 
 
 def sample_rows(s: UnitSample) -> list[dict]:

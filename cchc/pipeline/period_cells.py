@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -95,49 +95,64 @@ def _keepable(piece: Period) -> bool:
     return piece.kind == "month"
 
 
-def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str) -> Cells | None:
-    """The piece's cells from the store if it keeps them and they are current, else None."""
+def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str, kinds=KINDS
+            ) -> dict[str, pd.DataFrame] | None:
+    """The piece's frames of `kinds` from the store if it keeps them and they are current, else None."""
     if not _keepable(piece):
         return None
-    frames = store.cached_cells(source, piece.start, piece.end, fp, KINDS)
+    frames = store.cached_cells(source, piece.start, piece.end, fp, kinds)
     if frames is None:
         return None
     for kind, frame in frames.items():
         frame.attrs = _attrs(kind, piece, cfg)
-    return Cells(piece, frames["bieu06"], frames["766"], frames["officers"])
+    return frames
 
 
-def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str
-                 ) -> tuple[list[Cells], list[str]]:
-    """Each piece's cells: from the store when current, the others computed together from one read
-    (and kept when whole months). Returns (cells, slugs of the computed pieces)."""
-    found: list[Cells | None] = [_stored(store, cfg, p, source, fp) for p in pieces]
+def pieces_frames(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str, kinds=KINDS
+                  ) -> tuple[list[dict[str, pd.DataFrame]], list[str]]:
+    """Each piece's frames of `kinds`: from the store when current, the others computed together
+    from one read (every kind, kept when whole months). Returns (frames, slugs of the computed pieces)."""
+    found: list[dict[str, pd.DataFrame] | None] = [_stored(store, cfg, p, source, fp, kinds) for p in pieces]
     missing = [i for i, c in enumerate(found) if c is None]
     if missing:
         change_id = store.cells_change_id(source)  # before reading: later changes make it stale
         for i, cells in zip(missing, compute_pieces(store, cfg, [pieces[i] for i in missing], source), strict=True):
-            found[i] = cells
+            found[i] = {kind: cells.frame(kind) for kind in kinds}
             if _keepable(cells.period):
                 store.keep_cells(source, cells.period.start, cells.period.end, fp, change_id,
                           {kind: cells.frame(kind) for kind in KINDS})
     return [c for c in found if c is not None], [pieces[i].slug for i in missing]
 
 
+def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str
+                 ) -> tuple[list[Cells], list[str]]:
+    """Each piece's cells (every kind), as `pieces_frames`."""
+    found, computed = pieces_frames(store, cfg, pieces, source, fp)
+    return [Cells(p, f["bieu06"], f["766"], f["officers"]) for p, f in zip(pieces, found, strict=True)], computed
+
+
+def period_frames(store: Store, cfg: Config, period: Period, source: str = "provincial", kinds=KINDS
+                  ) -> dict[str, pd.DataFrame]:
+    """The frames of `kinds` of `period`, composed from its months' (see the module's docstring):
+    a caller that needs one kind reads and composes only that one."""
+    parts, _ = pieces_frames(store, cfg, period.sub_periods("month"), source, fingerprint(store, cfg), kinds)
+    frames = {}
+    for kind in kinds:
+        if len(parts) == 1:
+            f = parts[0][kind].copy(deep=False)
+            f.attrs = {**parts[0][kind].attrs, "period": period}
+        elif kind == "officers":
+            f = compose_officers([p[kind] for p in parts], period)
+        else:
+            f = compose_cells([p[kind] for p in parts], period)
+        frames[kind] = f
+    return frames
+
+
 def period_cells(store: Store, cfg: Config, period: Period, source: str = "provincial") -> Cells:
     """The cells of `period`, composed from its months' (see the module's docstring)."""
-    parts, _ = pieces_cells(store, cfg, period.sub_periods("month"), source, fingerprint(store, cfg))
-    if len(parts) == 1:
-        only = parts[0]
-        frames = {}
-        for kind in KINDS:
-            f = only.frame(kind).copy(deep=False)
-            f.attrs = {**only.frame(kind).attrs, "period": period}
-            frames[kind] = f
-        return replace(only, period=period, bieu06=frames["bieu06"], c766=frames["766"], officers=frames["officers"])
-    return Cells(period,
-                 compose_cells([p.bieu06 for p in parts], period),
-                 compose_cells([p.c766 for p in parts], period),
-                 compose_officers([p.officers for p in parts], period))
+    f = period_frames(store, cfg, period, source)
+    return Cells(period, f["bieu06"], f["766"], f["officers"])
 
 
 def refresh(store: Store, cfg: Config, source: str = "provincial", months: int = 13,

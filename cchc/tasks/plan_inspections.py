@@ -1,6 +1,6 @@
 """Tasks of the plan_inspections flow: the plan (risk figures, draw, storage) as one task, each
-visited unit's sample and files as one task, each wave's notice as one task; artifacts with stable
-keys (ke-hoach-kiem-tra-<ward>-<year>, lua-chon-<ward>-<year>-dot-<n>, mau-ho-so-<ward>-<year>-dot-<n>-<unit>,
+wave's samples (every visited unit) and their files as one task, each wave's notice as one task;
+artifacts with stable keys (ke-hoach-kiem-tra-<ward>-<year>, lua-chon-<ward>-<year>-dot-<n>, mau-ho-so-<ward>-<year>-dot-<n>-<unit>,
 ket-luan-<ward>-<year>) published from the flow run."""
 
 from __future__ import annotations
@@ -31,16 +31,17 @@ def notice_task(cfg: Config, planned: pi.PlannedYear, index: int) -> str:
     return pi.write_notice(cfg, planned, index)
 
 
-@task(name="boc-mau-ho-so", cache_policy=NO_CACHE, task_run_name="bóc mẫu: {unit_code}, đợt {index}")
-def sample_task(store: Store, cfg: Config, planned: pi.PlannedYear, index: int, unit_code: str,
-                sources: list[str], source: str | None) -> tuple[pi.UnitSample, list[str]]:
+@task(name="boc-mau-ho-so", cache_policy=NO_CACHE, task_run_name="bóc mẫu: đợt {index}")
+def sample_task(store: Store, cfg: Config, planned: pi.PlannedYear, index: int, sources: list[str],
+                source: str | None) -> list[tuple[pi.UnitSample, list[str]]]:
+    """The samples of the wave's visited units (their rows of the period read once), each with its
+    sample (.xlsx) and sheet (.docx)."""
     w = planned.plan.waves[index]
-    period = planned.windows[w.wave.number]
-    s = pi.sample_unit(store, cfg, unit_code, period, sources, wave=w.wave.number, year=planned.year,
-                       parent_id=planned.wave_ids[index], source=source)
-    files = [pi.write_sample(cfg, planned.year, s), pi.write_sheet(store, cfg, planned.year, w, unit_code, period,
-                                                                   source)]
-    return s, files
+    out = []
+    for s in pi.sample_wave(store, cfg, planned, index, sources, source):
+        out.append((s, [pi.write_sample(cfg, planned.year, s),
+                        pi.write_sheet(store, cfg, planned.year, w, s.unit_code, s.period, source)]))
+    return out
 
 
 def publish_plan(cfg: Config, planned: pi.PlannedYear) -> list[str]:

@@ -674,7 +674,8 @@ class Store:
 
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
                    scope_source: str | None = None, columns: Sequence[str] | None = None,
-                   unit_ids: Sequence[str] | None = None) -> pd.DataFrame:
+                   unit_ids: Sequence[str] | None = None, missing_on: str | None = None,
+                   scoped: bool = False, columnar: bool = True) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
         classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
         the procedure catalogue, default True and False).
@@ -685,14 +686,23 @@ class Store:
         `scope_source`, the rows of `source` are those whose code is in scope on `scope_source`
         (the national copies of the provincial dossiers of the period, whatever their own dates).
         With `unit_ids` (national identifiers), only the dossiers of those units and of the units
-        under them (`metrics.unit_matches`: the identifier or a prefix "id." of it) are read."""
+        under them (`metrics.unit_matches`: the identifier or a prefix "id." of it) are read.
+        With `missing_on` (a source), only the dossiers with no row of the same code on that source
+        (the reconciliation's "missing on the national portal", before the domain's scope).
+        `scoped`: only the dossiers that can be in the period's scope (`metrics.classify`'s in_scope:
+        a reception time, before the end), for a caller that keeps only those — the reception index
+        then serves the read. `columnar=False` reads through the DB-API: for a small result, no
+        helper process."""
         columns = tuple(columns or self.FACT_COLUMNS)
         sql = "SELECT {columns} FROM dossiers d"
         params: dict = {"source": source}
         scope = "s" if scope_source is not None else "d"
         where = []
+        if scoped and end is None:
+            raise ValueError("scoped needs the period's end")
         if end is not None:
-            where.append(f"({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)")
+            where.append(f"{scope}.received_at < :end_excl" if scoped
+                         else f"({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)")
             params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
         if start is not None:
             where.append(f"NOT ({scope}.status IN ({sql_in(FINISHED_STATUSES)}) AND {scope}.received_at < :start"
@@ -715,7 +725,11 @@ class Store:
                     + "".join(" AND " + w for w in where) + ")")
         else:
             sql += "".join(" AND " + w for w in where)
-        df = self._frame(sql, params, [(c, _fact_kind(c)) for c in columns], _typed_facts, alias="d")
+        if missing_on is not None:
+            params["missing_on"] = missing_on
+            sql += " AND NOT EXISTS (SELECT 1 FROM dossiers n WHERE n.source = :missing_on AND n.code = d.code)"
+        df = self._frame(sql, params, [(c, _fact_kind(c)) for c in columns], _typed_facts, alias="d",
+                         columnar=columnar)
         if "procedure_code" in df.columns:
             paper = self.result_paper_by_procedure()
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
@@ -735,14 +749,16 @@ class Store:
         return {code: bool(fee) for code, fee in rows}
 
     def _frame(self, sql: str, params: dict, kinds: list[tuple[str, str]], convert, alias: str = "",
-               chunk: int = 100_000) -> pd.DataFrame:
+               chunk: int = 100_000, columnar: bool = True) -> pd.DataFrame:
         """Run a read query (`{columns}` in `sql` stands for the SELECT list of `kinds`, (name,
         kind) pairs) into a typed frame. First choice: the columnar ADBC drivers (`arrow_read`).
         Otherwise the DB-API driver itself, typed chunk by chunk: for a million rows the ORM's row
         objects cost several times the query, and typing each chunk as it arrives keeps memory to
         the typed frame (text columns become Arrow-backed strings: one buffer per column, not a
         Python object per value). PostgreSQL then streams the rows with COPY ... CSV."""
-        frame = read_frame(self.engine, sql.format(columns=select_list(kinds, self.dialect, alias)), params, kinds)
+        frame = None
+        if columnar:
+            frame = read_frame(self.engine, sql.format(columns=select_list(kinds, self.dialect, alias)), params, kinds)
         if frame is not None:
             return frame  # typed by `kinds` already; `convert` types the DB-API path's text to match
         columns = [name for name, _ in kinds]
