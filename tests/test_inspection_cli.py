@@ -9,12 +9,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
 from docx import Document
 from factories import synced_ward
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
 
 from cchc.cli import main
+from cchc.connectors.store import Store
 from cchc.simulator.ward import SyntheticWard
 
 ROOT = Path(__file__).resolve().parent.parent
