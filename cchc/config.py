@@ -350,6 +350,9 @@ class Reminders(_Model):
     #: sending: attempts before a message is marked failed, and the first retry delay (doubling)
     max_attempts: int = Field(default=5, ge=1, le=50)
     retry_backoff_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    #: a digest lists at most this many items per section (rule), the most urgent first, then
+    #: "và X hồ sơ khác"; the counts stay complete
+    digest_list_limit: int = Field(default=50, ge=1, le=10000)
 
     @field_validator("report_lead_days", "remediation_lead_days")
     @classmethod

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from cchc.config import ConfigError, Smtp, load_config
+from cchc.config import Smtp
 from cchc.connectors.mail import MailError, SmtpSender, SmtpSettings, build_message, check_connection
 from cchc.connectors.mailbox import free_port
 
@@ -121,14 +121,3 @@ def test_an_unreachable_prefect_api_is_one_line(prefect_harness):
     assert "\n" not in msg
     assert "smtp.password_secret" in msg and "không kết nối được Prefect API" in msg and url in msg
 
-
-def test_a_block_name_prefect_cannot_hold_is_a_config_error(tmp_path):
-    from pathlib import Path
-
-    text = Path("config/demo.yaml").read_text(encoding="utf-8")
-    assert "\nsmtp:\n" in text
-    bad = tmp_path / "ward.yaml"
-    bad.write_text(text.replace("\nsmtp:\n", "\nsmtp:\n  password_secret: Mat Khau\n", 1), encoding="utf-8")
-    with pytest.raises(ConfigError) as e:
-        load_config(bad)
-    assert "smtp.password_secret" in str(e.value) and "\n" not in str(e.value)
