@@ -455,3 +455,5 @@ def test_a_long_section_lists_the_most_urgent_items_and_counts_the_rest():
     assert short.rule_counts == full.rule_counts
     assert "khác" not in full.text.split("Kính gửi")[1].split("Đây là thư")[0]
     assert len([line for line in full.text.splitlines() if "Hồ sơ H99.01-2601" in line]) == 12
+    # every item of a section asks the same: the action is said once per section, not on every line
+    assert full.text.count("Việc cần làm:") == 2 and "Việc cần làm</th>" not in full.html

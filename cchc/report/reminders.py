@@ -105,7 +105,8 @@ def _row(it: ReminderItem) -> dict:
 
 def _context(digest: Digest, ward: str, list_limit: int = DEFAULT_LIST_LIMIT) -> dict:
     """The template context: per rule, the first `list_limit` items (digest order: most urgent
-    first), the section's full count and how many are not listed."""
+    first), the section's full count, how many are not listed, and the action when every item of
+    the section asks the same (said once, not on every line)."""
     by_rule: dict[str, list[ReminderItem]] = {}
     for it in digest.items:
         by_rule.setdefault(it.rule, []).append(it)
@@ -115,7 +116,9 @@ def _context(digest: Digest, ward: str, list_limit: int = DEFAULT_LIST_LIMIT) ->
         if not its:
             continue
         more = max(0, len(its) - list_limit)
+        actions = {it.action for it in its}
         sections.append({"rule": rule, "title": RULE_NAMES_VI[rule], "rows": [_row(it) for it in its[:list_limit]],
+                         "action": actions.pop() if len(actions) == 1 else "",
                          "count": format_int(len(its)), "more": more,
                          "more_text": f"và {format_int(more)} {_MORE_WHAT.get(rule, 'hồ sơ')} khác" if more else ""})
     late = sum(1 for it in digest.items if it.days_left < 0 and it.rule != "escalation")
