@@ -822,16 +822,19 @@ class Store:
         cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
                 "officer", "step_due"]
         with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(text(sql), params)]
-        frame = pd.DataFrame.from_records(rows, columns=cols)
-        for c in ("due", "finished_at", "step_due"):
-            frame[c] = _to_datetime(frame[c]) if len(frame) else pd.Series(pd.NaT, index=frame.index,
-                                                                          dtype="datetime64[ns]")
-        frame["status"] = frame["status"].astype("int64")
-        frame["apology"] = _bool(frame["apology"], False)
-        frame["supplement_since"] = [_pending_since(v) if isinstance(v, str | list) else None
-                                     for v in frame["supplements"]]
-        return frame.drop(columns=["supplements"])
+            rows = conn.execute(text(sql), params).fetchall()
+        # column by column from the driver's tuples: the dates parsed from the raw values, the
+        # supplements (NULL unless one is pending) looked at only where present
+        values = dict(zip(cols, zip(*rows, strict=True), strict=True)) if rows else {c: () for c in cols}
+        frame = pd.DataFrame({c: pd.Series(values[c], dtype=object) for c in
+                              ("code", "procedure_name", "unit_code", "officer")})
+        frame.insert(3, "status", np.asarray(values["status"], dtype="int64"))
+        for at, c in ((4, "due"), (5, "finished_at")):
+            frame.insert(at, c, _dates_of(values[c]))
+        frame.insert(6, "apology", _bool(pd.Series(values["apology"], dtype=object), False))
+        frame["step_due"] = _dates_of(values["step_due"])
+        frame["supplement_since"] = [None if v is None else _pending_since(v) for v in values["supplements"]]
+        return frame
 
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
@@ -881,6 +884,13 @@ def _quarantine_upsert(dialect: str):
               "reason": stmt.excluded.reason, "field": stmt.excluded.field,
               "retry_from": stmt.excluded.retry_from, "retry_to": stmt.excluded.retry_to},
     )
+
+
+def _dates_of(values: Sequence) -> pd.Series:
+    """Driver values (ISO text on SQLite, datetimes on PostgreSQL, None) as datetime64."""
+    if not len(values):
+        return pd.Series(pd.NaT, index=pd.RangeIndex(0), dtype="datetime64[ns]")
+    return _to_datetime(pd.Series(values, dtype=object))
 
 
 def _to_datetime(s: pd.Series) -> pd.Series:
