@@ -352,7 +352,7 @@ class Reminders(_Model):
     retry_backoff_minutes: float = Field(default=15, gt=0, le=24 * 60)
     #: a digest lists at most this many items per section (rule), the most urgent first, then
     #: "và X hồ sơ khác"; the counts stay complete
-    digest_list_limit: int = Field(default=50, ge=1, le=10000)
+    digest_list_limit: int = Field(default=20, ge=1, le=10000)
 
     @field_validator("report_lead_days", "remediation_lead_days")
     @classmethod

@@ -39,7 +39,7 @@ def test_defaults_when_the_sections_are_absent(tmp_path):
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     cfg = load_config(p, env={})
     assert cfg.reminders.max_attempts == 5 and cfg.smtp.port == 8025
-    assert cfg.reminders.digest_list_limit == 50 and cfg.smtp.password_secret is None
+    assert cfg.reminders.digest_list_limit == 20 and cfg.smtp.password_secret is None
 
 
 @pytest.mark.parametrize("section, value, key", [

@@ -95,7 +95,7 @@ def days_text(item: ReminderItem) -> str:
 _MORE_WHAT = {"report_deadline": "báo cáo", "remediation": "việc khắc phục", "escalation": "đơn vị"}
 
 #: Items listed per section when no limit is given.
-DEFAULT_LIST_LIMIT = 50
+DEFAULT_LIST_LIMIT = 20
 
 
 def _row(it: ReminderItem) -> dict:
