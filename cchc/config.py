@@ -350,6 +350,9 @@ class Reminders(_Model):
     #: sending: attempts before a message is marked failed, and the first retry delay (doubling)
     max_attempts: int = Field(default=5, ge=1, le=50)
     retry_backoff_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    #: a digest lists at most this many items per section (rule), the most urgent first, then
+    #: "và X hồ sơ khác"; the counts stay complete
+    digest_list_limit: int = Field(default=20, ge=1, le=10000)
 
     @field_validator("report_lead_days", "remediation_lead_days")
     @classmethod
@@ -376,12 +379,15 @@ class Reminders(_Model):
 
 class Smtp(_Model):
     """Non-secret SMTP settings. CCHC_SMTP_HOST, CCHC_SMTP_PORT, CCHC_SMTP_USER, CCHC_SMTP_TLS override
-    them; the password comes only from CCHC_SMTP_PASSWORD (cchc.connectors.mail)."""
+    them; the password comes only from CCHC_SMTP_PASSWORD or, when that is not set, from the Prefect
+    Secret block named by `password_secret` (cchc.connectors.mail) — never from this file."""
 
     host: str = Field(default="127.0.0.1", min_length=1)
     port: int = Field(default=8025, ge=1, le=65535)
     tls: Literal["none", "starttls", "tls"] = "none"
     username: str | None = None
+    #: the NAME of a Prefect Secret block holding the SMTP password (e.g. "smtp-password"), read at run time
+    password_secret: str | None = None
     sender: EmailStr = "nhacviec@localhost.example.vn"
     sender_name: str = "Hệ thống nhắc việc CCHC"
     timeout_s: float = Field(default=30, gt=0, le=600)
@@ -393,6 +399,14 @@ class Smtp(_Model):
     def _host(cls, v: str) -> str:
         if any(c.isspace() for c in v) or "/" in v or "@" in v:
             raise ValueError(f"không phải tên máy chủ (not a host name): {mask_secrets(repr(v))}")
+        return v
+
+    @field_validator("password_secret")
+    @classmethod
+    def _secret_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", v):
+            raise ValueError(f"tên Secret block của Prefect chỉ gồm chữ thường, số và dấu '-', không phải {v!r} "
+                             "(a Prefect block name: lowercase letters, digits, dashes)")
         return v
 
 

@@ -408,3 +408,31 @@ def test_ward_templates_override_the_package_wording(tmp_path):
     assert "<td" in default.html and "style=" in default.html
     assert "&lt;" not in render_digest(digest, "Phường <Hòa An>").subject  # the subject is text
     assert "Phường &lt;Hòa An&gt;" in render_digest(digest, "Phường <Hòa An>").html  # the HTML is escaped
+
+
+def test_a_long_section_lists_the_most_urgent_items_and_counts_the_rest():
+    """Per section at most `list_limit` lines, the latest-overdue first, then 'và X hồ sơ khác'; the
+    heading, the subject and the digest's counts stay complete; short sections are untouched."""
+    late = [OpenDossier(f"H99.01-260101-{i:04d}", "Chứng thực bản sao từ bản chính", "VP", 4,
+                        date(2026, 1, 5) + timedelta(days=i % 30), officer="vp.hoang") for i in range(1, 13)]
+    soon = [OpenDossier("H99.01-260201-0002", "Đăng ký khai sinh", "VP", 4, date(2026, 2, 23), officer="vp.hoang")]
+    plan = plan_reminders(DAY, WorkCalendar(), ReminderRules(), DIRECTORY, late + soon)
+    digest = next(d for d in plan.digests if d.recipient.key == "officer:vp.hoang")
+    assert digest.rule_counts() == {"overdue": 12, "due_soon": 1}
+    full = render_digest(digest, WARD, list_limit=50)
+    short = render_digest(digest, WARD, list_limit=5)
+    listed = [line for line in short.text.splitlines() if "Hồ sơ H99.01-2601" in line]
+    assert len(listed) == 5 and "và 7 hồ sơ khác" in short.text and "và 7 hồ sơ khác" in short.html
+    due_of = {d.code: d.due for d in late}
+    shown = [line.split("Hồ sơ ")[1].split(" |")[0] for line in listed]
+    hidden = set(due_of) - set(shown)
+    assert len(hidden) == 7 and max(due_of[c] for c in shown) <= min(due_of[c] for c in hidden)  # latest first
+    assert [due_of[c] for c in shown] == sorted(due_of[c] for c in shown)
+    assert "1. Hồ sơ quá hạn (12)" in short.text and "Hồ sơ quá hạn (12)</h2>" in short.html
+    assert "Đăng ký khai sinh" in short.text and "khác" not in short.text.split("Hồ sơ sắp đến hạn")[1]
+    assert short.subject == full.subject and short.items == full.items == 13
+    assert short.rule_counts == full.rule_counts
+    assert "khác" not in full.text.split("Kính gửi")[1].split("Đây là thư")[0]
+    assert len([line for line in full.text.splitlines() if "Hồ sơ H99.01-2601" in line]) == 12
+    # every item of a section asks the same: the action is said once per section, not on every line
+    assert full.text.count("Việc cần làm:") == 2 and "Việc cần làm</th>" not in full.html

@@ -39,6 +39,7 @@ def test_defaults_when_the_sections_are_absent(tmp_path):
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     cfg = load_config(p, env={})
     assert cfg.reminders.max_attempts == 5 and cfg.smtp.port == 8025
+    assert cfg.reminders.digest_list_limit == 20 and cfg.smtp.password_secret is None
 
 
 @pytest.mark.parametrize("section, value, key", [
@@ -46,6 +47,8 @@ def test_defaults_when_the_sections_are_absent(tmp_path):
     ("reminders", {"report_lead_days": [5, -2]}, "reminders.report_lead_days"),
     ("reminders", {"escalation_late_rate": 150}, "reminders.escalation_late_rate"),
     ("reminders", {"lead": 3}, "reminders.lead"),
+    ("reminders", {"digest_list_limit": 0}, "reminders.digest_list_limit"),
+    ("smtp", {"password_secret": "Mat Khau"}, "smtp.password_secret"),  # not a Prefect block name
     ("smtp", {"port": 0}, "smtp.port"),
     ("smtp", {"tls": "yes"}, "smtp.tls"),
     ("smtp", {"sender": "not-an-address"}, "smtp.sender"),

@@ -2,8 +2,9 @@
 
 Settings come from the configuration's `smtp:` section (non-secret: host, port, tls, username,
 sender), overridden by the environment: CCHC_SMTP_HOST, CCHC_SMTP_PORT, CCHC_SMTP_USER,
-CCHC_SMTP_TLS (none | starttls | tls); the password only from CCHC_SMTP_PASSWORD. The password is
-never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
+CCHC_SMTP_TLS (none | starttls | tls); the password only from CCHC_SMTP_PASSWORD or, when that is
+not set, from the Prefect Secret block named by `smtp.password_secret` (`secret_block_value`). The
+password is never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
 message names the setting (and the environment variable that overrides it).
 
 `send_outbox` claims due messages, sends them over one SMTP connection, and marks each one:
@@ -79,7 +80,8 @@ class SmtpSettings:
             raise MailError(f"smtp.port (CCHC_SMTP_PORT): cổng phải từ 1 đến 65535, không phải {self.port}",
                             "smtp.port")
         if bool(self.username) != bool(self.password):
-            missing = "CCHC_SMTP_PASSWORD" if self.username else "smtp.username (CCHC_SMTP_USER)"
+            missing = "CCHC_SMTP_PASSWORD (hoặc smtp.password_secret)" if self.username else \
+                "smtp.username (CCHC_SMTP_USER)"
             raise MailError(f"{missing}: đăng nhập SMTP cần cả tên đăng nhập và mật khẩu", missing)
         if self.password and self.tls == "none" and not _loopback(self.host):
             raise MailError(f"smtp.tls (CCHC_SMTP_TLS): không gửi mật khẩu SMTP tới {self.host} khi không mã hóa; "
@@ -116,6 +118,9 @@ class SmtpSettings:
         if env.get("CCHC_SMTP_USER"):
             values["username"] = env["CCHC_SMTP_USER"].strip()
         values["password"] = env.get("CCHC_SMTP_PASSWORD") or None
+        block = getattr(config, "password_secret", None)
+        if values["password"] is None and block:
+            values["password"] = secret_block_value(block)
         return cls(**values)
 
     def describe(self) -> str:
@@ -123,6 +128,32 @@ class SmtpSettings:
         mode = {"none": "không mã hóa", "starttls": "STARTTLS", "tls": "TLS"}[self.tls]
         who = f", đăng nhập {self.username}" if self.username else ""
         return f"{self.host}:{self.port} ({mode}{who})"
+
+
+def secret_block_value(name: str) -> str:
+    """The value of the Prefect Secret block `name` (`prefect.blocks.system.Secret.load`), as text.
+    A block that does not exist, or a Prefect API that cannot be reached, is a MailError naming
+    `smtp.password_secret` and the block (never the value)."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+
+    where = f"smtp.password_secret: Secret block {name!r} của Prefect"
+    api = PREFECT_API_URL.value()
+    try:
+        block = Secret.load(name)
+    except ValueError as e:
+        if "Unable to find block document" not in str(e):
+            raise MailError(f"{where}: không đọc được ({_reason(e)})", "smtp.password_secret") from None
+        hint = "" if api else " (PREFECT_API_URL chưa đặt: Prefect đang dùng máy chủ tạm, không có block nào)"
+        raise MailError(f"{where} không tồn tại{hint}; tạo block Secret tên đó trong Prefect UI (Blocks) "
+                        "(block not found)", "smtp.password_secret") from None
+    except Exception as e:  # httpx / Prefect client errors when the API is down or refuses
+        raise MailError(f"{where}: không kết nối được Prefect API {api or '(máy chủ tạm)'} "
+                        f"({type(e).__name__}: {_reason(e)})", "smtp.password_secret") from None
+    value = block.value.get_secret_value() if hasattr(block.value, "get_secret_value") else block.value
+    if not isinstance(value, str) or not value:
+        raise MailError(f"{where}: giá trị phải là một chuỗi mật khẩu không rỗng", "smtp.password_secret")
+    return value
 
 
 def _loopback(host: str) -> bool:

@@ -13,6 +13,7 @@ mid-batch does.
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import re
 import socket
@@ -159,7 +160,8 @@ class Mailbox:
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(raw)
         tmp.replace(path)  # a reader never sees half a message
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        # the printed line needs the subject only: parse the headers, not the bodies (large digests)
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
         subject = re.sub(r"\s+", " ", str(msg.get("Subject", ""))).strip()
         rec = ReceivedMessage(path=path, sender=sender, recipients=recipients, subject=subject, at=now,
                               size=len(raw))

@@ -47,6 +47,9 @@ FINISHED_STATUSES = frozenset({Status.WITHDRAWN, Status.DONE, Status.RETURNED})
 FINISHED_STATUSES_766 = FINISHED_STATUSES | {Status.STOPPED}
 #: Statuses in which a dossier waits on the applicant (supplement, financial obligation, stopped).
 WAITING_STATUSES = frozenset({Status.SUPPLEMENT, Status.FINANCIAL, Status.STOPPED})
+#: Statuses of a dossier still being handled: neither excluded nor finished (every stored status is a
+#: `Status`: an unknown one is quarantined at ingestion), so `IN` this set equals `NOT IN` the others.
+OPEN_STATUSES = frozenset(Status) - EXCLUDED_STATUSES - FINISHED_STATUSES
 
 
 def status_codes(statuses) -> tuple[int, ...]:

@@ -165,7 +165,7 @@ def plan_day(store: Store, cfg: Config, day: date, source: str) -> ReminderPlan:
 
 
 def render(cfg: Config, plan: ReminderPlan) -> list[RenderedDigest]:
-    return render_digests(plan.digests, cfg.ward.name, cfg.templates_dir)
+    return render_digests(plan.digests, cfg.ward.name, cfg.templates_dir, cfg.reminders.digest_list_limit)
 
 
 def smtp_settings(cfg: Config) -> SmtpSettings:

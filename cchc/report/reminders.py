@@ -5,6 +5,10 @@ A ward's own templates directory (configuration) is searched first, then the pac
 (jinja2 ChoiceLoader), so an officer can change the wording without touching code. The HTML is a
 table with inline styles and no external resource (mail clients block them). A digest carries no
 applicant data: its items hold dossier codes, procedure and unit names, dates and actions only.
+
+A section (one rule) lists at most `list_limit` items (`reminders.digest_list_limit`), the most
+urgent first, then one line "và X hồ sơ khác"; its heading, the total and the subject count every
+item (a digest of thousands of lines is not read, and would cost its recipient's mail server).
 """
 
 from __future__ import annotations
@@ -87,14 +91,36 @@ def days_text(item: ReminderItem) -> str:
     return f"quá hạn {format_int(-n)} ngày làm việc"
 
 
-def _context(digest: Digest, ward: str) -> dict:
+#: What the items a section does not list are ("và 12 hồ sơ khác").
+_MORE_WHAT = {"report_deadline": "báo cáo", "remediation": "việc khắc phục", "escalation": "đơn vị"}
+
+#: Items listed per section when no limit is given.
+DEFAULT_LIST_LIMIT = 20
+
+
+def _row(it: ReminderItem) -> dict:
+    return {"code": it.dossier_code, "procedure": it.procedure, "unit": it.unit, "due": vn_date(it.due),
+            "days": days_text(it), "late": it.days_left < 0, "action": it.action}
+
+
+def _context(digest: Digest, ward: str, list_limit: int = DEFAULT_LIST_LIMIT) -> dict:
+    """The template context: per rule, the first `list_limit` items (digest order: most urgent
+    first), the section's full count, how many are not listed, and the action when every item of
+    the section asks the same (said once, not on every line)."""
+    by_rule: dict[str, list[ReminderItem]] = {}
+    for it in digest.items:
+        by_rule.setdefault(it.rule, []).append(it)
     sections = []
     for rule in RULES:
-        rows = [{"code": it.dossier_code, "procedure": it.procedure, "unit": it.unit, "due": vn_date(it.due),
-                 "days": days_text(it), "late": it.days_left < 0, "action": it.action}
-                for it in digest.items if it.rule == rule]
-        if rows:
-            sections.append({"rule": rule, "title": RULE_NAMES_VI[rule], "rows": rows})
+        its = by_rule.get(rule)
+        if not its:
+            continue
+        more = max(0, len(its) - list_limit)
+        actions = {it.action for it in its}
+        sections.append({"rule": rule, "title": RULE_NAMES_VI[rule], "rows": [_row(it) for it in its[:list_limit]],
+                         "action": actions.pop() if len(actions) == 1 else "",
+                         "count": format_int(len(its)), "more": more,
+                         "more_text": f"và {format_int(more)} {_MORE_WHAT.get(rule, 'hồ sơ')} khác" if more else ""})
     late = sum(1 for it in digest.items if it.days_left < 0 and it.rule != "escalation")
     return {"ward": ward, "day": vn_date(digest.day), "recipient_name": digest.recipient.name,
             "recipient_role": ROLE_NAMES_VI.get(digest.recipient.role, ""), "sections": sections,
@@ -102,12 +128,15 @@ def _context(digest: Digest, ward: str) -> dict:
 
 
 def render_digest(digest: Digest, ward: str, env: jinja2.Environment | None = None,
-                  templates_dir: str | Path | None = None) -> RenderedDigest:
-    """Subject, text and HTML of one digest (`ward`: the ward's name, e.g. config.ward.name)."""
+                  templates_dir: str | Path | None = None, list_limit: int = DEFAULT_LIST_LIMIT) -> RenderedDigest:
+    """Subject, text and HTML of one digest (`ward`: the ward's name, e.g. config.ward.name; at most
+    `list_limit` items listed per section)."""
     if not digest.recipient.email:
         raise ValueError(f"{digest.recipient.key}: không có email")
+    if list_limit < 1:
+        raise ValueError("list_limit phải >= 1")
     env = env or environment(templates_dir)
-    ctx = _context(digest, ward)
+    ctx = _context(digest, ward, list_limit)
     try:
         subject = " ".join(env.get_template(SUBJECT_TEMPLATE).render(ctx).split())
         text = env.get_template(TEXT_TEMPLATE).render(ctx)
@@ -121,6 +150,7 @@ def render_digest(digest: Digest, ward: str, env: jinja2.Environment | None = No
                           items=len(digest.items), rule_counts=digest.rule_counts())
 
 
-def render_digests(digests, ward: str, templates_dir: str | Path | None = None) -> list[RenderedDigest]:
+def render_digests(digests, ward: str, templates_dir: str | Path | None = None,
+                   list_limit: int = DEFAULT_LIST_LIMIT) -> list[RenderedDigest]:
     env = environment(templates_dir)
-    return [render_digest(d, ward, env) for d in digests]
+    return [render_digest(d, ward, env, list_limit=list_limit) for d in digests]

@@ -52,8 +52,8 @@ from cchc.connectors.store.schema import (
 )
 from cchc.domain.calendar import VN_TZ as VN
 from cchc.domain.records import (
-    EXCLUDED_STATUSES,
     FINISHED_STATUSES,
+    OPEN_STATUSES,
     WIRE_NAMES,
     Dossier,
     sql_in,
@@ -809,46 +809,50 @@ class Store:
 
     # --- reminders (issue 12) ----------------------------------------------------------------
     def reminder_dossiers(self, source: str, finished_since: date | None = None) -> pd.DataFrame:
-        """What the daily reminders read, never the whole store: the OPEN dossiers of `source` (not in
-        `EXCLUDED_STATUSES` nor `FINISHED_STATUSES`) and, with `finished_since`, those finished since
-        that day (late-finished without apology; the period's late rate). One row per dossier:
+        """What the daily reminders read, never the whole store: the OPEN dossiers of `source`
+        (`OPEN_STATUSES`) and, with `finished_since`, those finished (`FINISHED_STATUSES`) since that
+        day (late-finished without apology; the period's late rate). One row per dossier:
         code, procedure_name, unit_code, status, due (effective due, else the original),
         finished_at, apology, supplement_since (start of the pending supplement request), officer,
         step_due (of the current processing step: the last one; its deadline only while not done;
         for open dossiers only — no rule sends a finished dossier to its officer).
 
-        One pass over the dossiers (the current step by primary key, per selected row); the values
+        Two index searches in one statement (`ix_dossiers_status_source` for the open ones, with their
+        current step by primary key; `ix_dossiers_ended` for the finished ones in the window), not a
+        pass over the whole table. SQLite, without statistics, would rather take the source's index
+        for the second one (every row of the source): `INDEXED BY` names the window's. The values
         come back untyped from the driver and are typed per column (no per-value conversion)."""
         ended = "COALESCE(d.finished_at, d.returned_at)"
-        where = f"d.source = :source AND d.status NOT IN ({sql_in(EXCLUDED_STATUSES)}) AND "
-        unfinished = f"d.status NOT IN ({sql_in(FINISHED_STATUSES)})"
+        common = (f"d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), {ended}, "
+                  "d.apology")
+        sql = (f"SELECT {common}, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
+               f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
+               f"FROM dossiers d LEFT JOIN processing_steps p ON p.source = d.source AND p.code = d.code "
+               f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
+               f"AND q.code = d.code) WHERE d.source = :source AND d.status IN ({sql_in(OPEN_STATUSES)})")
         params: dict = {"source": source}
         if finished_since is not None:
-            where += f"({unfinished} OR {ended} >= :since)"
+            pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
+            sql += (f" UNION ALL SELECT {common}, NULL, NULL, NULL FROM dossiers d{pin} WHERE d.source = :source "
+                    f"AND {ended} >= :since AND d.status IN ({sql_in(FINISHED_STATUSES)})")
             since = datetime.combine(finished_since, datetime.min.time())
             params["since"] = since.isoformat(sep=" ") if self.dialect == "sqlite" else since
-        else:
-            where += unfinished
-        sql = (f"SELECT d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), "
-               f"{ended}, d.apology, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
-               f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
-               f"FROM dossiers d LEFT JOIN processing_steps p ON {unfinished} AND p.source = d.source "
-               f"AND p.code = d.code "
-               f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
-               f"AND q.code = d.code) WHERE {where}")
         cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
                 "officer", "step_due"]
         with self.engine.connect() as conn:
-            rows = [tuple(r) for r in conn.execute(text(sql), params)]
-        frame = pd.DataFrame.from_records(rows, columns=cols)
-        for c in ("due", "finished_at", "step_due"):
-            frame[c] = _to_datetime(frame[c]) if len(frame) else pd.Series(pd.NaT, index=frame.index,
-                                                                          dtype="datetime64[ns]")
-        frame["status"] = frame["status"].astype("int64")
-        frame["apology"] = _bool(frame["apology"], False)
-        frame["supplement_since"] = [_pending_since(v) if isinstance(v, str | list) else None
-                                     for v in frame["supplements"]]
-        return frame.drop(columns=["supplements"])
+            rows = conn.execute(text(sql), params).fetchall()
+        # column by column from the driver's tuples: the dates parsed from the raw values, the
+        # supplements (NULL unless one is pending) looked at only where present
+        values = dict(zip(cols, zip(*rows, strict=True), strict=True)) if rows else {c: () for c in cols}
+        frame = pd.DataFrame({c: pd.Series(values[c], dtype=object) for c in
+                              ("code", "procedure_name", "unit_code", "officer")})
+        frame.insert(3, "status", np.asarray(values["status"], dtype="int64"))
+        for at, c in ((4, "due"), (5, "finished_at")):
+            frame.insert(at, c, _dates_of(values[c]))
+        frame.insert(6, "apology", _bool(pd.Series(values["apology"], dtype=object), False))
+        frame["step_due"] = _dates_of(values["step_due"])
+        frame["supplement_since"] = [None if v is None else _pending_since(v) for v in values["supplements"]]
+        return frame
 
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
@@ -898,6 +902,13 @@ def _quarantine_upsert(dialect: str):
               "reason": stmt.excluded.reason, "field": stmt.excluded.field,
               "retry_from": stmt.excluded.retry_from, "retry_to": stmt.excluded.retry_to},
     )
+
+
+def _dates_of(values: Sequence) -> pd.Series:
+    """Driver values (ISO text on SQLite, datetimes on PostgreSQL, None) as datetime64."""
+    if not len(values):
+        return pd.Series(pd.NaT, index=pd.RangeIndex(0), dtype="datetime64[ns]")
+    return _to_datetime(pd.Series(values, dtype=object))
 
 
 def _to_datetime(s: pd.Series) -> pd.Series:
