@@ -267,7 +267,7 @@ def test_migration_0008_scrubs_quarantine_rows_written_before_the_allow_list(db_
         conn.execute(insert(quarantine).values(source="provincial", record_key=None, field="", reason="không phải "
                                                "đối tượng JSON", raw=None, raw_hash="y" * 32, first_seen=now,
                                                last_seen=now))
-    store.migrate()
+    store.migrate("0008")
     assert store.revision() == "0008"
     with store.engine.connect() as conn:
         rows = {r.raw_hash: r for r in conn.execute(select(quarantine))}
