@@ -7,8 +7,10 @@ sync flow leaves) untimed."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -50,22 +52,36 @@ def one_wave(store: Store, cfg, wave: int = 2) -> dict:
             "lot": sum(s.sample.lot_size for s in samples), "sampled": sum(len(s.sample.rows) for s in samples)}
 
 
-def bench_sample(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
-    db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"  # the indicators bench's fill
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+def prepare(n: int, db_url: str) -> str | None:
+    """The store as the wave finds it, untimed: N simulated dossiers (once; kept for the next run),
+    then the last 13 months' cells current, as the sync flow's last step leaves a synced store.
+    Returns a note when it filled the store."""
     cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
     store = Store(db_url)
     store.migrate()
     marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat()}
+    done = None
     if store.get_cursor("bench-populate") != marker:
         store.clear_dossiers()
         t0 = time.perf_counter()
         populate(store, cfg, n)
         store.save_cursor("bench-populate", marker)
-        if note is not None:
-            note(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)")
-    # untimed, as the sync flow's last step leaves a synced store: the last 13 months' cells current
+        done = f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)"
     period_cells.refresh(store, cfg, today=AS_OF)
+    store.dispose()
+    return done
+
+
+def bench_sample(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
+    db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"  # the indicators bench's fill
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    # in a child process: the fill's and the refresh's memory is not the wave's (peak RSS below)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        filled = pool.submit(prepare, n, db_url).result()
+    if filled and note is not None:
+        note(filled)
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    store = Store(db_url)
     runs, info = [], {}
     with TreeMemory() as tree:
         for _ in range(2):  # the faster of two (the first is cold)

@@ -160,6 +160,7 @@ class PlannedYear:
     plan: InspectionPlan
     wave_ids: tuple[int, ...]
     windows: dict[int, Period] = field(default_factory=dict)
+    source: str | None = None  # the data source the figures were read from (the samples read it too)
 
 
 def make_plan(store: Store, cfg: Config, year: int, sources, wave: int | None = None,
@@ -181,13 +182,13 @@ def make_plan(store: Store, cfg: Config, year: int, sources, wave: int | None = 
     if wave is None:
         plan = _domain(plan_inspections, units, waves, rules, cal, figures, sources, policy)
         saved = accessor.save_plan(plan, year, pool=ins.pool)
-        return PlannedYear(saved.id, year, plan, saved.wave_ids, windows)
+        return PlannedYear(saved.id, year, plan, saved.wave_ids, windows, source)
     w = waves[0]
     before = accessor.inspected_units(year, w.number)
     wp = _domain(plan_wave, units, w, rules, cal, figures[w.number], sources, policy, before)
     plan = InspectionPlan((wp,), ())
     sid = accessor.save_wave(wp, year)
-    return PlannedYear(sid, year, plan, (sid,), windows)
+    return PlannedYear(sid, year, plan, (sid,), windows, source)
 
 
 def plan_json(planned: PlannedYear) -> dict:
@@ -250,10 +251,11 @@ def sample_unit(store: Store, cfg: Config, unit_code: str, period: Period, sourc
 def sample_wave(store: Store, cfg: Config, planned: PlannedYear, index: int, sources,
                 source: str | None = None) -> list[UnitSample]:
     """The samples of every unit visited in the plan's wave `index` (0-based), over the wave's
-    figures window, stored under the wave's selection."""
+    figures window, stored under the wave's selection; from the plan's data source unless `source`."""
     w = planned.plan.waves[index]
     return sample_units(store, cfg, [v.unit_code for v in w.visits], planned.windows[w.wave.number], sources,
-                        wave=w.wave.number, year=planned.year, parent_id=planned.wave_ids[index], source=source)
+                        wave=w.wave.number, year=planned.year, parent_id=planned.wave_ids[index],
+                        source=source or planned.source)
 
 
 def sample_rows(s: UnitSample) -> list[dict]:

@@ -766,21 +766,21 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
     c = c[c["in_scope"].to_numpy(dtype=bool)]
     due = c["effective_due_at"].where(c["effective_due_at"].notna(), c["due_at"])
     complained = set(complained_codes)
-    frame = pd.DataFrame({
-        "code": c["code"].astype(str).to_numpy(),
-        "unit_code": c["unit_code"].astype(str).to_numpy(),
-        "procedure_code": c["procedure_code"].astype(str).to_numpy(),
-        "procedure_name": c["procedure_name"].astype(str).to_numpy(),
-        "status": c["status"].astype(int).to_numpy(),
-        "received_at": c["received_at"].to_numpy(),
-        "due_at": due.to_numpy(),
-        "end_at": c["end_at"].to_numpy(),
-        "late": c["late"].to_numpy(dtype=bool),
-        "overdue_pending": c["pending_overdue"].to_numpy(dtype=bool),
-        "supplement_requests": c["supplement_count"].astype(int).to_numpy(),
-        "apology_slip": c["apology"].to_numpy(dtype=bool),
-        "complained": c["code"].astype(str).isin(complained).to_numpy(dtype=bool),
-    }, columns=list(SAMPLE_COLUMNS))
+    frame = pd.DataFrame({  # Series, not arrays: Arrow-backed text stays Arrow (no object round trip)
+        "code": c["code"].astype(str),
+        "unit_code": c["unit_code"].astype(str),
+        "procedure_code": c["procedure_code"].astype(str),
+        "procedure_name": c["procedure_name"].astype(str),
+        "status": c["status"].astype(int),
+        "received_at": c["received_at"],
+        "due_at": due,
+        "end_at": c["end_at"],
+        "late": c["late"].astype(bool),
+        "overdue_pending": c["pending_overdue"].astype(bool),
+        "supplement_requests": c["supplement_count"].astype(int),
+        "apology_slip": c["apology"].astype(bool),
+        "complained": c["code"].astype(str).isin(complained).astype(bool),
+    }, columns=list(SAMPLE_COLUMNS)).reset_index(drop=True)
     return {code: frame[unit_matches(frame["unit_code"], nid)].reset_index(drop=True)
             for code, nid in units.items()}
 
