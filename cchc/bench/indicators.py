@@ -89,21 +89,29 @@ def reconciliation_run(store: Store, cfg, period) -> dict:
     return {"reconciled_units": len(summary), "mismatches": len(mismatches)}
 
 
-def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
-    """`note` is told what is not timed (the fill), for the person running the bench."""
+def filled_store(n: int, db_url: str | None, note: Callable[[str], None] | None = None) -> tuple[Store, object]:
+    """The store of N simulated dossiers the indicators, sample and report benches share (default:
+    var/bench/indicators-N.sqlite) and the bench configuration on it. The fill (`populate`, not
+    timed; `note` is told how long it took) is made once and reused by later runs with the same N."""
     db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
     store = Store(db_url)
     store.migrate()
     marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat()}
-    if store.get_cursor("bench-populate") != marker:  # the fill is reused by later runs with the same N
+    if store.get_cursor("bench-populate") != marker:
         store.clear_dossiers()  # a scratch database
         t0 = time.perf_counter()
         populate(store, cfg, n)
         store.save_cursor("bench-populate", marker)
         if note is not None:
             note(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)")
+    return store, cfg
+
+
+def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
+    """`note` is told what is not timed (the fill), for the person running the bench."""
+    store, cfg = filled_store(n, db_url, note)
     # One year: the twelve whole months before AS_OF's month (reports are for months and their sums).
     last = period_of(AS_OF, "month").previous()
     period = Period.custom(period_of(last.start - timedelta(days=330), "month").start, last.end)

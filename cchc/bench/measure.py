@@ -1,5 +1,5 @@
 """What the benchmarks share: the simulated ward's date, where scratch stores go, the configuration
-they run with, the simulator in its own process, and memory readings."""
+they run with, the simulator in its own process, memory readings, and an empty outbox."""
 
 from __future__ import annotations
 
@@ -106,6 +106,17 @@ def bench_config(url: str, db_url: str, start: date) -> Config:
     cfg = load_config(DEMO_CONFIG, env=env)
     prov = cfg.sources.provincial.model_copy(update={"start_date": start})
     return cfg.model_copy(update={"sources": cfg.sources.model_copy(update={"provincial": prov})})
+
+
+def clear_outbox(store) -> None:
+    """An empty outbox (messages and attempts) in a scratch store, before each measured run."""
+    from sqlalchemy import delete
+
+    from cchc.connectors.store.outbox import outbox, outbox_attempts
+
+    with store.engine.begin() as conn:
+        conn.execute(delete(outbox_attempts))
+        conn.execute(delete(outbox))
 
 
 def default_db(name: str) -> str:
