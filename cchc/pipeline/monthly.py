@@ -44,34 +44,39 @@ def monthly_period(cfg: Config, period: str | None, run_day: date) -> Period:
     return parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
 
 
-def total_row(store: Store, cfg: Config, period: Period, source: str) -> dict | None:
-    """The TOTAL object `cchc stats --json --period <period>` prints (None: the period cannot be read)."""
-    from cchc.pipeline.indicators import group_table, load_period
-
-    data = load_period(store, cfg, period, source=source, with_national=False)
-    rows = json_rows(group_table(data, cfg, "unit"), "unit", source=source)
-    return next((r for r in rows if r["group"] == m.TOTAL), None)
-
-
-def trend_series(store: Store, cfg: Config, period: Period, source: str,
-                 months: int = TREND_MONTHS) -> list[tuple[str, float | None, float | None]]:
-    """(month 'MM/YYYY', on-time rate, online rate) for the `months` months ending with `period`,
-    oldest first — each month composed from the cells the store keeps (`period_cells`)."""
-    from cchc.pipeline.period_cells import period_cells
-
-    months_back = [period]
+def months_ending(period: Period, months: int = TREND_MONTHS) -> list[Period]:
+    """The `months` months ending with `period`, oldest first."""
+    back = [period]
     for _ in range(months - 1):
-        months_back.append(months_back[-1].previous())
-    # the months not kept yet are computed in one pass over their rows, then each is read from the cells
-    period_cells(store, cfg, Period.custom(months_back[-1].start, period.end, mode=period.mode), source)
+        back.append(back[-1].previous())
+    return back[::-1]
+
+
+def monthly_totals(store: Store, cfg: Config, months: list[Period], source: str) -> list[dict]:
+    """The TOTAL object `cchc stats --json --period <month>` prints, for each of `months`: their
+    Biểu 06 cells read together (`period_cells.month_frames`), summed in one grouped pass."""
+    import pandas as pd
+
+    from cchc.pipeline.period_cells import month_frames
+
+    frames = month_frames(store, cfg, months, source, "bieu06")
+    key = "_month"
+    cells = pd.concat([f.assign(**{key: i}) for i, f in enumerate(frames)], ignore_index=True)
+    cells.attrs = dict(frames[-1].attrs)  # cells: the sum of a month's is that month's figures
+    rows = {r["group"]: r for r in json_rows(m.indicator_table(cells, by=key), "unit", source=source)}
     out = []
-    for per in months_back:
-        cells = period_cells(store, cfg, per, source).bieu06
-        t = json_rows(m.indicator_table(cells, by=None), "unit")
-        tot = next((r for r in t if r["group"] == m.TOTAL), {})
-        label = f"{per.number:02d}/{per.year}" if per.kind == "month" else per.slug
-        out.append((label, tot.get("on_time_rate"), tot.get("online_rate")))
-    return out[::-1]
+    for i, f in enumerate(frames):
+        row = rows.get(str(i))
+        if row is None:  # a month without any dossier: its zeros, as `cchc stats` shows them
+            row = json_rows(m.indicator_table(f, by=None), "unit", source=source)[-1]
+        out.append({**row, "group": m.TOTAL, "label": m.TOTAL_LABEL_VI})
+    return out
+
+
+def trend_of(months: list[Period], totals: list[dict]) -> list[tuple[str, float | None, float | None]]:
+    """(month 'MM/YYYY', on-time rate, online rate) of each month, oldest first."""
+    return [(f"{per.number:02d}/{per.year}" if per.kind == "month" else per.slug,
+             tot.get("on_time_rate"), tot.get("online_rate")) for per, tot in zip(months, totals, strict=True)]
 
 
 def inspections_done(store: Store, cfg: Config, period: Period, today: date) -> tuple[list[dict], dict[str, int]]:
@@ -109,12 +114,13 @@ def monthly_figures(store: Store, cfg: Config, period: Period, source: str, toda
     from cchc.pipeline import indicators as ti
 
     data = ti.load_period(store, cfg, period, source=source, with_national=True)
-    units = json_rows(ti.group_table(data, cfg, "unit"), "unit", source=source)
+    data.tables["unit"] = ti.group_table(data, cfg, "unit")  # top units: the outline reads it too
+    units = json_rows(data.tables["unit"], "unit", source=source)
     current = next(r for r in units if r["group"] == m.TOTAL)
-    try:
-        previous = total_row(store, cfg, period.previous(), source)
-    except ValueError:
-        previous = None
+    # the 12-month trend and the previous month's TOTAL from the same months' cells
+    months = months_ending(period, TREND_MONTHS)
+    totals = monthly_totals(store, cfg, months, source)
+    previous = totals[-2] if len(totals) > 1 else None
     procedures = json_rows(ti.group_table(data, cfg, "procedure"), "procedure")
     reconciliation = None
     if data.national is not None and len(data.national):
@@ -125,7 +131,7 @@ def monthly_figures(store: Store, cfg: Config, period: Period, source: str, toda
     return mo.MonthlyFigures(
         ward=cfg.ward.name, ward_slug=cfg.ward.slug, period=period.slug, period_label=period.label,
         period_range=period.range_label, current=current, previous=previous,
-        trend=trend_series(store, cfg, period, source), units=[u for u in units if u["group"] != m.TOTAL],
+        trend=trend_of(months, totals), units=[u for u in units if u["group"] != m.TOTAL],
         procedures=[p for p in procedures if p["group"] != m.TOTAL], reconciliation=reconciliation,
         inspections=inspections, remediation=remediation, simulated=cfg.ward.simulated,
         provisional=period.state(today) != "finished"), data
@@ -162,6 +168,7 @@ class MonthlyResult:
 
 def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data, folder: Path) -> dict[str, str]:
     """The chart PNG, the Biểu 06 .xlsx and the Word report under `folder` (var/reports/<period>/)."""
+    from cchc.domain import outline
     from cchc.pipeline import indicators as ti
     from cchc.report import labels
     from cchc.report.xlsx import write_bieu06_xlsx
@@ -178,7 +185,9 @@ def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data
                              period_label=per.label, period_from=per.start, period_to=per.end,
                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
-                             outline_rows=ti.outline_rows(data, cfg), source_label=labels.source_label(data.source))
+                             outline_rows=(outline.outline_rows(data.tables["unit"]) if "unit" in data.tables
+                                           else ti.outline_rows(data, cfg)),
+                             source_label=labels.source_label(data.source))
     docx = mo.render_docx(fig, setup, folder / names["docx"], chart_png=chart)
     return {"chart": str(chart_path), "xlsx": str(xlsx), "docx": str(docx)}
 

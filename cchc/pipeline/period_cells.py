@@ -95,23 +95,29 @@ def _keepable(piece: Period) -> bool:
     return piece.kind == "month"
 
 
-def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str) -> Cells | None:
-    """The piece's cells from the store if it keeps them and they are current, else None."""
-    if not _keepable(piece):
-        return None
-    frames = store.cached_cells(source, piece.start, piece.end, fp, KINDS)
-    if frames is None:
-        return None
-    for kind, frame in frames.items():
-        frame.attrs = _attrs(kind, piece, cfg)
-    return Cells(piece, frames["bieu06"], frames["766"], frames["officers"])
+def _stored(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str,
+            kinds: tuple[str, ...] = KINDS) -> list[dict[str, pd.DataFrame] | None]:
+    """Each piece's frames of `kinds` from the store if it keeps them and they are current, else
+    None; the kept pieces read together."""
+    keep = [i for i, p in enumerate(pieces) if _keepable(p)]
+    out: list[dict[str, pd.DataFrame] | None] = [None] * len(pieces)
+    if not keep:
+        return out
+    for i, frames in zip(keep, store.cached_cells_many(source, [(pieces[i].start, pieces[i].end) for i in keep],
+                                                         fp, kinds), strict=True):
+        if frames is not None:
+            for kind, frame in frames.items():
+                frame.attrs = _attrs(kind, pieces[i], cfg)
+            out[i] = frames
+    return out
 
 
 def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str
                  ) -> tuple[list[Cells], list[str]]:
     """Each piece's cells: from the store when current, the others computed together from one read
     (and kept when whole months). Returns (cells, slugs of the computed pieces)."""
-    found: list[Cells | None] = [_stored(store, cfg, p, source, fp) for p in pieces]
+    found: list[Cells | None] = [None if f is None else Cells(p, f["bieu06"], f["766"], f["officers"])
+                                 for p, f in zip(pieces, _stored(store, cfg, pieces, source, fp), strict=True)]
     missing = [i for i, c in enumerate(found) if c is None]
     if missing:
         change_id = store.cells_change_id(source)  # before reading: later changes make it stale
@@ -121,6 +127,19 @@ def pieces_cells(store: Store, cfg: Config, pieces: list[Period], source: str, f
                 store.keep_cells(source, cells.period.start, cells.period.end, fp, change_id,
                           {kind: cells.frame(kind) for kind in KINDS})
     return [c for c in found if c is not None], [pieces[i].slug for i in missing]
+
+
+def month_frames(store: Store, cfg: Config, months: list[Period], source: str = "provincial",
+                 kind: str = "bieu06") -> list[pd.DataFrame]:
+    """One kind of cells (not composed) of each of `months`, in order: the kept ones read together,
+    only that kind decoded; the others computed together from one read, and kept (`pieces_cells`)."""
+    fp = fingerprint(store, cfg)
+    found = [None if f is None else f[kind] for f in _stored(store, cfg, months, source, fp, (kind,))]
+    missing = [p for p, f in zip(months, found, strict=True) if f is None]
+    if missing:
+        computed = iter(pieces_cells(store, cfg, missing, source, fp)[0])
+        found = [next(computed).frame(kind) if f is None else f for f in found]
+    return found
 
 
 def period_cells(store: Store, cfg: Config, period: Period, source: str = "provincial") -> Cells:
