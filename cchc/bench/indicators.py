@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
-from cchc.bench.measure import AS_OF, BENCH_DIR, TreeMemory, bench_config, peak_rss_mb
+from cchc.bench.measure import AS_OF, BENCH_DIR, TreeMemory, bench_config, timings
 from cchc.connectors.store import Store
 from cchc.connectors.store.arrow_read import helper_peak_mb
 from cchc.domain.catalogue import procedure_rows
@@ -70,6 +70,18 @@ def baseline_indicators(store: Store, start: date, end: date) -> list:
         return conn.execute(text(sql), params).fetchall()
 
 
+def best_baseline(store: Store, start: date, end: date) -> tuple[float, list]:
+    """(seconds, rows) of `baseline_indicators` at its best: the page cache warmed by a first run
+    (for both sides alike), then the faster of two."""
+    baseline_indicators(store, start, end)
+    best, rows = float("inf"), []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        rows = baseline_indicators(store, start, end)
+        best = min(best, time.perf_counter() - t0)
+    return best, rows
+
+
 def full_indicator_set(store: Store, cfg, period) -> dict:
     """The issue's full set: every grouping, Biểu 06 (by field and by unit, identities checked) and
     the 766 scores, for `period`, as `compute_indicators` computes them (reconciliation aside: it
@@ -121,19 +133,13 @@ def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], No
     t0 = time.perf_counter()
     refreshed = refresh(store, cfg, months=13, today=AS_OF)
     refresh_s = time.perf_counter() - t0
-    baseline_indicators(store, period.start, period.end)  # warm the page cache for both sides alike
-    base_s = float("inf")
-    for _ in range(2):  # the faster of two runs: the baseline at its best
-        t0 = time.perf_counter()
-        base_rows = baseline_indicators(store, period.start, period.end)
-        base_s = min(base_s, time.perf_counter() - t0)
+    base_s, base_rows = best_baseline(store, period.start, period.end)
     runs = []
     with TreeMemory() as tree:
         for _ in range(2):  # the same for the measured side: the faster of two runs (the first is cold)
             t0 = time.perf_counter()
             info = full_indicator_set(store, cfg, period)
             runs.append(time.perf_counter() - t0)
-    full_s = min(runs)
     t0 = time.perf_counter()
     rec = reconciliation_run(store, cfg, period)
     rec_s = time.perf_counter() - t0
@@ -141,13 +147,8 @@ def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], No
     return {
         "dossiers": store.count_dossiers("provincial"),
         "period": period.slug,
-        "seconds": round(full_s, 2),
-        "first_run_seconds": round(runs[0], 2),
-        "baseline_seconds": round(base_s, 2),
-        "ratio": round(full_s / base_s, 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        **timings(runs, base_s, tree),
         "helper_peak_rss_mb": round(helper_mb, 1),
-        "peak_rss_with_helpers_mb": round(max(tree.peak_mb, peak_rss_mb()), 1),
         "baseline_groups": len(base_rows),
         "cells_refresh_seconds": round(refresh_s, 2),
         "cells_refreshed_months": len(refreshed["computed"]),

@@ -24,6 +24,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def timings(runs: list[float], baseline_s: float, tree: TreeMemory | None = None, digits: int = 2) -> dict:
+    """The figures every bench reports of its measured runs (the faster counts, the first is cold)
+    against its baseline: seconds, first_run_seconds, baseline_seconds, ratio and peak memory
+    (with `tree`: also the process tree's, SQLite read helpers included)."""
+    seconds = min(runs)
+    out = {"seconds": round(seconds, digits), "first_run_seconds": round(runs[0], digits),
+           "baseline_seconds": round(baseline_s, digits + 1),
+           "ratio": round(seconds / baseline_s, 2) if baseline_s > 0 else None,
+           "peak_rss_mb": round(peak_rss_mb(), 1)}
+    if tree is not None:
+        out["peak_rss_with_helpers_mb"] = round(max(tree.peak_mb, peak_rss_mb()), 1)
+    return out
+
+
 class TreeMemory:
     """Samples the resident memory of this process plus its child processes (the SQLite read
     helpers) every few milliseconds, from /proc: the peak of what the work holds at one time."""

@@ -15,8 +15,8 @@ from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
 
-from cchc.bench.indicators import baseline_indicators, filled_store
-from cchc.bench.measure import AS_OF, TreeMemory, clear_outbox, peak_rss_mb
+from cchc.bench.indicators import best_baseline, filled_store
+from cchc.bench.measure import AS_OF, TreeMemory, clear_outbox, timings
 from cchc.pipeline import monthly as pm
 from cchc.pipeline.indicators import choose_source
 from cchc.pipeline.period_cells import refresh
@@ -39,12 +39,7 @@ def bench_report(n: int, db_url: str | None = None, note: Callable[[str], None] 
     t0 = time.perf_counter()
     refreshed = refresh(store, cfg, months=13, today=AS_OF)
     refresh_s = time.perf_counter() - t0
-    baseline_indicators(store, period.start, period.end)  # warm the page cache for both sides alike
-    base_s = float("inf")
-    for _ in range(2):  # the faster of two runs: the baseline at its best
-        t0 = time.perf_counter()
-        base_rows = baseline_indicators(store, period.start, period.end)
-        base_s = min(base_s, time.perf_counter() - t0)
+    base_s, base_rows = best_baseline(store, period.start, period.end)
     now = datetime.combine(AS_OF, dtime(7, 0))
     folder = Path(tempfile.mkdtemp(prefix="cchc-bench-report-"))
     runs, info = [], {}
@@ -57,16 +52,10 @@ def bench_report(n: int, db_url: str | None = None, note: Callable[[str], None] 
                 runs.append(time.perf_counter() - t0)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    seconds = min(runs)
     return {
         "dossiers": store.count_dossiers("provincial"),
         "period": period.slug,
-        "seconds": round(seconds, 2),
-        "first_run_seconds": round(runs[0], 2),
-        "baseline_seconds": round(base_s, 3),
-        "ratio": round(seconds / base_s, 2) if base_s > 0 else None,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "peak_rss_with_helpers_mb": round(max(tree.peak_mb, peak_rss_mb()), 1),
+        **timings(runs, base_s, tree),
         "baseline_groups": len(base_rows),
         "cells_refresh_seconds": round(refresh_s, 2),
         "cells_refreshed_months": len(refreshed["computed"]),

@@ -6,7 +6,8 @@ store's outbox keeps them), then the outbox sent (`run_monthly`; `dry_run` rende
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -106,14 +107,25 @@ def inspections_done(store: Store, cfg: Config, period: Period, today: date) -> 
     return rows, (counts if findings else {})
 
 
-def monthly_figures(store: Store, cfg: Config, period: Period, source: str, today: date):
-    """Everything the monthly summary shows, read from the store: the TOTAL rows of this and the
-    previous period (as `cchc stats --json`), the 12-month trend, units, procedures, the
-    reconciliation summary (None when the store holds no national copy), inspections and remediation.
-    Returns (MonthlyFigures, the PeriodData read: Biểu 06 is written from it)."""
+def reconciliation_summary(store: Store, cfg: Config, period: Period, source: str) -> list[dict] | None:
+    """The reconciliation summary by unit with the national copies (None when the store holds no
+    national copy of the period's dossiers): the period's rows read (`indicators.load_rows`) and compared."""
     from cchc.pipeline import indicators as ti
 
-    data = ti.load_period(store, cfg, period, source=source, with_national=True)
+    classified, national = ti.load_rows(store, cfg, period, source)
+    if national is None or not len(national):
+        return None
+    summary, _ = ti.reconcile_rows(classified, national, period, cfg, with_mismatches=False)  # not listed
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in summary.to_dict("records")]
+
+
+def figures_from_cells(store: Store, cfg: Config, period: Period, source: str, today: date):
+    """`monthly_figures` without the reconciliation (None): what the months' cells and the
+    inspections give, no dossier row read."""
+    from cchc.pipeline import indicators as ti
+
+    data = ti.load_period(store, cfg, period, source=source, with_national=False)
     data.tables["unit"] = ti.group_table(data, cfg, "unit")  # top units: the outline reads it too
     units = json_rows(data.tables["unit"], "unit", source=source)
     current = next(r for r in units if r["group"] == m.TOTAL)
@@ -122,19 +134,32 @@ def monthly_figures(store: Store, cfg: Config, period: Period, source: str, toda
     totals = monthly_totals(store, cfg, months, source)
     previous = totals[-2] if len(totals) > 1 else None
     procedures = json_rows(ti.group_table(data, cfg, "procedure"), "procedure")
-    reconciliation = None
-    if data.national is not None and len(data.national):
-        summary, _ = ti.reconciliation(data, cfg)
-        reconciliation = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                          for r in summary.to_dict("records")]
     inspections, remediation = inspections_done(store, cfg, period, today)
     return mo.MonthlyFigures(
         ward=cfg.ward.name, ward_slug=cfg.ward.slug, period=period.slug, period_label=period.label,
         period_range=period.range_label, current=current, previous=previous,
         trend=trend_of(months, totals), units=[u for u in units if u["group"] != m.TOTAL],
-        procedures=[p for p in procedures if p["group"] != m.TOTAL], reconciliation=reconciliation,
+        procedures=[p for p in procedures if p["group"] != m.TOTAL], reconciliation=None,
         inspections=inspections, remediation=remediation, simulated=cfg.ward.simulated,
         provisional=period.state(today) != "finished"), data
+
+
+def _beside(store: Store, cfg: Config, period: Period, source: str) -> tuple[ThreadPoolExecutor, Future]:
+    """The reconciliation read and computed in a thread, beside the work from the cells (the
+    rows' reads wait on the database or the SQLite read helpers, not on this process)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-monthly")
+    return pool, pool.submit(reconciliation_summary, store, cfg, period, source)
+
+
+def monthly_figures(store: Store, cfg: Config, period: Period, source: str, today: date):
+    """Everything the monthly summary shows, read from the store: the TOTAL rows of this and the
+    previous period (as `cchc stats --json`), the 12-month trend, units, procedures, the
+    reconciliation summary (None when the store holds no national copy), inspections and remediation.
+    Returns (MonthlyFigures, the PeriodData read: Biểu 06 is written from its cells)."""
+    pool, rec = _beside(store, cfg, period, source)
+    with pool:
+        fig, data = figures_from_cells(store, cfg, period, source, today)
+        return replace(fig, reconciliation=rec.result()), data
 
 
 def report_setup(cfg: Config, today: date) -> mo.ReportSetup:
@@ -166,8 +191,9 @@ class MonthlyResult:
                 "files": self.files}
 
 
-def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data, folder: Path) -> dict[str, str]:
-    """The chart PNG, the Biểu 06 .xlsx and the Word report under `folder` (var/reports/<period>/)."""
+def write_tables(cfg: Config, fig: mo.MonthlyFigures, data, folder: Path) -> tuple[dict[str, str], bytes]:
+    """The chart PNG and the Biểu 06 .xlsx under `folder` (neither shows the reconciliation);
+    returns their paths and the chart's bytes."""
     from cchc.domain import outline
     from cchc.pipeline import indicators as ti
     from cchc.report import labels
@@ -188,17 +214,29 @@ def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data
                              outline_rows=(outline.outline_rows(data.tables["unit"]) if "unit" in data.tables
                                            else ti.outline_rows(data, cfg)),
                              source_label=labels.source_label(data.source))
-    docx = mo.render_docx(fig, setup, folder / names["docx"], chart_png=chart)
-    return {"chart": str(chart_path), "xlsx": str(xlsx), "docx": str(docx)}
+    return {"chart": str(chart_path), "xlsx": str(xlsx)}, chart
+
+
+def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data, folder: Path) -> dict[str, str]:
+    """The chart PNG, the Biểu 06 .xlsx and the Word report under `folder` (var/reports/<period>/)."""
+    files, chart = write_tables(cfg, fig, data, folder)
+    docx = mo.render_docx(fig, setup, folder / mo.file_names(fig)["docx"], chart_png=chart)
+    return {**files, "docx": str(docx)}
 
 
 def prepare_monthly(store: Store, cfg: Config, period: Period, source: str, today: date,
                     folder: Path | None = None) -> MonthlyResult:
-    """Figures, files under var/reports/<period>/ and the messages (not yet in the outbox)."""
-    fig, data = monthly_figures(store, cfg, period, source, today)
+    """Figures, files under var/reports/<period>/ and the messages (not yet in the outbox). The
+    reconciliation (the only part reading dossier rows) runs beside the figures from the cells, the
+    chart and the .xlsx; the Word report and the messages, which show it, follow."""
     setup = report_setup(cfg, today)
     folder = folder or reports_root() / period.slug
-    files = write_files(cfg, fig, setup, data, folder)
+    pool, rec = _beside(store, cfg, period, source)
+    with pool:
+        fig, data = figures_from_cells(store, cfg, period, source, today)
+        files, chart = write_tables(cfg, fig, data, folder)
+        fig = replace(fig, reconciliation=rec.result())
+    files["docx"] = str(mo.render_docx(fig, setup, folder / mo.file_names(fig)["docx"], chart_png=chart))
     messages = monthly_messages(fig, setup, cfg.monthly_recipients(), xlsx=files["xlsx"], docx=files["docx"],
                                 chart=files["chart"])
     return MonthlyResult(fig, setup, mo.render_markdown(fig, setup), files, messages)
