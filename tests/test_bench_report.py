@@ -19,8 +19,9 @@ def test_bench_report_prints_the_named_keys(tmp_path, capsys):
     assert out["dossiers"] >= 290 and out["database"] == "sqlite"
     assert out["period"] == "2026-10" and out["trend_months"] == 12
     assert out["files"] == ["chart", "docx", "xlsx"] and out["bytes"] > 10_000
-    assert out["cells_refreshed_months"] == 13  # a fresh store: every month computed before the runs
-    # the second run found a fresh outbox: it queued its messages again, and they were not sent
+    # the 13 months' cells were computed apart, before the runs, and kept
     store = Store(db)
+    assert len({e["period_start"] for e in store.kept_cells("provincial")}) == 13 and out["cells_refresh_seconds"] > 0
+    # the second run found a fresh outbox: it queued its messages again, and they were not sent
     kept = store.engine.connect().exec_driver_sql("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
     assert out["queued"] > 0 and dict(kept) == {"queued": out["queued"]}

@@ -101,13 +101,18 @@ def reconciliation_run(store: Store, cfg, period) -> dict:
     return {"reconciled_units": len(summary), "mismatches": len(mismatches)}
 
 
+def fill_config(db_url: str):
+    """The bench configuration on the shared fill's store (no source is reached)."""
+    return bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+
+
 def filled_store(n: int, db_url: str | None, note: Callable[[str], None] | None = None) -> tuple[Store, object]:
     """The store of N simulated dossiers the indicators, sample and report benches share (default:
     var/bench/indicators-N.sqlite) and the bench configuration on it. The fill (`populate`, not
     timed; `note` is told how long it took) is made once and reused by later runs with the same N."""
     db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    cfg = fill_config(db_url)
     store = Store(db_url)
     store.migrate()
     marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat()}
