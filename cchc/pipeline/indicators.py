@@ -34,6 +34,11 @@ class PeriodData:
     has_steps: bool = True
 
 
+#: The provincial columns `load_rows` reads: what reconciliation compares, and what `classify`
+#: needs for the period's scope (status, reception, end: finished, returned or refused).
+RECONCILED_COLUMNS = (*Store.NATIONAL_COLUMNS, "refused_at")
+
+
 def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
                 with_national: bool = True) -> PeriodData:
     """The period's cells, composed from its months' cells kept in the store (`period_cells`:
@@ -58,13 +63,16 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
 def load_rows(store: Store, cfg: Config, period: Period, source: str = "provincial"
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What reconciliation with the national portal compares: the period's facts of `source`,
-    classified (Biểu 06 mode), and the national copies of the same dossiers, read side by side."""
+    classified (Biểu 06 mode), and the national copies of the same dossiers, read side by side. Only
+    the columns it reads: the compared ones (`Store.NATIONAL_COLUMNS`) and, for the period's scope,
+    the refusal time — not the 25 columns of every indicator (the cells hold those)."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-national") as pool:
+        # placed_only: a dossier without a reception time is in no period's scope, never compared
         national = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
-                               columns=store.NATIONAL_COLUMNS)
-        facts = store.load_facts(source, period.start, period.end)
+                               columns=store.NATIONAL_COLUMNS, placed_only=True)
+        facts = store.load_facts(source, period.start, period.end, columns=RECONCILED_COLUMNS, placed_only=True)
         classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
         return classified, national.result()
 
