@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install demo test lint bench bench-sync bench-indicators clean
+.PHONY: install demo test lint bench bench-sync bench-indicators bench-report clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ bench-sync: install
 bench-indicators: install
 	$(BIN)/cchc bench indicators --dossiers $(or $(N),1000000)
 
-bench: bench-sync bench-indicators
+bench-report: install
+	$(BIN)/cchc bench report --dossiers $(or $(N),1000000)
+
+bench: bench-sync bench-indicators bench-report
 
 clean:
 	rm -rf var/cchc.sqlite* var/demo.sqlite* var/reports var/bench

@@ -120,3 +120,11 @@ def test_no_national_rows_at_all():
     total = summary[summary["group"] == "TOTAL"].iloc[0]
     assert (total["provincial"], total["missing"], total["on_national"]) == (2, 2, 0)
     assert math.isclose(total["sync_rate"], 0.0)
+
+
+def test_the_summary_alone_is_the_same_summary():
+    """`with_mismatches=False` (the monthly summary shows the counts only): the same summary, no list."""
+    summary, mismatches = reconcile(*pair(), OCT)
+    alone, none = reconcile(*pair(), OCT, with_mismatches=False)
+    pd.testing.assert_frame_equal(alone, summary)
+    assert len(mismatches) == 4 and len(none) == 0 and tuple(none.columns) == MISMATCH_COLUMNS

@@ -145,3 +145,22 @@ def test_load_facts_window_filters_old_finished(db_url):
 
     got = set(s.load_facts("provincial", date(2026, 10, 1), date(2026, 10, 31))["code"])
     assert got == {"NEW"}
+
+
+def test_scoped_leaves_out_the_dossiers_without_a_reception_time(db_url):
+    """`load_facts(..., scoped=True)` (what reconciliation and sampling read): the same rows minus those
+    never received, which are in no period's scope; the national copies' scope alike."""
+    from datetime import date
+
+    s = Store(db_url)
+    s.migrate()
+    s.upsert_page("provincial", _page(["NEW"]) + _page(["NOREC"], status=1, NgayTiepNhan=""))  # 1: not yet received
+    s.upsert_page("national", [parse_dossier(_raw(c), "national") for c in ("NEW", "NOREC")])
+    oct_ = (date(2026, 10, 1), date(2026, 10, 31))
+    every = s.load_facts("provincial", *oct_)
+    assert set(every["code"]) == {"NEW", "NOREC"} and every.set_index("code")["received_at"].isna()["NOREC"]
+    assert set(s.load_facts("provincial", *oct_, scoped=True)["code"]) == {"NEW"}
+    scoped = s.load_facts("national", *oct_, scope_source="provincial", columns=s.NATIONAL_COLUMNS,
+                          scoped=True)
+    assert set(scoped["code"]) == {"NEW"}
+    assert set(s.load_facts("national", *oct_, scope_source="provincial")["code"]) == {"NEW", "NOREC"}

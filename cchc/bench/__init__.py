@@ -1,4 +1,4 @@
-"""Benchmarks (`cchc bench sync|indicators|sample|reminders`): the real path against a near-physical baseline measured
+"""Benchmarks (`cchc bench sync|indicators|sample|reminders|report`): the real path against a near-physical baseline measured
 in the same run, reported as a ratio. They call the public functions the flows' tasks call
 (`cchc.pipeline`), never a flow's internals. Figures go to bench/RESULTS.md.
 
@@ -7,6 +7,7 @@ in the same run, reported as a ratio. They call the public functions the flows' 
   indicators.py   `cchc bench indicators`
   sample.py       `cchc bench sample` (one inspection wave: selection and dossier samples)
   reminders.py    `cchc bench reminders`
+  report.py       `cchc bench report` (the monthly summary for leadership)
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def run(what: str, n: int, db_url: str | None, note: Callable[[str], None] | Non
         from cchc.bench.reminders import bench_reminders
 
         return bench_reminders(n, db_url, note=note)
+    if what == "report":
+        from cchc.bench.report import bench_report
+
+        return bench_report(n, db_url, note=note)
     from cchc.bench.indicators import bench_indicators
 
     return bench_indicators(n, db_url, note=note)

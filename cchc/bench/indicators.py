@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
-from cchc.bench.measure import AS_OF, BENCH_DIR, TreeMemory, bench_config, peak_rss_mb
+from cchc.bench.measure import AS_OF, BENCH_DIR, TreeMemory, bench_config, timings
 from cchc.connectors.store import Store
 from cchc.connectors.store.arrow_read import helper_peak_mb
 from cchc.domain.catalogue import procedure_rows
@@ -70,6 +70,18 @@ def baseline_indicators(store: Store, start: date, end: date) -> list:
         return conn.execute(text(sql), params).fetchall()
 
 
+def best_baseline(store: Store, start: date, end: date) -> tuple[float, list]:
+    """(seconds, rows) of `baseline_indicators` at its best: the page cache warmed by a first run
+    (for both sides alike), then the faster of two."""
+    baseline_indicators(store, start, end)
+    best, rows = float("inf"), []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        rows = baseline_indicators(store, start, end)
+        best = min(best, time.perf_counter() - t0)
+    return best, rows
+
+
 def full_indicator_set(store: Store, cfg, period) -> dict:
     """The issue's full set: every grouping, Biểu 06 (by field and by unit, identities checked) and
     the 766 scores, for `period`, as `compute_indicators` computes them (reconciliation aside: it
@@ -89,21 +101,34 @@ def reconciliation_run(store: Store, cfg, period) -> dict:
     return {"reconciled_units": len(summary), "mismatches": len(mismatches)}
 
 
-def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
-    """`note` is told what is not timed (the fill), for the person running the bench."""
+def fill_config(db_url: str):
+    """The bench configuration on the shared fill's store (no source is reached)."""
+    return bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+
+
+def filled_store(n: int, db_url: str | None, note: Callable[[str], None] | None = None) -> tuple[Store, object]:
+    """The store of N simulated dossiers the indicators, sample and report benches share (default:
+    var/bench/indicators-N.sqlite) and the bench configuration on it. The fill (`populate`, not
+    timed; `note` is told how long it took) is made once and reused by later runs with the same N."""
     db_url = db_url or f"sqlite:///{BENCH_DIR / f'indicators-{n}.sqlite'}"
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    cfg = fill_config(db_url)
     store = Store(db_url)
     store.migrate()
     marker = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat()}
-    if store.get_cursor("bench-populate") != marker:  # the fill is reused by later runs with the same N
+    if store.get_cursor("bench-populate") != marker:
         store.clear_dossiers()  # a scratch database
         t0 = time.perf_counter()
         populate(store, cfg, n)
         store.save_cursor("bench-populate", marker)
         if note is not None:
             note(f"(populated {n} dossiers in {time.perf_counter() - t0:.0f} s)")
+    return store, cfg
+
+
+def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
+    """`note` is told what is not timed (the fill), for the person running the bench."""
+    store, cfg = filled_store(n, db_url, note)
     # One year: the twelve whole months before AS_OF's month (reports are for months and their sums).
     last = period_of(AS_OF, "month").previous()
     period = Period.custom(period_of(last.start - timedelta(days=330), "month").start, last.end)
@@ -113,19 +138,13 @@ def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], No
     t0 = time.perf_counter()
     refreshed = refresh(store, cfg, months=13, today=AS_OF)
     refresh_s = time.perf_counter() - t0
-    baseline_indicators(store, period.start, period.end)  # warm the page cache for both sides alike
-    base_s = float("inf")
-    for _ in range(2):  # the faster of two runs: the baseline at its best
-        t0 = time.perf_counter()
-        base_rows = baseline_indicators(store, period.start, period.end)
-        base_s = min(base_s, time.perf_counter() - t0)
+    base_s, base_rows = best_baseline(store, period.start, period.end)
     runs = []
     with TreeMemory() as tree:
         for _ in range(2):  # the same for the measured side: the faster of two runs (the first is cold)
             t0 = time.perf_counter()
             info = full_indicator_set(store, cfg, period)
             runs.append(time.perf_counter() - t0)
-    full_s = min(runs)
     t0 = time.perf_counter()
     rec = reconciliation_run(store, cfg, period)
     rec_s = time.perf_counter() - t0
@@ -133,13 +152,8 @@ def bench_indicators(n: int, db_url: str | None = None, note: Callable[[str], No
     return {
         "dossiers": store.count_dossiers("provincial"),
         "period": period.slug,
-        "seconds": round(full_s, 2),
-        "first_run_seconds": round(runs[0], 2),
-        "baseline_seconds": round(base_s, 2),
-        "ratio": round(full_s / base_s, 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        **timings(runs, base_s, tree),
         "helper_peak_rss_mb": round(helper_mb, 1),
-        "peak_rss_with_helpers_mb": round(max(tree.peak_mb, peak_rss_mb()), 1),
         "baseline_groups": len(base_rows),
         "cells_refresh_seconds": round(refresh_s, 2),
         "cells_refreshed_months": len(refreshed["computed"]),

@@ -1,5 +1,5 @@
 """What the benchmarks share: the simulated ward's date, where scratch stores go, the configuration
-they run with, the simulator in its own process, and memory readings."""
+they run with, the simulator in its own process, memory readings, and an empty outbox."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "demo.yaml"
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timings(runs: list[float], baseline_s: float, tree: TreeMemory | None = None, digits: int = 2) -> dict:
+    """The figures every bench reports of its measured runs (the faster counts, the first is cold)
+    against its baseline: seconds, first_run_seconds, baseline_seconds, ratio and peak memory
+    (with `tree`: also the process tree's, SQLite read helpers included)."""
+    seconds = min(runs)
+    out = {"seconds": round(seconds, digits), "first_run_seconds": round(runs[0], digits),
+           "baseline_seconds": round(baseline_s, digits + 1),
+           "ratio": round(seconds / baseline_s, 2) if baseline_s > 0 else None,
+           "peak_rss_mb": round(peak_rss_mb(), 1)}
+    if tree is not None:
+        out["peak_rss_with_helpers_mb"] = round(max(tree.peak_mb, peak_rss_mb()), 1)
+    return out
 
 
 class TreeMemory:
@@ -106,6 +120,17 @@ def bench_config(url: str, db_url: str, start: date) -> Config:
     cfg = load_config(DEMO_CONFIG, env=env)
     prov = cfg.sources.provincial.model_copy(update={"start_date": start})
     return cfg.model_copy(update={"sources": cfg.sources.model_copy(update={"provincial": prov})})
+
+
+def clear_outbox(store) -> None:
+    """An empty outbox (messages and attempts) in a scratch store, before each measured run."""
+    from sqlalchemy import delete
+
+    from cchc.connectors.store.outbox import outbox, outbox_attempts
+
+    with store.engine.begin() as conn:
+        conn.execute(delete(outbox_attempts))
+        conn.execute(delete(outbox))
 
 
 def default_db(name: str) -> str:

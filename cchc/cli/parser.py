@@ -157,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
-    b.add_argument("what", choices=["sync", "indicators", "sample", "reminders"],
-                   help="sync | indicators | sample | reminders")
+    b.add_argument("what", choices=["sync", "indicators", "sample", "reminders", "report"],
+                   help="sync | indicators | sample | reminders | report (tổng hợp tháng / the monthly summary)")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
     _inspection_commands(sub)

@@ -103,6 +103,7 @@ def reconcile(
     compare: str = "date",
     mode: str = "bieu06",
     units: Sequence[tuple[str, str]] | None = None,
+    with_mismatches: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare the provincial dossiers of `period` with the national portal's, matched by code.
     `provincial` may be the facts or their `classify` output for the same period, mode and compare
@@ -121,7 +122,8 @@ def reconcile(
     `units` [(national_id, name)] one per configured unit by id-prefix roll-up (plus "UNMATCHED" if
     some dossiers fit none), then TOTAL.
     mismatches: code, unit_code, kind (KINDS), provincial_value, national_value (text: status
-    "10 - Đã trả kết quả", dates dd/mm/yyyy, "" when absent)."""
+    "10 - Đã trả kết quả", dates dd/mm/yyyy, "" when absent); empty (not listed) when not
+    `with_mismatches`, for callers that show the summary only."""
     if compare not in COMPARE_MODES:
         raise ValueError(f"unknown comparison mode {compare!r}; expected 'date' or 'timestamp'")
     a = provincial.attrs
@@ -147,15 +149,14 @@ def reconcile(
                              "national_value": fmt(sub[f"{col}_n"]) if national else ""})
 
     parts = []
-    if missing.any():
-        parts.append(frame(missing, KIND_MISSING, "status", _fmt_status, national=False))
-    for mask, kind, col, fmt in (
-        (status_mis, KIND_STATUS, "status", _fmt_status),
-        (due_mis, KIND_DUE, "due_at", lambda s: _fmt_time(s, compare)),
-        (end_mis, KIND_FINISH, "end", lambda s: _fmt_time(s, compare)),
+    for mask, kind, col, fmt, both in (
+        (missing, KIND_MISSING, "status", _fmt_status, False),
+        (status_mis, KIND_STATUS, "status", _fmt_status, True),
+        (due_mis, KIND_DUE, "due_at", lambda s: _fmt_time(s, compare), True),
+        (end_mis, KIND_FINISH, "end", lambda s: _fmt_time(s, compare), True),
     ):
-        if mask.any():
-            parts.append(frame(mask, kind, col, fmt))
+        if with_mismatches and mask.any():
+            parts.append(frame(mask, kind, col, fmt, national=both))
     if parts:
         mismatches = pd.concat(parts, ignore_index=True)
         order = {k: i for i, k in enumerate(KINDS)}

@@ -34,12 +34,16 @@ class PeriodData:
     has_steps: bool = True
 
 
+#: The provincial columns `load_rows` reads: what reconciliation compares, and what `classify`
+#: needs for the period's scope (status, reception, end: finished, returned or refused).
+RECONCILED_COLUMNS = (*Store.NATIONAL_COLUMNS, "refused_at")
+
+
 def load_period(store: Store, cfg: Config, period: Period, source: str = "provincial",
                 with_national: bool = True) -> PeriodData:
     """The period's cells, composed from its months' cells kept in the store (`period_cells`:
     computed from the rows only for months not current), and — `with_national` — the rows that
-    reconciliation with the national portal compares: the period's classified facts and the national
-    copies, read side by side."""
+    reconciliation with the national portal compares (`load_rows`, read beside the cells)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from cchc.pipeline.period_cells import period_cells
@@ -48,15 +52,29 @@ def load_period(store: Store, cfg: Config, period: Period, source: str = "provin
     if not with_national:
         c = period_cells(store, cfg, period, source)
         return PeriodData(period, c.bieu06, c.c766, c.officers, source=source, has_steps=has_steps)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cchc-load") as pool:
-        national_f = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
-                                 columns=store.NATIONAL_COLUMNS)
-        facts = store.load_facts(source, period.start, period.end)
-        classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-load") as pool:
+        rows = pool.submit(load_rows, store, cfg, period, source)
         c = period_cells(store, cfg, period, source)
-        national = national_f.result()
+        classified, national = rows.result()
     return PeriodData(period, c.bieu06, c.c766, c.officers, classified, national, source=source,
                       has_steps=has_steps)
+
+
+def load_rows(store: Store, cfg: Config, period: Period, source: str = "provincial"
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What reconciliation with the national portal compares: the period's facts of `source`,
+    classified (Biểu 06 mode), and the national copies of the same dossiers, read side by side. Only
+    the columns it reads: the compared ones (`Store.NATIONAL_COLUMNS`) and, for the period's scope,
+    the refusal time — not the 25 columns of every indicator (the cells hold those)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-national") as pool:
+        # scoped: a dossier without a reception time is in no period's scope, never compared
+        national = pool.submit(store.load_facts, "national", period.start, period.end, scope_source=source,
+                               columns=store.NATIONAL_COLUMNS, scoped=True)
+        facts = store.load_facts(source, period.start, period.end, columns=RECONCILED_COLUMNS, scoped=True)
+        classified = m.classify(facts, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
+        return classified, national.result()
 
 
 def choose_source(store: Store, cfg: Config, requested: str | None = None) -> str:
@@ -126,10 +144,16 @@ def unit_table_766(data: PeriodData, cfg: Config) -> pd.DataFrame:
 def reconciliation(data: PeriodData, cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     if data.classified is None:
         raise ValueError("reconciliation needs the period's rows: load_period(..., with_national=True)")
-    national = data.national if data.national is not None else data.classified.iloc[0:0]
+    return reconcile_rows(data.classified, data.national, data.period, cfg)
+
+
+def reconcile_rows(classified: pd.DataFrame, national: pd.DataFrame | None, period: Period,
+                   cfg: Config, with_mismatches: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(summary by unit, mismatches: empty unless `with_mismatches`) of the rows `load_rows` reads."""
+    national = national if national is not None else classified.iloc[0:0]
     # Biểu 06 scope (the default mode); the classification is reused when it is that one.
-    return reconcile(data.classified, national, data.period, cfg.reporting.timeliness_compare,
-                     units=top_units(cfg))
+    return reconcile(classified, national, period, cfg.reporting.timeliness_compare, units=top_units(cfg),
+                     with_mismatches=with_mismatches)
 
 
 def scores(unit_table: pd.DataFrame, sync_summary: pd.DataFrame, cfg: Config) -> pd.DataFrame:

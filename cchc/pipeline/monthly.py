@@ -6,7 +6,8 @@ store's outbox keeps them), then the outbox sent (`run_monthly`; `dry_run` rende
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -44,34 +45,39 @@ def monthly_period(cfg: Config, period: str | None, run_day: date) -> Period:
     return parse_period(period, mode=mode) if period else last_full_month(run_day, mode)
 
 
-def total_row(store: Store, cfg: Config, period: Period, source: str) -> dict | None:
-    """The TOTAL object `cchc stats --json --period <period>` prints (None: the period cannot be read)."""
-    from cchc.pipeline.indicators import group_table, load_period
-
-    data = load_period(store, cfg, period, source=source, with_national=False)
-    rows = json_rows(group_table(data, cfg, "unit"), "unit", source=source)
-    return next((r for r in rows if r["group"] == m.TOTAL), None)
-
-
-def trend_series(store: Store, cfg: Config, period: Period, source: str,
-                 months: int = TREND_MONTHS) -> list[tuple[str, float | None, float | None]]:
-    """(month 'MM/YYYY', on-time rate, online rate) for the `months` months ending with `period`,
-    oldest first — each month composed from the cells the store keeps (`period_cells`)."""
-    from cchc.pipeline.period_cells import period_cells
-
-    months_back = [period]
+def months_ending(period: Period, months: int = TREND_MONTHS) -> list[Period]:
+    """The `months` months ending with `period`, oldest first."""
+    back = [period]
     for _ in range(months - 1):
-        months_back.append(months_back[-1].previous())
-    # the months not kept yet are computed in one pass over their rows, then each is read from the cells
-    period_cells(store, cfg, Period.custom(months_back[-1].start, period.end, mode=period.mode), source)
+        back.append(back[-1].previous())
+    return back[::-1]
+
+
+def monthly_totals(store: Store, cfg: Config, months: list[Period], source: str) -> list[dict]:
+    """The TOTAL object `cchc stats --json --period <month>` prints, for each of `months`: their
+    Biểu 06 cells read together (`period_cells.month_frames`), summed in one grouped pass."""
+    import pandas as pd
+
+    from cchc.pipeline.period_cells import month_frames
+
+    frames = month_frames(store, cfg, months, source, "bieu06")
+    key = "_month"
+    cells = pd.concat([f.assign(**{key: i}) for i, f in enumerate(frames)], ignore_index=True)
+    cells.attrs = dict(frames[-1].attrs)  # cells: the sum of a month's is that month's figures
+    rows = {r["group"]: r for r in json_rows(m.indicator_table(cells, by=key), "unit", source=source)}
     out = []
-    for per in months_back:
-        cells = period_cells(store, cfg, per, source).bieu06
-        t = json_rows(m.indicator_table(cells, by=None), "unit")
-        tot = next((r for r in t if r["group"] == m.TOTAL), {})
-        label = f"{per.number:02d}/{per.year}" if per.kind == "month" else per.slug
-        out.append((label, tot.get("on_time_rate"), tot.get("online_rate")))
-    return out[::-1]
+    for i, f in enumerate(frames):
+        row = rows.get(str(i))
+        if row is None:  # a month without any dossier: its zeros, as `cchc stats` shows them
+            row = json_rows(m.indicator_table(f, by=None), "unit", source=source)[-1]
+        out.append({**row, "group": m.TOTAL, "label": m.TOTAL_LABEL_VI})
+    return out
+
+
+def trend_of(months: list[Period], totals: list[dict]) -> list[tuple[str, float | None, float | None]]:
+    """(month 'MM/YYYY', on-time rate, online rate) of each month, oldest first."""
+    return [(f"{per.number:02d}/{per.year}" if per.kind == "month" else per.slug,
+             tot.get("on_time_rate"), tot.get("online_rate")) for per, tot in zip(months, totals, strict=True)]
 
 
 def inspections_done(store: Store, cfg: Config, period: Period, today: date) -> tuple[list[dict], dict[str, int]]:
@@ -101,34 +107,59 @@ def inspections_done(store: Store, cfg: Config, period: Period, today: date) -> 
     return rows, (counts if findings else {})
 
 
-def monthly_figures(store: Store, cfg: Config, period: Period, source: str, today: date):
-    """Everything the monthly summary shows, read from the store: the TOTAL rows of this and the
-    previous period (as `cchc stats --json`), the 12-month trend, units, procedures, the
-    reconciliation summary (None when the store holds no national copy), inspections and remediation.
-    Returns (MonthlyFigures, the PeriodData read: Biểu 06 is written from it)."""
+def reconciliation_summary(store: Store, cfg: Config, period: Period, source: str) -> list[dict] | None:
+    """The reconciliation summary by unit with the national copies (None when the store holds no
+    national copy of the period's dossiers): the period's rows read (`indicators.load_rows`) and compared."""
     from cchc.pipeline import indicators as ti
 
-    data = ti.load_period(store, cfg, period, source=source, with_national=True)
-    units = json_rows(ti.group_table(data, cfg, "unit"), "unit", source=source)
+    classified, national = ti.load_rows(store, cfg, period, source)
+    if national is None or not len(national):
+        return None
+    summary, _ = ti.reconcile_rows(classified, national, period, cfg, with_mismatches=False)  # not listed
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in summary.to_dict("records")]
+
+
+def figures_from_cells(store: Store, cfg: Config, period: Period, source: str, today: date):
+    """`monthly_figures` without the reconciliation (None): what the months' cells and the
+    inspections give, no dossier row read."""
+    from cchc.pipeline import indicators as ti
+
+    data = ti.load_period(store, cfg, period, source=source, with_national=False)
+    data.tables["unit"] = ti.group_table(data, cfg, "unit")  # top units: the outline reads it too
+    units = json_rows(data.tables["unit"], "unit", source=source)
     current = next(r for r in units if r["group"] == m.TOTAL)
-    try:
-        previous = total_row(store, cfg, period.previous(), source)
-    except ValueError:
-        previous = None
+    # the 12-month trend and the previous month's TOTAL from the same months' cells
+    months = months_ending(period, TREND_MONTHS)
+    totals = monthly_totals(store, cfg, months, source)
+    previous = totals[-2] if len(totals) > 1 else None
     procedures = json_rows(ti.group_table(data, cfg, "procedure"), "procedure")
-    reconciliation = None
-    if data.national is not None and len(data.national):
-        summary, _ = ti.reconciliation(data, cfg)
-        reconciliation = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                          for r in summary.to_dict("records")]
     inspections, remediation = inspections_done(store, cfg, period, today)
     return mo.MonthlyFigures(
         ward=cfg.ward.name, ward_slug=cfg.ward.slug, period=period.slug, period_label=period.label,
         period_range=period.range_label, current=current, previous=previous,
-        trend=trend_series(store, cfg, period, source), units=[u for u in units if u["group"] != m.TOTAL],
-        procedures=[p for p in procedures if p["group"] != m.TOTAL], reconciliation=reconciliation,
+        trend=trend_of(months, totals), units=[u for u in units if u["group"] != m.TOTAL],
+        procedures=[p for p in procedures if p["group"] != m.TOTAL], reconciliation=None,
         inspections=inspections, remediation=remediation, simulated=cfg.ward.simulated,
         provisional=period.state(today) != "finished"), data
+
+
+def _beside(store: Store, cfg: Config, period: Period, source: str) -> tuple[ThreadPoolExecutor, Future]:
+    """The reconciliation read and computed in a thread, beside the work from the cells (the
+    rows' reads wait on the database or the SQLite read helpers, not on this process)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-monthly")
+    return pool, pool.submit(reconciliation_summary, store, cfg, period, source)
+
+
+def monthly_figures(store: Store, cfg: Config, period: Period, source: str, today: date):
+    """Everything the monthly summary shows, read from the store: the TOTAL rows of this and the
+    previous period (as `cchc stats --json`), the 12-month trend, units, procedures, the
+    reconciliation summary (None when the store holds no national copy), inspections and remediation.
+    Returns (MonthlyFigures, the PeriodData read: Biểu 06 is written from its cells)."""
+    pool, rec = _beside(store, cfg, period, source)
+    with pool:
+        fig, data = figures_from_cells(store, cfg, period, source, today)
+        return replace(fig, reconciliation=rec.result()), data
 
 
 def report_setup(cfg: Config, today: date) -> mo.ReportSetup:
@@ -160,8 +191,10 @@ class MonthlyResult:
                 "files": self.files}
 
 
-def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data, folder: Path) -> dict[str, str]:
-    """The chart PNG, the Biểu 06 .xlsx and the Word report under `folder` (var/reports/<period>/)."""
+def write_tables(cfg: Config, fig: mo.MonthlyFigures, data, folder: Path) -> tuple[dict[str, str], bytes]:
+    """The chart PNG and the Biểu 06 .xlsx under `folder` (neither shows the reconciliation);
+    returns their paths and the chart's bytes."""
+    from cchc.domain import outline
     from cchc.pipeline import indicators as ti
     from cchc.report import labels
     from cchc.report.xlsx import write_bieu06_xlsx
@@ -178,18 +211,32 @@ def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data
                              period_label=per.label, period_from=per.start, period_to=per.end,
                              rows_by_field=by_field, rows_by_unit=by_unit, simulated=cfg.ward.simulated,
                              place=cfg.ward.place_name, receiving_body=cfg.ward.receiving_body, notes=notes,
-                             outline_rows=ti.outline_rows(data, cfg), source_label=labels.source_label(data.source))
-    docx = mo.render_docx(fig, setup, folder / names["docx"], chart_png=chart)
-    return {"chart": str(chart_path), "xlsx": str(xlsx), "docx": str(docx)}
+                             outline_rows=(outline.outline_rows(data.tables["unit"]) if "unit" in data.tables
+                                           else ti.outline_rows(data, cfg)),
+                             source_label=labels.source_label(data.source))
+    return {"chart": str(chart_path), "xlsx": str(xlsx)}, chart
+
+
+def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data, folder: Path) -> dict[str, str]:
+    """The chart PNG, the Biểu 06 .xlsx and the Word report under `folder` (var/reports/<period>/)."""
+    files, chart = write_tables(cfg, fig, data, folder)
+    docx = mo.render_docx(fig, setup, folder / mo.file_names(fig)["docx"], chart_png=chart)
+    return {**files, "docx": str(docx)}
 
 
 def prepare_monthly(store: Store, cfg: Config, period: Period, source: str, today: date,
                     folder: Path | None = None) -> MonthlyResult:
-    """Figures, files under var/reports/<period>/ and the messages (not yet in the outbox)."""
-    fig, data = monthly_figures(store, cfg, period, source, today)
+    """Figures, files under var/reports/<period>/ and the messages (not yet in the outbox). The
+    reconciliation (the only part reading dossier rows) runs beside the figures from the cells, the
+    chart and the .xlsx; the Word report and the messages, which show it, follow."""
     setup = report_setup(cfg, today)
     folder = folder or reports_root() / period.slug
-    files = write_files(cfg, fig, setup, data, folder)
+    pool, rec = _beside(store, cfg, period, source)
+    with pool:
+        fig, data = figures_from_cells(store, cfg, period, source, today)
+        files, chart = write_tables(cfg, fig, data, folder)
+        fig = replace(fig, reconciliation=rec.result())
+    files["docx"] = str(mo.render_docx(fig, setup, folder / mo.file_names(fig)["docx"], chart_png=chart))
     messages = monthly_messages(fig, setup, cfg.monthly_recipients(), xlsx=files["xlsx"], docx=files["docx"],
                                 chart=files["chart"])
     return MonthlyResult(fig, setup, mo.render_markdown(fig, setup), files, messages)

@@ -95,24 +95,28 @@ def _keepable(piece: Period) -> bool:
     return piece.kind == "month"
 
 
-def _stored(store: Store, cfg: Config, piece: Period, source: str, fp: str, kinds=KINDS
-            ) -> dict[str, pd.DataFrame] | None:
-    """The piece's frames of `kinds` from the store if it keeps them and they are current, else None."""
-    if not _keepable(piece):
-        return None
-    frames = store.cached_cells(source, piece.start, piece.end, fp, kinds)
-    if frames is None:
-        return None
-    for kind, frame in frames.items():
-        frame.attrs = _attrs(kind, piece, cfg)
-    return frames
+def _stored(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str,
+            kinds: tuple[str, ...] = KINDS) -> list[dict[str, pd.DataFrame] | None]:
+    """Each piece's frames of `kinds` from the store if it keeps them and they are current, else
+    None; the kept pieces read together."""
+    keep = [i for i, p in enumerate(pieces) if _keepable(p)]
+    out: list[dict[str, pd.DataFrame] | None] = [None] * len(pieces)
+    if not keep:
+        return out
+    for i, frames in zip(keep, store.cached_cells_many(source, [(pieces[i].start, pieces[i].end) for i in keep],
+                                                         fp, kinds), strict=True):
+        if frames is not None:
+            for kind, frame in frames.items():
+                frame.attrs = _attrs(kind, pieces[i], cfg)
+            out[i] = frames
+    return out
 
 
 def pieces_frames(store: Store, cfg: Config, pieces: list[Period], source: str, fp: str, kinds=KINDS
                   ) -> tuple[list[dict[str, pd.DataFrame]], list[str]]:
     """Each piece's frames of `kinds`: from the store when current, the others computed together
     from one read (every kind, kept when whole months). Returns (frames, slugs of the computed pieces)."""
-    found: list[dict[str, pd.DataFrame] | None] = [_stored(store, cfg, p, source, fp, kinds) for p in pieces]
+    found: list[dict[str, pd.DataFrame] | None] = _stored(store, cfg, pieces, source, fp, kinds)
     missing = [i for i, c in enumerate(found) if c is None]
     if missing:
         change_id = store.cells_change_id(source)  # before reading: later changes make it stale
@@ -153,6 +157,14 @@ def period_cells(store: Store, cfg: Config, period: Period, source: str = "provi
     """The cells of `period`, composed from its months' (see the module's docstring)."""
     f = period_frames(store, cfg, period, source)
     return Cells(period, f["bieu06"], f["766"], f["officers"])
+
+
+def month_frames(store: Store, cfg: Config, months: list[Period], source: str = "provincial",
+                 kind: str = "bieu06") -> list[pd.DataFrame]:
+    """One kind of cells (not composed) of each of `months`, in order: the kept ones read together,
+    only that kind decoded; the others computed together from one read, and kept (`pieces_frames`)."""
+    frames, _ = pieces_frames(store, cfg, months, source, fingerprint(store, cfg), (kind,))
+    return [f[kind] for f in frames]
 
 
 def refresh(store: Store, cfg: Config, source: str = "provincial", months: int = 13,

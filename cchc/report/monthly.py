@@ -42,6 +42,7 @@ citizen: the inputs are aggregates, unit and procedure names.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -472,6 +473,17 @@ class RenderedEmail:
     html: str
 
 
+def _environment(templates_dir: str | Path | None) -> jinja2.Environment:
+    """`environment`, one per templates folder and process: each template is compiled once (jinja
+    checks a template file's time before reusing it, so an edited override is read again)."""
+    return _environments(str(templates_dir) if templates_dir else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _environments(templates_dir: str | None) -> jinja2.Environment:
+    return environment(templates_dir)
+
+
 def _render(env: jinja2.Environment, name: str, ctx: dict) -> str:
     try:
         return env.get_template(name).render(ctx)
@@ -491,7 +503,7 @@ def render_email(fig: MonthlyFigures, setup: ReportSetup | None = None, recipien
                  env: jinja2.Environment | None = None) -> RenderedEmail:
     """Subject, text and HTML of the summary (`recipient`: greets them by name and title)."""
     setup = setup or ReportSetup()
-    env = env or environment(setup.templates_dir)
+    env = env or _environment(setup.templates_dir)
     ctx = report_context(fig, setup)
     _, name, title = _recipient(recipient) if recipient is not None else ("", "", "")
     ctx.update({"recipient_name": name, "recipient_title": title})
@@ -503,7 +515,7 @@ def render_markdown(fig: MonthlyFigures, setup: ReportSetup | None = None,
                     env: jinja2.Environment | None = None) -> str:
     """The markdown mirror of the email (a Prefect artifact, key `artifact_key(...)`)."""
     setup = setup or ReportSetup()
-    env = env or environment(setup.templates_dir)
+    env = env or _environment(setup.templates_dir)
     return _render(env, MARKDOWN_TEMPLATE, report_context(fig, setup))
 
 
@@ -708,7 +720,7 @@ def monthly_message_fields(fig: MonthlyFigures, setup: ReportSetup | None, recip
         {"path": str(_as_path(xlsx, names["xlsx"], files_dir)), "filename": names["xlsx"], "content_type": XLSX_TYPE},
         {"path": str(_as_path(docx, names["docx"], files_dir)), "filename": names["docx"], "content_type": DOCX_TYPE},
     )
-    env = environment(setup.templates_dir)
+    env = _environment(setup.templates_dir)
     out, seen = [], set()
     for r in recipients:
         email, name, _ = _recipient(r)

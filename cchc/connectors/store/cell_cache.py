@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.engine import Engine
 
 from cchc.connectors.store.schema import dossier_changes, period_cells
@@ -43,20 +43,42 @@ def last_change_id(engine: Engine, source: str) -> int:
 def get(engine: Engine, source: str, start: date, end: date, fingerprint: str,
         kinds: Sequence[str]) -> dict[str, pd.DataFrame] | None:
     """The stored frames of every kind of (source, [start, end]) if all are there and current, else None."""
+    return get_many(engine, source, [(start, end)], fingerprint, kinds)[0]
+
+
+def get_many(engine: Engine, source: str, ranges: Sequence[tuple[date, date]], fingerprint: str,
+             kinds: Sequence[str]) -> list[dict[str, pd.DataFrame] | None]:
+    """`get` for each (start, end) of `ranges`, in order, in two queries whatever their number: the
+    entries, then whether a later change reaches back into each."""
     c = period_cells.c
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time())
     with engine.connect() as conn:
-        rows = {r.kind: r for r in conn.execute(select(c.kind, c.fingerprint, c.change_id, c.payload).where(
-            c.source == source, c.period_start == start, c.period_end == end))}
-        if any(k not in rows or rows[k].fingerprint != fingerprint for k in kinds):
-            return None
-        d = dossier_changes.c
-        later = conn.execute(select(func.count()).select_from(dossier_changes).where(
-            d.source == source, d.id > min(rows[k].change_id for k in kinds),
-            or_(d.unplaced, d.first_received < after))).scalar()
-    if later:
-        return None
-    return {k: decode(rows[k].payload) for k in kinds}
+        rows = {(r.period_start, r.period_end, r.kind): r for r in conn.execute(
+            select(c.kind, c.period_start, c.period_end, c.fingerprint, c.change_id, c.payload).where(
+                c.source == source, c.kind.in_(list(kinds)), c.period_start.in_(sorted({s for s, _ in ranges}))))}
+        since: dict[int, int] = {}  # range -> the oldest change its entries include
+        for i, (start, end) in enumerate(ranges):
+            got = [rows.get((start, end, k)) for k in kinds]
+            if all(r is not None and r.fingerprint == fingerprint for r in got):
+                since[i] = min(r.change_id for r in got)
+        stale = _reaching_back(conn, source, {i: (cid, ranges[i][1]) for i, cid in since.items()})
+    return [{k: decode(rows[(start, end, k)].payload) for k in kinds} if i in since and i not in stale else None
+            for i, (start, end) in enumerate(ranges)]
+
+
+def _reaching_back(conn, source: str, entries: dict[int, tuple[int, date]]) -> set[int]:
+    """The keys of `entries` (change id, end of the sub-period) that a change committed after the
+    id reaches back into (its earliest time before the end's next day, or not placed), in one query."""
+    if not entries:
+        return set()
+    d = dossier_changes.c
+    counts = [func.sum(case((and_(d.id > cid, or_(d.unplaced, d.first_received < _next_day(end))), 1), else_=0))
+              for cid, end in entries.values()]
+    row = conn.execute(select(*counts).where(d.source == source, d.id > min(cid for cid, _ in entries.values()))).one()
+    return {key for key, n in zip(entries, row, strict=True) if n}
+
+
+def _next_day(end: date) -> datetime:
+    return datetime.combine(end + timedelta(days=1), datetime.min.time())
 
 
 def put(engine: Engine, source: str, start: date, end: date, fingerprint: str, change_id: int,

@@ -582,6 +582,11 @@ class Store:
         """The kept cells of every kind of (source, [start, end]) if all are there and current, else None."""
         return cell_cache.get(self.engine, source, start, end, fingerprint, kinds)
 
+    def cached_cells_many(self, source: str, ranges: Sequence[tuple[date, date]], fingerprint: str,
+                          kinds: Sequence[str]) -> list[dict[str, pd.DataFrame] | None]:
+        """`cached_cells` for each (start, end) of `ranges`, in order, read together."""
+        return cell_cache.get_many(self.engine, source, ranges, fingerprint, kinds)
+
     def cells_change_id(self, source: str) -> int:
         """The last change recorded for `source`: cells computed now are current up to it."""
         return cell_cache.last_change_id(self.engine, source)
