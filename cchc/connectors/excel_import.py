@@ -499,13 +499,11 @@ class ExportStream:
         elif suffix in _EXCEL_SUFFIXES:
             rows, head = self._open_excel(sheet)
         elif suffix == ".xls":
-            raise ExcelFormatError(
-                f"Tệp '{self.path.name}': định dạng Excel 97-2003 (.xls) không được hỗ trợ; "
-                "hãy mở và lưu lại thành .xlsx hoặc CSV UTF-8.", self.path)
+            rows, head = self._open_excel(sheet, xls=True)
         else:
             raise ExcelFormatError(
                 f"Tệp '{self.path.name}': phần mở rộng '{self.path.suffix}' không được hỗ trợ "
-                "(chỉ nhận .xlsx hoặc .csv).", self.path)
+                "(chỉ nhận .xlsx, .xls hoặc .csv).", self.path)
         self._rows = rows
         self._head = head
         self._layout = self._layout_or_raise(head)
@@ -517,32 +515,32 @@ class ExportStream:
 
     # -- opening
 
-    def _open_excel(self, sheet) -> tuple[Iterator[tuple], list[tuple]]:
-        try:
-            from openpyxl import load_workbook
+    def _open_excel(self, sheet, xls: bool = False) -> tuple[Iterator[tuple], list[tuple]]:
+        from cchc.connectors.xlsx_stream import XlsBook, XlsxBook
 
-            self._wb = load_workbook(self.path, read_only=True, data_only=True)
+        kind = ".xls" if xls else ".xlsx"
+        try:
+            self._wb = XlsBook(self.path) if xls else XlsxBook(self.path)
         except FileNotFoundError:
             raise ExcelFormatError(f"Tệp '{self.path.name}': không tìm thấy tệp.", self.path) from None
-        except Exception as e:  # zipfile.BadZipFile, InvalidFileException, KeyError, XML errors...
+        except Exception as e:  # zipfile.BadZipFile, KeyError, XML errors, CalamineError...
             raise ExcelFormatError(
-                f"Tệp '{self.path.name}': không đọc được như một tệp Excel .xlsx ({type(e).__name__}); "
+                f"Tệp '{self.path.name}': không đọc được như một tệp Excel {kind} ({type(e).__name__}); "
                 "tệp hỏng hoặc không phải Excel.", self.path) from None
         self._epoch = self._wb.epoch
         try:
-            sheets = self._pick_sheets(sheet)
             first = None
-            for ws in sheets:
-                rows = self._sheet_rows(ws)
+            for index in self._pick_sheets(sheet):
+                rows = self._wb.rows(index)
                 head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
                 head = [r for r in head if r is not None]
                 if first is None:
-                    first = (ws, rows, head)
+                    first = (index, rows, head)
                 if _find_header(head)[0] is not None:
-                    self.sheet = ws.title
+                    self.sheet = self._wb.sheetnames[index]
                     return rows, head
-            ws, rows, head = first
-            self.sheet = ws.title
+            index, rows, head = first
+            self.sheet = self._wb.sheetnames[index]
             return rows, head
         except ExcelFormatError:
             self.close()
@@ -553,27 +551,20 @@ class ExportStream:
                 f"Tệp '{self.path.name}': nội dung bảng tính bị hỏng ({type(e).__name__}).", self.path
             ) from None
 
-    def _pick_sheets(self, sheet) -> list:
-        wb = self._wb
-        names = wb.sheetnames
+    def _pick_sheets(self, sheet) -> list[int]:
+        """The sheets to look for the header in: the one asked for, else the active one, then the rest."""
+        names = self._wb.sheetnames
         if sheet is None:
-            active = wb.active
-            others = [ws for ws in wb.worksheets if ws is not active]
-            return ([active] if active is not None and hasattr(active, "iter_rows") else []) + others
+            active = self._wb.active
+            return [active] + [i for i in range(len(names)) if i != active]
         if isinstance(sheet, int) and not isinstance(sheet, bool):
-            if 0 <= sheet < len(wb.worksheets):
-                return [wb.worksheets[sheet]]
+            if 0 <= sheet < len(names):
+                return [sheet]
         elif str(sheet) in names:
-            return [wb[str(sheet)]]
+            return [names.index(str(sheet))]
         raise ExcelFormatError(
             f"Tệp '{self.path.name}': không có trang tính {sheet!r}; các trang tính: {', '.join(names)}.",
             self.path)
-
-    @staticmethod
-    def _sheet_rows(ws) -> Iterator[tuple]:
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # exports often carry a wrong <dimension>: read every row
-        return ws.iter_rows(values_only=True)
 
     def _open_csv(self) -> tuple[Iterator[tuple], list[tuple]]:
         try:
