@@ -1,4 +1,4 @@
-"""Benchmarks (`cchc bench sync|indicators|sample|reminders`): the real path against a near-physical baseline measured
+"""Benchmarks (`cchc bench sync|indicators|sample|reminders|import-excel`): the real path against a near-physical baseline measured
 in the same run, reported as a ratio. They call the public functions the flows' tasks call
 (`cchc.pipeline`), never a flow's internals. Figures go to bench/RESULTS.md.
 
@@ -7,6 +7,7 @@ in the same run, reported as a ratio. They call the public functions the flows' 
   indicators.py   `cchc bench indicators`
   sample.py       `cchc bench sample` (one inspection wave: selection and dossier samples)
   reminders.py    `cchc bench reminders`
+  import_excel.py `cchc bench import-excel --rows N`
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def run(what: str, n: int, db_url: str | None, note: Callable[[str], None] | Non
 
         return bench_sample(n, db_url, note=note)
 
+    if what == "import-excel":
+        from cchc.bench.import_excel import bench_import_excel
+
+        return bench_import_excel(n, db_url, note=note)
     if what == "reminders":
         from cchc.bench.reminders import bench_reminders
 

@@ -43,7 +43,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -438,6 +438,29 @@ def _count(value) -> int | None:
     return n
 
 
+def _remembered(convert: Callable) -> Callable:
+    """`convert` with its answers (values and _CellError reasons) kept per (type, value): 1, 1.0
+    and True are different cells."""
+    cache: dict = {}
+
+    def remembered(v):
+        key = (v.__class__, v)
+        hit = cache.get(key)
+        if hit is None:
+            try:
+                hit = (True, convert(v))
+            except _CellError as e:
+                hit = (False, e.reason)
+            if len(cache) >= 10_000:  # bounded: memory stays flat whatever the file
+                cache.clear()
+            cache[key] = hit
+        if hit[0]:
+            return hit[1]
+        raise _CellError(hit[1])
+
+    return remembered
+
+
 # ------------------------------------------------------------------------------------- the reader
 
 
@@ -509,7 +532,9 @@ class ExportStream:
         self._layout = self._layout_or_raise(head)
         self.header_row = self._layout.header_row
         self.columns_mapped: dict[str, str] = {k: v[1] for k, v in self._layout.mapping.items()}
-        self._cols = [(_BY_HEADER[k], idx, written) for k, (idx, written) in self._layout.mapping.items()]
+        self._indices = [idx for idx, _ in self._layout.mapping.values()]
+        self._converters = [(_BY_HEADER[k].wire, self._converter(_BY_HEADER[k]), written)
+                            for k, (_, written) in self._layout.mapping.items()]
         self._header_of_wire = {_BY_HEADER[k].wire: written for k, (_, written) in self._layout.mapping.items()}
         self._iter = self._generate()
 
@@ -686,13 +711,16 @@ class ExportStream:
     def _generate(self) -> Iterator[tuple[int, Dossier | RowError]]:
         try:
             n = self.header_row
+            row_items = self._row
             for row in self._head[self.header_row:]:
                 n += 1
-                yield from self._row(n, row)
+                yield from row_items(n, row)
             self._head = []
             for row in self._rows:
                 n += 1
-                yield from self._row(n, row)
+                items = row_items(n, row)
+                if items:
+                    yield from items
         except ExcelFormatError:
             raise
         except Exception as e:  # corrupt sheet XML half-way: a file error, not a traceback
@@ -702,16 +730,21 @@ class ExportStream:
         finally:
             self._release()
 
-    def _row(self, n: int, row: tuple) -> Iterator[tuple[int, Dossier | RowError]]:
-        cells = [(c, row[i] if i < len(row) else None, written) for c, i, written in self._cols]
-        if all(_blank(v) for _, v, _ in cells):
-            return
+    def _row(self, n: int, row: tuple) -> list[tuple[int, Dossier | RowError]]:
+        """What one data row gives: nothing (a blank row), a dossier, or its errors."""
+        size = len(row)
+        values = [row[i] if i < size else None for i in self._indices]
+        for v in values:
+            if v is not None and (v.__class__ is not str or v.strip()):
+                break
+        else:
+            return []
         self.rows_read += 1
         raw: dict = {}
         errors: list[tuple[str, str]] = []  # (header as written, reason)
-        for col, value, written in cells:
+        for (wire, convert, written), value in zip(self._converters, values, strict=True):
             try:
-                raw[col.wire] = self._convert(col, value)
+                raw[wire] = convert(value)
             except _CellError as e:
                 errors.append((written, e.reason))
         if not raw.get("MaLinhVuc") and raw.get("TenLinhVuc"):
@@ -722,43 +755,43 @@ class ExportStream:
         if "TrangThaiHoSo" in raw and raw["TrangThaiHoSo"] == "":
             errors.append((self.columns_mapped["Trạng thái"], "thiếu trạng thái hồ sơ"))
         if errors:
-            for written, reason in errors:
-                yield n, RowError(n, written, reason, code)
-            return
+            return [(n, RowError(n, written, reason, code)) for written, reason in errors]
         try:
             dossier = parse_dossier(raw, self.source)
         except RecordError as e:
-            yield n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code)
-            return
+            return [(n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code))]
         first = self._codes.setdefault(dossier.code, n)
         if first != n:
-            yield n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code)
-            return
-        yield n, dossier
+            return [(n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code))]
+        return [(n, dossier)]
 
-    def _convert(self, col: Column, value):
+    def _converter(self, col: Column) -> Callable:
+        """The function turning a cell of `col` into its wire value (raising _CellError with the reason).
+        Texts and dates take a fast path for the usual cell; the other kinds hold few distinct
+        values in a file, so each converter remembers its answers (a bounded cache)."""
         kind = col.kind
         if kind == "text":
-            return _as_text(value)
+            return lambda v: v.strip() if v.__class__ is str else _as_text(v)
         if kind == "date":
-            try:
-                return format_wire_datetime(parse_cell_datetime(value, self._epoch))
-            except (ValueError, OverflowError, TypeError) as e:
-                raise _CellError(_date_reason(value, e)) from None
-        if kind == "status":
-            return "" if _blank(value) else _status(value)
-        if kind == "channel":
-            return "" if _blank(value) else _channel(value)
-        if kind == "flag":
-            return int(_flag(value))
-        if kind == "paid":
-            paid = _paid(value)
-            return "" if paid is None else paid
-        if kind == "count":
-            n = _count(value)
-            return "" if n is None else n
-        raise AssertionError(kind)
+            epoch = self._epoch
 
+            def date_cell(v):
+                if v.__class__ is datetime and v.tzinfo is None and not v.microsecond:
+                    return v.strftime("%Y%m%d%H%M%S")  # naive = Vietnam local time, as _local reads it
+                try:
+                    return format_wire_datetime(parse_cell_datetime(v, epoch))
+                except (ValueError, OverflowError, TypeError) as e:
+                    raise _CellError(_date_reason(v, e)) from None
+
+            return date_cell
+        plain = {
+            "status": lambda v: "" if _blank(v) else _status(v),
+            "channel": lambda v: "" if _blank(v) else _channel(v),
+            "flag": lambda v: int(_flag(v)),
+            "paid": lambda v: "" if (p := _paid(v)) is None else p,
+            "count": lambda v: "" if (c := _count(v)) is None else c,
+        }[kind]
+        return _remembered(plain)
 
 def _bad_byte_line(path: Path, encoding: str) -> int:
     """The 1-based line of the first byte `encoding` cannot decode (for the error message)."""
