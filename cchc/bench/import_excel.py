@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Column, MetaData, Table
 
@@ -30,10 +31,10 @@ from cchc.simulator.excel_export import EXCEL_HEADERS, SHEET_NAME
 BATCH = 2000
 
 
-def write_export(n: int, note: Callable[[str], None] | None = None):
+def write_export(n: int, note: Callable[[str], None] | None = None, directory: Path = BENCH_DIR):
     """The export of a simulated ward of N dossiers (seed 1, as of AS_OF), written once and reused."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"import-excel-{n}.xlsx"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"import-excel-{n}.xlsx"
     marker = path.with_suffix(".json")
     want = {"dossiers": n, "seed": 1, "as_of": AS_OF.isoformat(), "headers": list(EXCEL_HEADERS)}
     if path.exists() and marker.exists() and json.loads(marker.read_text(encoding="utf-8")) == want:
@@ -100,8 +101,9 @@ def baseline_import(path, store: Store) -> int:
     return n
 
 
-def bench_import_excel(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
-    path, written_s = write_export(n, note)
+def bench_import_excel(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None,
+                       directory: Path = BENCH_DIR) -> dict:
+    path, written_s = write_export(n, note, directory)
     db_url = db_url or default_db("import-excel")
     cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
     store = Store(db_url)

@@ -39,14 +39,18 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _col_index(letters: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006 - a deliberate cache
-    i = _cache.get(letters)
+#: Column letters -> 0-based index, filled as letters are met (at most 16,384 of them).
+_COLUMNS: dict[str, int] = {}
+
+
+def _col_index(letters: str) -> int:
+    i = _COLUMNS.get(letters)
     if i is None:
         i = 0
         for ch in letters:
             i = i * 26 + (ord(ch) - 64)
         i -= 1
-        _cache[letters] = i
+        _COLUMNS[letters] = i
     return i
 
 
@@ -170,7 +174,7 @@ class XlsxBook:
             prefix = (m.group(1) or "") if m else ""
             nsdecls = " ".join(re.findall(r'xmlns(?::\w+)?="[^"]*"', m.group(0))) if m else ""
             fast = _fast_cell_re(prefix)
-            cell_marks = (f"<{prefix}c ", f"<{prefix}c>", f"<{prefix}c/")
+            mark, other = f"<{prefix}c ", (f"<{prefix}c>", f"<{prefix}c/")
             row_open, row_close = f"<{prefix}row", f"</{prefix}row>"
             row_head = re.compile(rf"<{prefix}row\b([^>]*?)(/?)>")
             row_num = re.compile(r'\br="(\d+)"')
@@ -184,7 +188,10 @@ class XlsxBook:
                         for h in row_head.finditer(piece, 0, at):
                             if h.group(2):
                                 rn = row_num.search(h.group(1))
-                                expected = (int(rn.group(1)) if rn else expected) + 1
+                                n = int(rn.group(1)) if rn else expected
+                                while expected <= n:  # the gap before it, and the empty row itself
+                                    expected += 1
+                                    yield ()
                     h = row_head.match(piece, at)
                     rn = row_num.search(h.group(1))
                     n = int(rn.group(1)) if rn else expected
@@ -197,7 +204,7 @@ class XlsxBook:
                         yield ()
                         continue
                     cells = fast.findall(body)
-                    if len(cells) == sum(body.count(c) for c in cell_marks):
+                    if cells and len(cells) == body.count(mark) and not (other[0] in body or other[1] in body):
                         yield self._fast_row(cells, sst)
                     else:
                         yield self._xml_row(body, prefix, nsdecls, sst)
@@ -241,19 +248,34 @@ class XlsxBook:
         return num
 
     def _fast_row(self, cells: list[tuple], sst: list[str]) -> tuple:
-        out: list = [None] * (_col_index(cells[-1][0]) + 1)
-        value = self._value
+        cols = _COLUMNS
+        last = cols.get(cells[-1][0])
+        out: list = [None] * ((_col_index(cells[-1][0]) if last is None else last) + 1)
+        dates = self._date_styles
+        epoch = self.epoch
         text_of = self._text
         for letters, s1, typ, s2, v, text in cells:
-            i = _col_index(letters)
+            i = cols.get(letters)
+            if i is None:
+                i = _col_index(letters)
             if i >= len(out):
                 out.extend([None] * (i + 1 - len(out)))
             if typ == "inlineStr":
                 out[i] = text_of(text) if "&" in text else text
-            elif not typ and not s1 and not s2:
-                out[i] = _number(v) if v else None
+            elif not typ and v:
+                style = s1 or s2
+                if not style:
+                    out[i] = _number(v)
+                elif style in dates and (num := float(v)) >= 61:  # past 1900's false leap day
+                    day = int(num)
+                    try:
+                        out[i] = epoch + timedelta(days=day, milliseconds=round((num - day) * 86_400_000))
+                    except OverflowError:
+                        out[i] = _number(v)  # outside the limits of dates: the number, rejected by the import
+                else:
+                    out[i] = self._value(typ, style, v, sst)
             else:
-                out[i] = value(typ, s1 or s2, v, sst)
+                out[i] = self._value(typ, s1 or s2, v, sst)
         return tuple(out)
 
     def _text(self, escaped: str) -> str:
