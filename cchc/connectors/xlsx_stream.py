@@ -62,7 +62,20 @@ def _number(v: str):
     return float(v) if ("." in v or "E" in v or "e" in v) else int(v)
 
 
-class XlsxBook:
+class _Book:
+    """A workbook as a context manager: closed on leaving."""
+
+    def close(self) -> None:  # pragma: no cover - each kind closes its own
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class XlsxBook(_Book):
     """An .xlsx workbook opened for streaming (see the module docstring). Raises what zipfile or
     lxml raise for a file that is not a workbook; the caller turns that into a user's message."""
 
@@ -155,12 +168,6 @@ class XlsxBook:
 
     def close(self) -> None:
         self._zip.close()
-
-    def __enter__(self) -> XlsxBook:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     # -- rows
 
@@ -340,7 +347,7 @@ def _fast_cell_re(p: str) -> re.Pattern:
     )
 
 
-class XlsBook:
+class XlsBook(_Book):
     """An Excel 97-2003 .xls workbook, read by python-calamine, with XlsxBook's interface. The format
     holds at most 65,536 rows a sheet, so reading a sheet whole keeps memory bounded."""
 
@@ -364,9 +371,3 @@ class XlsBook:
 
     def close(self) -> None:
         self._wb.close()
-
-    def __enter__(self) -> XlsBook:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
