@@ -217,3 +217,28 @@ def test_a_broken_file_is_a_user_error_naming_it(tmp_path, bad):
     path.write_bytes(bad)
     with pytest.raises(ExcelFormatError, match="hong.xlsx"):
         read_export(path)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_the_stream_tells_how_far_it_has_read(tmp_path, monkeypatch, suffix):
+    from cchc.connectors.excel_import import iter_export
+
+    monkeypatch.setattr(xlsx_stream, "_CHUNK", 4096)
+    path = tmp_path / f"dai{suffix}"
+    rows = [["Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận"]] + [
+        [f"HS{i:05d}", "Đã trả kết quả", "01/03/2026"] for i in range(3000)]
+    if suffix == ".csv":
+        path.write_text("".join(";".join(r) + "\n" for r in rows), encoding="utf-8")
+    else:
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Danh sách")
+        for r in rows:
+            ws.append(r)
+        wb.save(path)
+    seen = []
+    with iter_export(path) as stream:
+        for n, _ in stream:
+            if n % 500 == 0:
+                seen.append(stream.fraction_read())
+        assert stream.fraction_read() == 1.0
+    assert seen == sorted(seen) and 0 < seen[0] < 0.5 < seen[-1] <= 1.0, seen

@@ -680,6 +680,19 @@ class ExportStream:
 
     # -- iteration
 
+    def fraction_read(self) -> float:
+        """How far through the file the rows read so far are (0..1): for a progress bar, so a caller
+        needs no row count in advance (an export's own row count is often wrong)."""
+        if self._wb is not None:
+            return self._wb.fraction_read()
+        fh = getattr(self, "_fh", None)
+        if fh is None:
+            return 1.0
+        try:
+            return min(fh.buffer.tell() / max(self.path.stat().st_size, 1), 1.0)
+        except (OSError, ValueError):
+            return 1.0
+
     def __iter__(self) -> ExportStream:
         return self
 

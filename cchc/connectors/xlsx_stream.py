@@ -86,6 +86,7 @@ class XlsxBook(_Book):
             self._read_styles()
             self._sst: list[str] | None = None
             self._texts: dict[str, str] = {}
+            self._done, self._size = 0, 1
         except Exception:
             self._zip.close()
             raise
@@ -175,8 +176,11 @@ class XlsxBook(_Book):
         """The sheet's rows from row 1, each a tuple of values (trailing blanks may be cut)."""
         sst = self._shared_strings()
         with self._zip.open(self._paths[index]) as f:
+            self._size = max(self._zip.getinfo(self._paths[index]).file_size, 1)
             decode = codecs.getincrementaldecoder("utf-8")().decode
-            buf = decode(f.read(_CHUNK))
+            first = f.read(_CHUNK)
+            self._done = len(first)
+            buf = decode(first)
             m = re.search(r"<(\w+:)?worksheet\b[^>]*>", buf)
             prefix = (m.group(1) or "") if m else ""
             nsdecls = " ".join(re.findall(r'xmlns(?::\w+)?="[^"]*"', m.group(0))) if m else ""
@@ -216,10 +220,15 @@ class XlsxBook(_Book):
                     else:
                         yield self._xml_row(body, prefix, nsdecls, sst)
                 chunk = f.read(_CHUNK)
+                self._done += len(chunk)
                 if not chunk:
                     decode(b"", final=True)  # a truncated character: UnicodeDecodeError
                     return
                 buf += decode(chunk)
+
+    def fraction_read(self) -> float:
+        """How much of the sheet being read has been unzipped (0..1), for a progress bar."""
+        return min(self._done / self._size, 1.0)
 
     def _value(self, typ: str, style: str, v: str | None, sst: list[str]):
         if typ == "s":
@@ -360,13 +369,20 @@ class XlsBook(_Book):
         self._wb = CalamineWorkbook.from_path(str(path))
         self.sheetnames: list[str] = list(self._wb.sheet_names)
 
+    _done, _size = 0, 1
+
+    def fraction_read(self) -> float:
+        return min(self._done / self._size, 1.0)
+
     def rows(self, index: int) -> Iterator[tuple]:
         sheet = self._wb.get_sheet_by_index(index)
+        self._size = max(sheet.height, 1)
         start = sheet.start
         for _ in range(start[0] if start else 0):  # rows above the data: positions = Excel rows
             yield ()
         pad = (None,) * (start[1] if start else 0)
         for row in sheet.iter_rows():
+            self._done += 1
             yield pad + tuple(None if v == "" else v for v in row)
 
     def close(self) -> None:
