@@ -1,4 +1,4 @@
-"""Import one-stop "Xuất Excel danh sách hồ sơ" exports (.xlsx) and CSV files into `Dossier` records.
+"""Import one-stop "Xuất Excel danh sách hồ sơ" exports (.xlsx, .xls) and CSV files into `Dossier` records.
 
 Wards that cannot reach an API export the dossier list from the one-stop system as a spreadsheet
 with Vietnamese headers (DOMAIN.md §2). This module finds the header row (title rows above it are
@@ -9,9 +9,12 @@ allowed), maps the headers it knows through aliases (case-, diacritics- and spac
     result.dossiers      # list[Dossier]
     result.errors        # list[RowError]: row number as Excel shows it, header as written, reason
 
-    with iter_export("ho_so.xlsx") as rows:       # streaming, read-only: for 100k-row files
+    with iter_export("ho_so.xlsx") as rows:       # streaming: a million-row sheet is never held whole
         for row_number, item in rows:             # item: Dossier | RowError
-            ...
+            ...                                   # rows.fraction_read(): how far through the file
+
+Sheets: .xlsx through `xlsx_stream.XlsxBook` (streamed from the zip), .xls through python-calamine
+(a sheet holds at most 65,536 rows). Each known column has its own converter (`_converter`).
 
 Rules:
 
