@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("import-excel", help="Nhập tệp Excel/CSV xuất từ một cửa / "
                                             "import a one-stop Excel/CSV export")
-    x.add_argument("file", help="Tệp .xlsx hoặc .csv / .xlsx or .csv file")
+    x.add_argument("file", help="Tệp .xlsx, .xls hoặc .csv / .xlsx, .xls or .csv file")
     x.add_argument("--json", action="store_true", help="In kết quả dạng JSON / print JSON")
     x.add_argument("--encoding", help="Bảng mã của tệp CSV khi không phải UTF-8/UTF-16 có BOM, ví dụ cp1258 / "
                                       "a CSV's encoding when not UTF-8 or UTF-16 with a BOM, e.g. cp1258")
@@ -157,9 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="In JSON / print JSON")
 
     b = sub.add_parser("bench", help="Đo hiệu năng / benchmarks")
-    b.add_argument("what", choices=["sync", "indicators", "sample", "reminders", "report"],
-                   help="sync | indicators | sample | reminders | report (tổng hợp tháng / the monthly summary)")
+    b.add_argument("what", choices=["sync", "indicators", "sample", "reminders", "report", "import-excel"],
+                   help="sync | indicators | sample | reminders | report (tổng hợp tháng / the monthly summary) | "
+                        "import-excel")
     b.add_argument("--dossiers", type=_positive, default=100000, help="Số hồ sơ / dossiers")
+    b.add_argument("--rows", dest="dossiers", type=_positive,
+                   help="import-excel: số dòng của tệp xuất Excel / rows of the Excel export (= --dossiers)")
     b.add_argument("--db", help="URL CSDL / database URL (mặc định/default: SQLite tạm / temporary SQLite)")
     _inspection_commands(sub)
     _reminder_commands(sub)

@@ -1,4 +1,4 @@
-"""Import one-stop "Xuất Excel danh sách hồ sơ" exports (.xlsx) and CSV files into `Dossier` records.
+"""Import one-stop "Xuất Excel danh sách hồ sơ" exports (.xlsx, .xls) and CSV files into `Dossier` records.
 
 Wards that cannot reach an API export the dossier list from the one-stop system as a spreadsheet
 with Vietnamese headers (DOMAIN.md §2). This module finds the header row (title rows above it are
@@ -9,9 +9,12 @@ allowed), maps the headers it knows through aliases (case-, diacritics- and spac
     result.dossiers      # list[Dossier]
     result.errors        # list[RowError]: row number as Excel shows it, header as written, reason
 
-    with iter_export("ho_so.xlsx") as rows:       # streaming, read-only: for 100k-row files
+    with iter_export("ho_so.xlsx") as rows:       # streaming: a million-row sheet is never held whole
         for row_number, item in rows:             # item: Dossier | RowError
-            ...
+            ...                                   # rows.fraction_read(): how far through the file
+
+Sheets: .xlsx through `xlsx_stream.XlsxBook` (streamed from the zip), .xls through python-calamine
+(a sheet holds at most 65,536 rows). Each known column has its own converter (`_converter`).
 
 Rules:
 
@@ -43,7 +46,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -438,6 +441,29 @@ def _count(value) -> int | None:
     return n
 
 
+def _remembered(convert: Callable) -> Callable:
+    """`convert` with its answers (values and _CellError reasons) kept per (type, value): 1, 1.0
+    and True are different cells."""
+    cache: dict = {}
+
+    def remembered(v):
+        key = (v.__class__, v)
+        hit = cache.get(key)
+        if hit is None:
+            try:
+                hit = (True, convert(v))
+            except _CellError as e:
+                hit = (False, e.reason)
+            if len(cache) >= 10_000:  # bounded: memory stays flat whatever the file
+                cache.clear()
+            cache[key] = hit
+        if hit[0]:
+            return hit[1]
+        raise _CellError(hit[1])
+
+    return remembered
+
+
 # ------------------------------------------------------------------------------------- the reader
 
 
@@ -499,50 +525,50 @@ class ExportStream:
         elif suffix in _EXCEL_SUFFIXES:
             rows, head = self._open_excel(sheet)
         elif suffix == ".xls":
-            raise ExcelFormatError(
-                f"Tệp '{self.path.name}': định dạng Excel 97-2003 (.xls) không được hỗ trợ; "
-                "hãy mở và lưu lại thành .xlsx hoặc CSV UTF-8.", self.path)
+            rows, head = self._open_excel(sheet, xls=True)
         else:
             raise ExcelFormatError(
                 f"Tệp '{self.path.name}': phần mở rộng '{self.path.suffix}' không được hỗ trợ "
-                "(chỉ nhận .xlsx hoặc .csv).", self.path)
+                "(chỉ nhận .xlsx, .xls hoặc .csv).", self.path)
         self._rows = rows
         self._head = head
         self._layout = self._layout_or_raise(head)
         self.header_row = self._layout.header_row
         self.columns_mapped: dict[str, str] = {k: v[1] for k, v in self._layout.mapping.items()}
-        self._cols = [(_BY_HEADER[k], idx, written) for k, (idx, written) in self._layout.mapping.items()]
+        self._indices = [idx for idx, _ in self._layout.mapping.values()]
+        self._converters = [(_BY_HEADER[k].wire, self._converter(_BY_HEADER[k]), written)
+                            for k, (_, written) in self._layout.mapping.items()]
         self._header_of_wire = {_BY_HEADER[k].wire: written for k, (_, written) in self._layout.mapping.items()}
         self._iter = self._generate()
 
     # -- opening
 
-    def _open_excel(self, sheet) -> tuple[Iterator[tuple], list[tuple]]:
-        try:
-            from openpyxl import load_workbook
+    def _open_excel(self, sheet, xls: bool = False) -> tuple[Iterator[tuple], list[tuple]]:
+        from cchc.connectors.xlsx_stream import XlsBook, XlsxBook
 
-            self._wb = load_workbook(self.path, read_only=True, data_only=True)
+        kind = ".xls" if xls else ".xlsx"
+        try:
+            self._wb = XlsBook(self.path) if xls else XlsxBook(self.path)
         except FileNotFoundError:
             raise ExcelFormatError(f"Tệp '{self.path.name}': không tìm thấy tệp.", self.path) from None
-        except Exception as e:  # zipfile.BadZipFile, InvalidFileException, KeyError, XML errors...
+        except Exception as e:  # zipfile.BadZipFile, KeyError, XML errors, CalamineError...
             raise ExcelFormatError(
-                f"Tệp '{self.path.name}': không đọc được như một tệp Excel .xlsx ({type(e).__name__}); "
+                f"Tệp '{self.path.name}': không đọc được như một tệp Excel {kind} ({type(e).__name__}); "
                 "tệp hỏng hoặc không phải Excel.", self.path) from None
         self._epoch = self._wb.epoch
         try:
-            sheets = self._pick_sheets(sheet)
             first = None
-            for ws in sheets:
-                rows = self._sheet_rows(ws)
+            for index in self._pick_sheets(sheet):
+                rows = self._wb.rows(index)
                 head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
                 head = [r for r in head if r is not None]
                 if first is None:
-                    first = (ws, rows, head)
+                    first = (index, rows, head)
                 if _find_header(head)[0] is not None:
-                    self.sheet = ws.title
+                    self.sheet = self._wb.sheetnames[index]
                     return rows, head
-            ws, rows, head = first
-            self.sheet = ws.title
+            index, rows, head = first
+            self.sheet = self._wb.sheetnames[index]
             return rows, head
         except ExcelFormatError:
             self.close()
@@ -553,27 +579,20 @@ class ExportStream:
                 f"Tệp '{self.path.name}': nội dung bảng tính bị hỏng ({type(e).__name__}).", self.path
             ) from None
 
-    def _pick_sheets(self, sheet) -> list:
-        wb = self._wb
-        names = wb.sheetnames
+    def _pick_sheets(self, sheet) -> list[int]:
+        """The sheets to look for the header in: the one asked for, else the active one, then the rest."""
+        names = self._wb.sheetnames
         if sheet is None:
-            active = wb.active
-            others = [ws for ws in wb.worksheets if ws is not active]
-            return ([active] if active is not None and hasattr(active, "iter_rows") else []) + others
+            active = self._wb.active
+            return [active] + [i for i in range(len(names)) if i != active]
         if isinstance(sheet, int) and not isinstance(sheet, bool):
-            if 0 <= sheet < len(wb.worksheets):
-                return [wb.worksheets[sheet]]
+            if 0 <= sheet < len(names):
+                return [sheet]
         elif str(sheet) in names:
-            return [wb[str(sheet)]]
+            return [names.index(str(sheet))]
         raise ExcelFormatError(
             f"Tệp '{self.path.name}': không có trang tính {sheet!r}; các trang tính: {', '.join(names)}.",
             self.path)
-
-    @staticmethod
-    def _sheet_rows(ws) -> Iterator[tuple]:
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()  # exports often carry a wrong <dimension>: read every row
-        return ws.iter_rows(values_only=True)
 
     def _open_csv(self) -> tuple[Iterator[tuple], list[tuple]]:
         try:
@@ -664,6 +683,19 @@ class ExportStream:
 
     # -- iteration
 
+    def fraction_read(self) -> float:
+        """How far through the file the rows read so far are (0..1): for a progress bar, so a caller
+        needs no row count in advance (an export's own row count is often wrong)."""
+        if self._wb is not None:
+            return self._wb.fraction_read()
+        fh = getattr(self, "_fh", None)
+        if fh is None:
+            return 1.0
+        try:
+            return min(fh.buffer.tell() / max(self.path.stat().st_size, 1), 1.0)
+        except (OSError, ValueError):
+            return 1.0
+
     def __iter__(self) -> ExportStream:
         return self
 
@@ -695,13 +727,16 @@ class ExportStream:
     def _generate(self) -> Iterator[tuple[int, Dossier | RowError]]:
         try:
             n = self.header_row
+            row_items = self._row
             for row in self._head[self.header_row:]:
                 n += 1
-                yield from self._row(n, row)
+                yield from row_items(n, row)
             self._head = []
             for row in self._rows:
                 n += 1
-                yield from self._row(n, row)
+                items = row_items(n, row)
+                if items:
+                    yield from items
         except ExcelFormatError:
             raise
         except Exception as e:  # corrupt sheet XML half-way: a file error, not a traceback
@@ -711,16 +746,21 @@ class ExportStream:
         finally:
             self._release()
 
-    def _row(self, n: int, row: tuple) -> Iterator[tuple[int, Dossier | RowError]]:
-        cells = [(c, row[i] if i < len(row) else None, written) for c, i, written in self._cols]
-        if all(_blank(v) for _, v, _ in cells):
-            return
+    def _row(self, n: int, row: tuple) -> list[tuple[int, Dossier | RowError]]:
+        """What one data row gives: nothing (a blank row), a dossier, or its errors."""
+        size = len(row)
+        values = [row[i] if i < size else None for i in self._indices]
+        for v in values:
+            if v is not None and (v.__class__ is not str or v.strip()):
+                break
+        else:
+            return []
         self.rows_read += 1
         raw: dict = {}
         errors: list[tuple[str, str]] = []  # (header as written, reason)
-        for col, value, written in cells:
+        for (wire, convert, written), value in zip(self._converters, values, strict=True):
             try:
-                raw[col.wire] = self._convert(col, value)
+                raw[wire] = convert(value)
             except _CellError as e:
                 errors.append((written, e.reason))
         if not raw.get("MaLinhVuc") and raw.get("TenLinhVuc"):
@@ -731,43 +771,43 @@ class ExportStream:
         if "TrangThaiHoSo" in raw and raw["TrangThaiHoSo"] == "":
             errors.append((self.columns_mapped["Trạng thái"], "thiếu trạng thái hồ sơ"))
         if errors:
-            for written, reason in errors:
-                yield n, RowError(n, written, reason, code)
-            return
+            return [(n, RowError(n, written, reason, code)) for written, reason in errors]
         try:
             dossier = parse_dossier(raw, self.source)
         except RecordError as e:
-            yield n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code)
-            return
+            return [(n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code))]
         first = self._codes.setdefault(dossier.code, n)
         if first != n:
-            yield n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code)
-            return
-        yield n, dossier
+            return [(n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code))]
+        return [(n, dossier)]
 
-    def _convert(self, col: Column, value):
+    def _converter(self, col: Column) -> Callable:
+        """The function turning a cell of `col` into its wire value (raising _CellError with the reason).
+        Texts and dates take a fast path for the usual cell; the other kinds hold few distinct
+        values in a file, so each converter remembers its answers (a bounded cache)."""
         kind = col.kind
         if kind == "text":
-            return _as_text(value)
+            return lambda v: v.strip() if v.__class__ is str else _as_text(v)
         if kind == "date":
-            try:
-                return format_wire_datetime(parse_cell_datetime(value, self._epoch))
-            except (ValueError, OverflowError, TypeError) as e:
-                raise _CellError(_date_reason(value, e)) from None
-        if kind == "status":
-            return "" if _blank(value) else _status(value)
-        if kind == "channel":
-            return "" if _blank(value) else _channel(value)
-        if kind == "flag":
-            return int(_flag(value))
-        if kind == "paid":
-            paid = _paid(value)
-            return "" if paid is None else paid
-        if kind == "count":
-            n = _count(value)
-            return "" if n is None else n
-        raise AssertionError(kind)
+            epoch = self._epoch
 
+            def date_cell(v):
+                if v.__class__ is datetime and v.tzinfo is None and not v.microsecond:
+                    return v.strftime("%Y%m%d%H%M%S")  # naive = Vietnam local time, as _local reads it
+                try:
+                    return format_wire_datetime(parse_cell_datetime(v, epoch))
+                except (ValueError, OverflowError, TypeError) as e:
+                    raise _CellError(_date_reason(v, e)) from None
+
+            return date_cell
+        plain = {
+            "status": lambda v: "" if _blank(v) else _status(v),
+            "channel": lambda v: "" if _blank(v) else _channel(v),
+            "flag": lambda v: int(_flag(v)),
+            "paid": lambda v: "" if (p := _paid(v)) is None else p,
+            "count": lambda v: "" if (c := _count(v)) is None else c,
+        }[kind]
+        return _remembered(plain)
 
 def _bad_byte_line(path: Path, encoding: str) -> int:
     """The 1-based line of the first byte `encoding` cannot decode (for the error message)."""

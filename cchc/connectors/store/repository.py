@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -242,29 +243,59 @@ def _days(d: Dossier) -> tuple[date | None, date | None]:
 _INT_RANGES = ((SmallInteger, 2**15), (BigInteger, 2**63), (Integer, 2**31))
 
 
+@cache
+def _column_limits(table) -> tuple[tuple[str, str, int | None, int | None], ...]:
+    """(column, field name, text length, integer bound) of each column of `table`, worked out once."""
+    out = []
+    for col in table.columns:
+        bound = next((b for kind, b in _INT_RANGES if isinstance(col.type, kind)), None)
+        out.append((col.name, WIRE_NAMES.get(col.name, col.name), getattr(col.type, "length", None), bound))
+    return tuple(out)
+
+
 def _misfit(table, row: dict, prefix: str = "") -> tuple[str, str] | None:
     """(field, reason) of the first value of `row` that `table`'s columns cannot hold, else None."""
-    for col in table.columns:
-        v = row.get(col.name)
+    for key, name, length, bound in _column_limits(table):
+        v = row.get(key)
         if v is None:
             continue
-        name = prefix + WIRE_NAMES.get(col.name, col.name)
         if isinstance(v, str):
             if "\x00" in v:
-                return name, "chứa ký tự NUL (\\x00)"
-            length = getattr(col.type, "length", None)
+                return prefix + name, "chứa ký tự NUL (\\x00)"
             if length and len(v) > length:
-                return name, f"dài {len(v)} ký tự, tối đa {length}"
-        elif isinstance(v, float) and not math.isfinite(v):
-            return name, f"không phải số hữu hạn: {v}"
-        elif isinstance(v, int) and not isinstance(v, bool):
-            for kind, bound in _INT_RANGES:
-                if isinstance(col.type, kind):
-                    if not -bound <= v < bound:
-                        shown = str(v) if len(str(v)) <= 24 else f"{str(v)[:6]}…({len(str(v))} chữ số)"
-                        return name, f"giá trị {shown} vượt quá giới hạn của cột {col.name}"
-                    break
+                return prefix + name, f"dài {len(v)} ký tự, tối đa {length}"
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                return prefix + name, f"không phải số hữu hạn: {v}"
+        elif isinstance(v, int) and not isinstance(v, bool) and bound is not None and not -bound <= v < bound:
+            shown = str(v) if len(str(v)) <= 24 else f"{str(v)[:6]}…({len(str(v))} chữ số)"
+            return prefix + name, f"giá trị {shown} vượt quá giới hạn của cột {key}"
     return None
+
+
+def _page_fits(table, rows: list[dict]) -> bool:
+    """True when `_misfit` would find nothing in any of `rows`, told a column at a time (the longest
+    text, a NUL anywhere, the smallest and largest integer); False when one might not fit, or holds
+    a value of a kind this check leaves to `_misfit` (a subclass of str, int or float)."""
+    for key, _, length, bound in _column_limits(table):
+        col = [r.get(key) for r in rows]
+        kinds = set(map(type, col))
+        kinds.discard(type(None))
+        if not kinds:
+            continue
+        if str in kinds:
+            texts = [v for v in col if v.__class__ is str]
+            if "\x00" in "".join(texts) or (length and max(map(len, texts)) > length):
+                return False
+        if int in kinds and bound is not None:
+            ints = [v for v in col if v.__class__ is int]
+            if not -bound <= min(ints) <= max(ints) < bound:
+                return False
+        if float in kinds and not all(map(math.isfinite, (v for v in col if v.__class__ is float))):
+            return False
+        if any(issubclass(k, (str, int, float)) and k not in (str, int, float, bool) for k in kinds):
+            return False
+    return True
 
 
 def _data_error(e: BaseException) -> str | None:
@@ -367,11 +398,13 @@ class Store:
         bad = list(quarantined)
         refused: set[str] = set()
         rows: dict[str, tuple[Dossier, dict]] = {}
-        for code, d in latest.items():
-            row = dossier_row(d, effective_due(d) if effective_due else d.due_at, now)
-            problem = _misfit(dossiers, row) or next(
+        built = [(code, d, dossier_row(d, effective_due(d) if effective_due else d.due_at, now))
+                 for code, d in latest.items()]
+        fits = _page_fits(dossiers, [row for _, _, row in built])  # else each row is looked at
+        for code, d, row in built:
+            problem = (None if fits else _misfit(dossiers, row)) or (d.steps and next(
                 (p for s in step_rows(d) if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))),
-                None)
+                None)) or None
             if problem is not None:
                 bad.append(QuarantineItem(source, code, problem[0], problem[1], None, *_days(d)))
                 refused.add(code)
@@ -420,7 +453,7 @@ class Store:
                                 processing_steps.c.source == source, processing_steps.c.code.in_(chunk)
                             )
                         )
-                    steps = [s for r in changed for s in step_rows(latest[r["code"]][0])]
+                    steps = [s for r in changed if latest[r["code"]][0].steps for s in step_rows(latest[r["code"]][0])]
                     if steps:
                         conn.execute(processing_steps.insert(), steps)
                     # How far back the change reaches: reception (old and new) and the new steps' times.
