@@ -65,7 +65,7 @@ class TreeMemory:
         self.sample()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -75,7 +75,7 @@ class SimulatorProcess:
     """The simulator in its own process, so the benchmark's memory is the sync's alone."""
 
     def __init__(self, n: int, seed: int = 1):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cchc.cli", "simulate", "--port", str(self.port), "--dossiers", str(n),

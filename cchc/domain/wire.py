@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
@@ -137,7 +137,13 @@ PERSONAL_FIELDS = frozenset(
 
 def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
     """`yyyyMMddHHmmss` (or `yyyyMMdd`) Vietnam local time -> aware datetime; "" -> None."""
-    if value is None:
+    if value.__class__ is str and len(value) == 14 and value.isdigit():  # the usual case, first
+        try:
+            return datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                            int(value[10:12]), int(value[12:14]), tzinfo=tz)
+        except ValueError:
+            pass  # said below, with the value quoted
+    if value is None or value == "":
         return None
     if isinstance(value, (dict, list)):
         raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(value)}")
@@ -316,6 +322,8 @@ def _int_or_none(value, field: str) -> int | None:
 
 def _text(raw: dict, key: str) -> str:
     v = raw.get(key)
+    if v.__class__ is str:  # the usual case, first
+        return v.strip()
     if isinstance(v, (dict, list)):
         raise RecordError(key, f"phải là một chuỗi, nhận {quote_value(v)}")
     return "" if v is None else str(v).strip()
@@ -330,22 +338,43 @@ def _list(raw: dict, key: str) -> list:
     return v
 
 
-def parse_dossier(raw: dict, source: str, salt: bytes | None = None) -> Dossier:
-    """One canonical wire record -> Dossier, or RecordError naming the field and the reason."""
+def dates_memo(memo: dict) -> Callable[[object, str], datetime | None]:
+    """`parse_wire_datetime` remembering in `memo` what it read (a page's records share many of their
+    times: a step starts when the one before ended). Only good values are kept, so a bad one still
+    raises naming its own field."""
+
+    def pdt(value, field: str) -> datetime | None:
+        if value.__class__ is str:
+            hit = memo.get(value)
+            if hit is not None:
+                return hit
+            out = parse_wire_datetime(value, field)
+            if out is not None:
+                if len(memo) >= 50_000:  # a bound, whatever the caller feeds it
+                    memo.clear()
+                memo[value] = out
+            return out
+        return parse_wire_datetime(value, field)
+
+    return pdt
+
+
+def parse_dossier(raw: dict, source: str, salt: bytes | None = None, dates: dict | None = None) -> Dossier:
+    """One canonical wire record -> Dossier, or RecordError naming the field and the reason.
+    `dates`: a dict kept across the records of a page, to read each distinct time once."""
     if not isinstance(raw, dict):
         raise RecordError("(bản ghi)", "không phải một đối tượng JSON")
     code = unicodedata.normalize("NFC", _text(raw, "MaHoSo"))
     if not code:
         raise RecordError("MaHoSo", "thiếu mã hồ sơ")
     try:
-        return _parse(raw, code, source, salt)
+        return _parse(raw, code, source, salt, parse_wire_datetime if dates is None else dates_memo(dates))
     except RecordError as e:
         e.code = code
         raise
 
 
-def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
-    pdt = parse_wire_datetime
+def _parse(raw: dict, code: str, source: str, salt: bytes | None, pdt) -> Dossier:
     st = _int_or_none(raw.get("TrangThaiHoSo"), "TrangThaiHoSo")
     if st is None:
         raise RecordError("TrangThaiHoSo", "thiếu trạng thái hồ sơ")

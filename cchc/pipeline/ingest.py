@@ -65,9 +65,10 @@ def parse_records(raws: list, source: str, salt: bytes | None,
     received date when it can be read (else the window's) so a later sync asks for it again."""
     good: list[Dossier] = []
     bad: list[QuarantineItem] = []
+    dates: dict = {}  # the page's distinct times, each read once
     for raw in raws:
         try:
-            good.append(parse_dossier(raw, source, salt))
+            good.append(parse_dossier(raw, source, salt, dates))
         except RecordError as e:
             key = e.code if e.code else (raw.get("MaHoSo") if isinstance(raw, dict) else None)
             item = QuarantineItem(source, key and str(key), e.field, scrub_text(e.reason), quarantine_payload(raw))

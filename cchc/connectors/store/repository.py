@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,8 @@ def safe_url(url: str) -> str:
 def _naive(dt: datetime | None, tz=VN) -> datetime | None:
     if dt is None:
         return None
+    if dt.tzinfo is tz:  # the usual case, first
+        return dt.replace(tzinfo=None)
     if dt.tzinfo is None:
         return dt
     if dt.tzinfo is not tz:
@@ -267,6 +270,44 @@ def _misfit(table, row: dict, prefix: str = "") -> tuple[str, str] | None:
     return None
 
 
+_SCREENS: dict = {}
+
+
+def _screen(table) -> list[tuple[str, int | None, int | None]]:
+    """Per column of `table`: (name, text length limit, integer bound), as `_misfit` reads them."""
+    if table not in _SCREENS:
+        out = []
+        for col in table.columns:
+            bound = next((b for kind, b in _INT_RANGES if isinstance(col.type, kind)), None)
+            out.append((col.name, getattr(col.type, "length", None), bound))
+        _SCREENS[table] = out
+    return _SCREENS[table]
+
+
+def _suspects(table, rows: list[dict]) -> set[int]:
+    """Indexes of the rows `_misfit` might find a problem in, a column of the page at a time (a few C
+    loops over each column instead of a Python loop over each value): every other row fits for sure."""
+    out: set[int] = set()
+    for name, length, bound in _screen(table):
+        try:
+            vals = list(map(itemgetter(name), rows))
+        except KeyError:  # a column the rows do not all fill
+            vals = [r.get(name) for r in rows]
+        for kind in set(map(type, vals)):
+            if kind is bool or not issubclass(kind, (str, int, float)):  # `_misfit` passes these by
+                continue
+            same = [v for v in vals if v.__class__ is kind]
+            if kind is str:
+                if "\x00" not in "".join(same) and not (length and max(map(len, same)) > length):
+                    continue
+            elif kind is int:
+                if bound is None or (-bound <= min(same) and max(same) < bound):
+                    continue
+            # a value to look at closely (or a type the screen does not know): `_misfit` decides
+            out.update(i for i, v in enumerate(vals) if v.__class__ is kind)
+    return out
+
+
 def _data_error(e: BaseException) -> str | None:
     """The database's own words when it refused a VALUE (not the statement, not the values), else None."""
     orig = getattr(e, "orig", None) if isinstance(e, StatementError) else e
@@ -364,17 +405,20 @@ class Store:
             latest[d.code] = d  # a code twice in a page: the later copy wins
         bad = list(quarantined)
         refused: set[str] = set()
-        rows: dict[str, tuple[Dossier, dict]] = {}
-        for code, d in latest.items():
-            row = dossier_row(d, effective_due(d) if effective_due else d.due_at, now)
-            problem = _misfit(dossiers, row) or next(
-                (p for s in step_rows(d) if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))),
-                None)
+        rows: dict[str, tuple[Dossier, dict, list[dict]]] = {}
+        page = [(d, dossier_row(d, effective_due(d) if effective_due else d.due_at, now), step_rows(d))
+                for d in latest.values()]
+        suspect = _suspects(dossiers, [row for _, row, _ in page])
+        flat = [(i, s) for i, (_, _, steps) in enumerate(page) for s in steps]
+        suspect.update(flat[j][0] for j in _suspects(processing_steps, [s for _, s in flat]))
+        for i, (d, row, steps) in enumerate(page):
+            problem = None if i not in suspect else _misfit(dossiers, row) or next(
+                (p for s in steps if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))), None)
             if problem is not None:
-                bad.append(QuarantineItem(source, code, problem[0], problem[1], None, *_days(d)))
-                refused.add(code)
+                bad.append(QuarantineItem(source, d.code, problem[0], problem[1], None, *_days(d)))
+                refused.add(d.code)
             else:
-                rows[code] = (d, row)
+                rows[d.code] = (d, row, steps)
         try:
             result = self._write_page(source, rows, bad, cursor, cursor_key, run_id, now)
             result.refused_codes = refused
@@ -396,10 +440,11 @@ class Store:
         result.add(self._write_page(source, {}, bad, cursor, cursor_key, run_id, now))
         return result
 
-    def _write_page(self, source: str, latest: dict[str, tuple[Dossier, dict]], quarantined: list[QuarantineItem],
+    def _write_page(self, source: str, latest: dict[str, tuple[Dossier, dict, list[dict]]],
+                    quarantined: list[QuarantineItem],
                     cursor: dict | None, cursor_key: str | None, run_id: str | None, now: datetime) -> UpsertResult:
         result = UpsertResult()
-        rows = [row for _, row in latest.values()]
+        rows = [row for _, row, _ in latest.values()]
         with self.engine.begin() as conn:
             if rows:
                 existing = self._stored_versions(conn, source, list(latest))
@@ -418,7 +463,7 @@ class Store:
                                 processing_steps.c.source == source, processing_steps.c.code.in_(chunk)
                             )
                         )
-                    steps = [s for r in changed for s in step_rows(latest[r["code"]][0])]
+                    steps = [s for r in changed for s in latest[r["code"]][2]]
                     if steps:
                         conn.execute(processing_steps.insert(), steps)
                     # How far back the change reaches: reception (old and new) and the new steps' times.
