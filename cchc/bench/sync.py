@@ -100,10 +100,10 @@ def _window_params(cfg, start: date) -> dict:
     return {"TiepNhanFrom": start.strftime(fmt), "TiepNhanTo": AS_OF.strftime(fmt), "GroupCode": cfg.ward.national_id}
 
 
-def recorded_pages(n: int, start: date, db_url: str) -> Path:
+def recorded_pages(n: int, start: date, db_url: str, pages_dir: Path = BENCH_DIR) -> Path:
     """The window's pages for N simulated dossiers, rendered once by the simulator and kept on disk
     (var/bench/pages-N/, reused by later runs with the same N and window)."""
-    folder = BENCH_DIR / f"pages-{n}"
+    folder = Path(pages_dir) / f"pages-{n}"
     sim = SimulatorProcess(n)
     try:
         cfg = bench_config(sim.url, db_url, start)
@@ -114,10 +114,10 @@ def recorded_pages(n: int, start: date, db_url: str) -> Path:
     return folder
 
 
-def bench_sync(n: int, db_url: str | None = None) -> dict:
+def bench_sync(n: int, db_url: str | None = None, pages_dir: Path = BENCH_DIR) -> dict:
     db_url = db_url or default_db("sync")
     start = AS_OF - timedelta(days=400)
-    folder = recorded_pages(n, start, db_url)
+    folder = recorded_pages(n, start, db_url, pages_dir)
     server = PageServer(folder)
     try:
         cfg = bench_config(server.url, db_url, start)

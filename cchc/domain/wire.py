@@ -38,6 +38,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
+import numpy as np
+
 from cchc.domain.calendar import VN_TZ
 from cchc.domain.records import (
     Channel,
@@ -336,6 +338,48 @@ def _list(raw: dict, key: str) -> list:
     if not isinstance(v, list):
         raise RecordError(key, "phải là một danh sách")
     return v
+
+
+#: Where the wire's times are (top level, each processing step, each supplement request).
+_TIMES = ("NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi")
+_STEP_TIMES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+_SUPPLEMENT_TIMES = ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")
+#: The value of each digit of `yyyyMMddHHmmss` in its part (year, month, day, hour, minute, second).
+_PLACES = np.array([[1000, 100, 10, 1] + [0] * 10, [0] * 4 + [10, 1] + [0] * 8, [0] * 6 + [10, 1] + [0] * 6,
+                    [0] * 8 + [10, 1] + [0] * 4, [0] * 10 + [10, 1, 0, 0], [0] * 12 + [10, 1]], dtype=np.int64).T
+
+
+def page_dates(raws: list, tz=VN_TZ) -> dict:
+    """The well-formed `yyyyMMddHHmmss` times of a page of raw records, read together: their digits
+    in one numpy pass, then one datetime each. A memo for `dates_memo` (so `parse_dossier` finds them
+    read); a value not read here (another length, other characters, a day that does not exist) is
+    left to `parse_wire_datetime`, which reads or rejects it naming its field, as always."""
+    values: set = set()
+    add = values.update
+    for raw in raws:
+        if raw.__class__ is not dict:
+            continue
+        add(v for k in _TIMES if (v := raw.get(k)).__class__ is str)  # strings only: a list here is hashable by no one
+        for key, names in (("QuaTrinhXuLy", _STEP_TIMES), ("DanhSachHoSoBoSung", _SUPPLEMENT_TIMES)):
+            items = raw.get(key)
+            if items.__class__ is list:
+                for item in items:
+                    if item.__class__ is dict:
+                        add(v for k in names if (v := item.get(k)).__class__ is str)
+    strs = [v for v in values if len(v) == 14 and v.isascii()]
+    if not strs:
+        return {}
+    digits = np.frombuffer("".join(strs).encode("ascii"), dtype=np.uint8).reshape(-1, 14) - 48
+    ok = (digits <= 9).all(axis=1).tolist()  # a character below "0" wraps around above 9
+    parts = (digits.astype(np.int64) @ _PLACES).tolist()
+    out = {}
+    for value, good, (y, mo, d, h, mi, sec) in zip(strs, ok, parts, strict=True):
+        if good:
+            try:
+                out[value] = datetime(y, mo, d, h, mi, sec, tzinfo=tz)
+            except ValueError:
+                pass  # not a date: parse_wire_datetime says so, naming the field
+    return out
 
 
 def dates_memo(memo: dict) -> Callable[[object, str], datetime | None]:

@@ -16,17 +16,20 @@ from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import (
     BigInteger,
     Integer,
     SmallInteger,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
@@ -171,9 +174,28 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
         "applicant_hash": d.applicant_hash,
     }
     steps = [(s.officer, s.title, s.department, s.at, s.started_at, s.step_due) for s in d.steps]
-    row["row_hash"] = hashlib.md5(repr((tuple(row.values()), steps)).encode(), usedforsecurity=False).hexdigest()
+    row["row_hash"] = _content_hash(tuple(row.values()), steps)
     row["synced_at"] = synced_at
     return row
+
+
+def _content_hash(values: tuple, steps: list) -> str:
+    """The hash that tells a real change: md5 of the row's values and its steps, written by orjson
+    (fast, and the same bytes for the same values whoever holds them); repr() for what orjson cannot
+    write (an integer beyond 64 bits never reaches here: `check_dossier` refuses it)."""
+    try:
+        blob = orjson.dumps((values, steps))
+    except TypeError:  # orjson.JSONEncodeError is one
+        blob = repr((values, steps)).encode()
+    return hashlib.md5(blob, usedforsecurity=False).hexdigest()
+
+
+def legacy_row_hash(row: dict, d: Dossier) -> str:
+    """The row hash as stored before 2026-12-01 (md5 of repr()): a dossier stored then and unchanged
+    since is unchanged, not updated, at the first sync after the upgrade (its hash is rewritten)."""
+    values = tuple(v for k, v in row.items() if k not in ("row_hash", "synced_at"))
+    steps = [(s.officer, s.title, s.department, s.at, s.started_at, s.step_due) for s in d.steps]
+    return hashlib.md5(repr((values, steps)).encode(), usedforsecurity=False).hexdigest()
 
 
 def step_rows(d: Dossier) -> list[dict]:
@@ -300,11 +322,14 @@ def _suspects(table, rows: list[dict]) -> set[int]:
             if kind is str:
                 if "\x00" not in "".join(same) and not (length and max(map(len, same)) > length):
                     continue
+                out.update(i for i, v in enumerate(vals) if v.__class__ is str
+                           and ("\x00" in v or (length and len(v) > length)))
             elif kind is int:
                 if bound is None or (-bound <= min(same) and max(same) < bound):
                     continue
-            # a value to look at closely (or a type the screen does not know): `_misfit` decides
-            out.update(i for i, v in enumerate(vals) if v.__class__ is kind)
+                out.update(i for i, v in enumerate(vals) if v.__class__ is int and not -bound <= v < bound)
+            else:  # a float, or a type the screen does not know: `_misfit` looks at each
+                out.update(i for i, v in enumerate(vals) if v.__class__ is kind)
     return out
 
 
@@ -449,6 +474,8 @@ class Store:
             if rows:
                 existing = self._stored_versions(conn, source, list(latest))
                 changed = [r for r in rows if existing.get(r["code"], (None,))[0] != r["row_hash"]]
+                if changed and existing:
+                    changed = self._rehash_legacy(conn, source, changed, existing, latest)
                 result.inserted_codes = {r["code"] for r in changed if r["code"] not in existing}
                 result.updated_codes = {r["code"] for r in changed if r["code"] in existing}
                 result.inserted = len(result.inserted_codes)
@@ -492,6 +519,21 @@ class Store:
             if cursor is not None:
                 self._save_cursor(conn, cursor_key or source, cursor, now)
         return result
+
+    def _rehash_legacy(self, conn: Connection, source: str, changed: list[dict], existing: dict,
+                       latest: dict) -> list[dict]:
+        """`changed` without the rows stored under the old hash and unchanged since: their stored
+        hash is rewritten (nothing else), so the next sync compares the new hashes only."""
+        same = [r for r in changed if r["code"] in existing
+                and existing[r["code"]][0] == legacy_row_hash(r, latest[r["code"]][0])]
+        if not same:
+            return changed
+        conn.execute(update(dossiers).where(dossiers.c.source == bindparam("b_source"),
+                                            dossiers.c.code == bindparam("b_code"))
+                     .values(row_hash=bindparam("b_hash")),
+                     [{"b_source": source, "b_code": r["code"], "b_hash": r["row_hash"]} for r in same])
+        done = {r["code"] for r in same}
+        return [r for r in changed if r["code"] not in done]
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
         """code -> (row hash, reception time) of the stored versions."""
