@@ -7,14 +7,16 @@ from __future__ import annotations
 import argparse
 import os
 import pty
+import select
 import sys
+
+from test_sync import AS_OF, START, make_cfg
 
 from cchc.cli.progress import terminal_progress, wanted
 from cchc.pipeline import progress
 from cchc.pipeline.sync import make_context, run_sources
 from cchc.simulator.server import running
 from cchc.simulator.ward import SyntheticWard
-from tests.test_sync import AS_OF, START, make_cfg
 
 
 def test_reports_reach_the_listener_and_a_failing_listener_fails_nothing():
@@ -64,7 +66,10 @@ def test_bar_on_a_pseudo_terminal_shows_done_total_and_label():
             progress.report(100, 400, label="Hệ thống TTHC tỉnh")
             progress.report(400, 400, label="Hệ thống TTHC tỉnh")
         tty.flush()
-        text = os.read(master, 65536).decode("utf-8", "replace")
+        chunks = []
+        while select.select([master], [], [], 0.5)[0]:  # everything the bar wrote, however many writes
+            chunks.append(os.read(master, 65536))
+        text = b"".join(chunks).decode("utf-8", "replace")
     finally:
         tty.close()
         os.close(master)

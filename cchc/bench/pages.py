@@ -10,14 +10,14 @@ rendering of each record.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from cchc.bench.measure import HelperProcess
 
 _READY = "ready.json"  # written last: a directory without it is an interrupted recording
 
@@ -25,12 +25,11 @@ _READY = "ready.json"  # written last: a directory without it is an interrupted 
 def record_pages(url: str, list_path: str, params: dict, page_size: int, out: Path) -> dict:
     """Ask `url` for every page of the window (the query the sync will send) and keep each answer's
     bytes as out/NNNNN.json. Reuses a complete earlier recording of the same query."""
+    kept = recorded(list_path, params, page_size, out)
+    if kept is not None:
+        return kept
     meta = {"url_path": list_path, "params": params, "page_size": page_size}
     done = out / _READY
-    if done.exists():
-        kept = json.loads(done.read_text())
-        if {k: kept.get(k) for k in meta} == meta:
-            return kept
     out.mkdir(parents=True, exist_ok=True)
     for p in out.glob("*.json"):
         p.unlink()
@@ -49,6 +48,17 @@ def record_pages(url: str, list_path: str, params: dict, page_size: int, out: Pa
     meta |= {"pages": page, "records": records, "bytes": size}
     done.write_text(json.dumps(meta))
     return meta
+
+
+def recorded(list_path: str, params: dict, page_size: int, out: Path) -> dict | None:
+    """The description of a complete recording of this query in `out`, else None."""
+    meta = {"url_path": list_path, "params": params, "page_size": page_size}
+    done = out / _READY
+    if done.exists():
+        kept = json.loads(done.read_text())
+        if {k: kept.get(k) for k in meta} == meta:
+            return kept
+    return None
 
 
 def fetch_only(url: str, list_path: str, params: dict, page_size: int) -> int:
@@ -105,32 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class PageServer:
+class PageServer(HelperProcess):
     """The static server in its own process, so its work and memory are not the bench's."""
 
     def __init__(self, folder: Path):
-        from cchc.bench.measure import free_port
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "cchc.bench.pages", str(folder), str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("the page server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        super().__init__("cchc.bench.pages", str(folder), what="the page server", wait_s=30)
 
 
 def main(argv: list[str]) -> None:
