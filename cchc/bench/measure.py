@@ -79,24 +79,22 @@ class TreeMemory:
         self.sample()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-class SimulatorProcess:
-    """The simulator in its own process, so the benchmark's memory is the sync's alone."""
+class HelperProcess:
+    """A server the bench talks to, in its own process (its work and memory are not the bench's),
+    on a free loopback port; ready when its /health answers."""
 
-    def __init__(self, n: int, seed: int = 1):
-        self.port = _free_port()
+    def __init__(self, module: str, *args: str, what: str, wait_s: float = 60):
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cchc.cli", "simulate", "--port", str(self.port), "--dossiers", str(n),
-             "--seed", str(seed), "--as-of", AS_OF.isoformat()],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
+        self.proc = subprocess.Popen([sys.executable, "-m", module, *args, str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             try:
                 if requests.get(self.url + "/health", timeout=1).ok:
@@ -104,7 +102,7 @@ class SimulatorProcess:
             except requests.RequestException:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("the simulator did not start")
+        raise RuntimeError(f"{what} did not start")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -112,6 +110,14 @@ class SimulatorProcess:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class SimulatorProcess(HelperProcess):
+    """The simulator in its own process, so the benchmark's memory is the sync's alone."""
+
+    def __init__(self, n: int, seed: int = 1):
+        super().__init__("cchc.cli", "simulate", "--dossiers", str(n), "--seed", str(seed),
+                         "--as-of", AS_OF.isoformat(), "--port", what="the simulator")
 
 
 def bench_config(url: str, db_url: str, start: date) -> Config:

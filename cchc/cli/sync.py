@@ -6,6 +6,7 @@ import os
 
 from cchc.cli.checks import check_config
 from cchc.cli.output import print_json, print_sync_summary
+from cchc.cli.progress import terminal_progress, wanted
 from cchc.errors import FileMissing
 
 
@@ -14,12 +15,13 @@ def cmd_sync(args) -> int:
 
     check_config()
 
-    summary = sync_dossiers(
-        config_path=os.environ.get("CCHC_CONFIG"),
-        sources=args.source,
-        full=args.full,
-        today=args.today.isoformat() if args.today else None,
-    )
+    with terminal_progress(wanted(args)):
+        summary = sync_dossiers(
+            config_path=os.environ.get("CCHC_CONFIG"),
+            sources=args.source,
+            full=args.full,
+            today=args.today.isoformat() if args.today else None,
+        )
     if args.json:
         print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total",
                                             "by_source")})

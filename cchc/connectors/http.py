@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -270,7 +271,7 @@ class ResilientClient:
         url = self.url_for(path)
         resp, attempts = self._send(method, url, params=params, json_body=json_body, headers=headers)
         try:
-            data = json.loads(resp.content)
+            data = decode_json(resp.content)
         except (ValueError, UnicodeDecodeError):
             ctype = resp.headers.get("Content-Type", "?").split(";")[0] or "?"
             raise self.error(
@@ -411,6 +412,25 @@ class ResilientClient:
             wait = min(wait, max(0.0, deadline - time.monotonic()))
         if wait > 0:
             self._sleep(wait)
+
+
+#: Every digit to "0", everything else to " ": a run of 19 digits is then one `find` away.
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def decode_json(body: bytes):
+    """`json.loads(body)`, faster: orjson reads what it can (UTF-8, no NaN); anything else — another
+    encoding, NaN, a lone surrogate — is read by the standard library exactly as before. orjson reads
+    an integer beyond 64 bits as a float, so a body with a run of 19 digits or more (a fee of 10^30;
+    no date, phone or ID number is that long) goes to the standard library too: the result never
+    differs."""
+    if body.translate(_DIGITS).find(_LONG_NUMBER) < 0:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
 
 
 def _server_message(resp: requests.Response) -> str:

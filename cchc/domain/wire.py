@@ -34,9 +34,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
+
+import numpy as np
 
 from cchc.domain.calendar import VN_TZ
 from cchc.domain.records import (
@@ -137,7 +139,13 @@ PERSONAL_FIELDS = frozenset(
 
 def parse_wire_datetime(value, field: str, tz=VN_TZ) -> datetime | None:
     """`yyyyMMddHHmmss` (or `yyyyMMdd`) Vietnam local time -> aware datetime; "" -> None."""
-    if value is None:
+    if value.__class__ is str and len(value) == 14 and value.isdigit():  # the usual case, first
+        try:
+            return datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                            int(value[10:12]), int(value[12:14]), tzinfo=tz)
+        except ValueError:
+            pass  # said below, with the value quoted
+    if value is None or value == "":
         return None
     if isinstance(value, (dict, list)):
         raise RecordError(field, f"ngày giờ không đúng định dạng yyyyMMddHHmmss: {quote_value(value)}")
@@ -316,6 +324,8 @@ def _int_or_none(value, field: str) -> int | None:
 
 def _text(raw: dict, key: str) -> str:
     v = raw.get(key)
+    if v.__class__ is str:  # the usual case, first
+        return v.strip()
     if isinstance(v, (dict, list)):
         raise RecordError(key, f"phải là một chuỗi, nhận {quote_value(v)}")
     return "" if v is None else str(v).strip()
@@ -330,22 +340,85 @@ def _list(raw: dict, key: str) -> list:
     return v
 
 
-def parse_dossier(raw: dict, source: str, salt: bytes | None = None) -> Dossier:
-    """One canonical wire record -> Dossier, or RecordError naming the field and the reason."""
+#: Where the wire's times are (top level, each processing step, each supplement request).
+_TIMES = ("NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayTuChoi")
+_STEP_TIMES = ("ThoiDiemXuLy", "NgayBatDau", "NgayKetThucTheoQuyDinh")
+_SUPPLEMENT_TIMES = ("NgayBoSung", "NgayTiepNhanBoSung", "NgayHenTraTruoc", "NgayHenTraMoi")
+#: The value of each digit of `yyyyMMddHHmmss` in its part (year, month, day, hour, minute, second).
+_PLACES = np.array([[1000, 100, 10, 1] + [0] * 10, [0] * 4 + [10, 1] + [0] * 8, [0] * 6 + [10, 1] + [0] * 6,
+                    [0] * 8 + [10, 1] + [0] * 4, [0] * 10 + [10, 1, 0, 0], [0] * 12 + [10, 1]], dtype=np.int64).T
+
+
+def page_dates(raws: list, tz=VN_TZ) -> dict:
+    """The well-formed `yyyyMMddHHmmss` times of a page of raw records, read together: their digits
+    in one numpy pass, then one datetime each. A memo for `dates_memo` (so `parse_dossier` finds them
+    read); a value not read here (another length, other characters, a day that does not exist) is
+    left to `parse_wire_datetime`, which reads or rejects it naming its field, as always."""
+    values: set = set()
+    add = values.update
+    for raw in raws:
+        if raw.__class__ is not dict:
+            continue
+        add(v for k in _TIMES if (v := raw.get(k)).__class__ is str)  # strings only: a list here is hashable by no one
+        for key, names in (("QuaTrinhXuLy", _STEP_TIMES), ("DanhSachHoSoBoSung", _SUPPLEMENT_TIMES)):
+            items = raw.get(key)
+            if items.__class__ is list:
+                for item in items:
+                    if item.__class__ is dict:
+                        add(v for k in names if (v := item.get(k)).__class__ is str)
+    strs = [v for v in values if len(v) == 14 and v.isascii()]
+    if not strs:
+        return {}
+    digits = np.frombuffer("".join(strs).encode("ascii"), dtype=np.uint8).reshape(-1, 14) - 48
+    ok = (digits <= 9).all(axis=1).tolist()  # a character below "0" wraps around above 9
+    parts = (digits.astype(np.int64) @ _PLACES).tolist()
+    out = {}
+    for value, good, (y, mo, d, h, mi, sec) in zip(strs, ok, parts, strict=True):
+        if good:
+            try:
+                out[value] = datetime(y, mo, d, h, mi, sec, tzinfo=tz)
+            except ValueError:
+                pass  # not a date: parse_wire_datetime says so, naming the field
+    return out
+
+
+def dates_memo(memo: dict) -> Callable[[object, str], datetime | None]:
+    """`parse_wire_datetime` remembering in `memo` what it read (a page's records share many of their
+    times: a step starts when the one before ended). Only good values are kept, so a bad one still
+    raises naming its own field."""
+
+    def pdt(value, field: str) -> datetime | None:
+        if value.__class__ is str:
+            hit = memo.get(value)
+            if hit is not None:
+                return hit
+            out = parse_wire_datetime(value, field)
+            if out is not None:
+                if len(memo) >= 50_000:  # a bound, whatever the caller feeds it
+                    memo.clear()
+                memo[value] = out
+            return out
+        return parse_wire_datetime(value, field)
+
+    return pdt
+
+
+def parse_dossier(raw: dict, source: str, salt: bytes | None = None, dates: dict | None = None) -> Dossier:
+    """One canonical wire record -> Dossier, or RecordError naming the field and the reason.
+    `dates`: a dict kept across the records of a page, to read each distinct time once."""
     if not isinstance(raw, dict):
         raise RecordError("(bản ghi)", "không phải một đối tượng JSON")
     code = unicodedata.normalize("NFC", _text(raw, "MaHoSo"))
     if not code:
         raise RecordError("MaHoSo", "thiếu mã hồ sơ")
     try:
-        return _parse(raw, code, source, salt)
+        return _parse(raw, code, source, salt, parse_wire_datetime if dates is None else dates_memo(dates))
     except RecordError as e:
         e.code = code
         raise
 
 
-def _parse(raw: dict, code: str, source: str, salt: bytes | None) -> Dossier:
-    pdt = parse_wire_datetime
+def _parse(raw: dict, code: str, source: str, salt: bytes | None, pdt) -> Dossier:
     st = _int_or_none(raw.get("TrangThaiHoSo"), "TrangThaiHoSo")
     if st is None:
         raise RecordError("TrangThaiHoSo", "thiếu trạng thái hồ sơ")

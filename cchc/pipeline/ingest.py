@@ -13,7 +13,7 @@ from datetime import date
 from cchc.connectors.store import QuarantineItem, Store, UpsertResult
 from cchc.domain.records import Dossier, RecordError
 from cchc.domain.timeliness import effective_due
-from cchc.domain.wire import parse_dossier, parse_wire_datetime, quarantine_payload, scrub_text
+from cchc.domain.wire import page_dates, parse_dossier, parse_wire_datetime, quarantine_payload, scrub_text
 
 UNKNOWN_UNIT = "(không rõ đơn vị)"
 COUNT_KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined")
@@ -65,9 +65,10 @@ def parse_records(raws: list, source: str, salt: bytes | None,
     received date when it can be read (else the window's) so a later sync asks for it again."""
     good: list[Dossier] = []
     bad: list[QuarantineItem] = []
+    dates = page_dates(raws)  # the page's distinct times, read together
     for raw in raws:
         try:
-            good.append(parse_dossier(raw, source, salt))
+            good.append(parse_dossier(raw, source, salt, dates))
         except RecordError as e:
             key = e.code if e.code else (raw.get("MaHoSo") if isinstance(raw, dict) else None)
             item = QuarantineItem(source, key and str(key), e.field, scrub_text(e.reason), quarantine_payload(raw))

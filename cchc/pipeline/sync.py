@@ -30,6 +30,7 @@ from cchc.domain.sources import SOURCE_NAMES_VI
 from cchc.domain.units import unit_resolver
 from cchc.domain.wire import VN_TZ
 from cchc.pipeline.ingest import COUNT_KEYS, SyncCounts, store_dossiers, store_page
+from cchc.pipeline.progress import report as report_progress
 
 PROVINCIAL = "provincial"
 
@@ -157,6 +158,8 @@ def provincial_batch(ctx: SyncContext, window: dict, start_page: int, max_pages:
         _, c = store_page(ctx.store, PROVINCIAL, p.records, ctx.salt, ctx.calendar, cursor, run_id=ctx.run_id,
                           unit_of=ctx.unit_of, window=(wfrom, wto))
         counts.merge(c)
+        done = p.total_count if last else min(p.total_count, page * client.page_size)
+        report_progress(done, p.total_count, label=SOURCE_NAMES_VI[PROVINCIAL])  # the terminal's bar, if any
         if last:
             if window.get("started_at"):  # the whole window was read: what it did not quarantine again is fine
                 ctx.store.resolve_quarantine(PROVINCIAL, wfrom, wto, datetime.fromisoformat(window["started_at"]))

@@ -13,20 +13,24 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import (
     BigInteger,
     Integer,
     SmallInteger,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
@@ -116,6 +120,8 @@ def safe_url(url: str) -> str:
 def _naive(dt: datetime | None, tz=VN) -> datetime | None:
     if dt is None:
         return None
+    if dt.tzinfo is tz:  # the usual case, first
+        return dt.replace(tzinfo=None)
     if dt.tzinfo is None:
         return dt
     if dt.tzinfo is not tz:
@@ -169,9 +175,28 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
         "applicant_hash": d.applicant_hash,
     }
     steps = [(s.officer, s.title, s.department, s.at, s.started_at, s.step_due) for s in d.steps]
-    row["row_hash"] = hashlib.md5(repr((tuple(row.values()), steps)).encode(), usedforsecurity=False).hexdigest()
+    row["row_hash"] = _content_hash(tuple(row.values()), steps)
     row["synced_at"] = synced_at
     return row
+
+
+def _content_hash(values: tuple, steps: list) -> str:
+    """The hash that tells a real change: md5 of the row's values and its steps, written by orjson
+    (fast, and the same bytes for the same values whoever holds them); repr() for what orjson cannot
+    write (an integer beyond 64 bits never reaches here: `check_dossier` refuses it)."""
+    try:
+        blob = orjson.dumps((values, steps))
+    except TypeError:  # orjson.JSONEncodeError is one
+        blob = repr((values, steps)).encode()
+    return hashlib.md5(blob, usedforsecurity=False).hexdigest()
+
+
+def legacy_row_hash(row: dict, d: Dossier) -> str:
+    """The row hash as stored before 2026-12-01 (md5 of repr()): a dossier stored then and unchanged
+    since is unchanged, not updated, at the first sync after the upgrade (its hash is rewritten)."""
+    values = tuple(v for k, v in row.items() if k not in ("row_hash", "synced_at"))
+    steps = [(s.officer, s.title, s.department, s.at, s.started_at, s.step_due) for s in d.steps]
+    return hashlib.md5(repr((values, steps)).encode(), usedforsecurity=False).hexdigest()
 
 
 def step_rows(d: Dossier) -> list[dict]:
@@ -273,29 +298,31 @@ def _misfit(table, row: dict, prefix: str = "") -> tuple[str, str] | None:
     return None
 
 
-def _page_fits(table, rows: list[dict]) -> bool:
-    """True when `_misfit` would find nothing in any of `rows`, told a column at a time (the longest
-    text, a NUL anywhere, the smallest and largest integer); False when one might not fit, or holds
-    a value of a kind this check leaves to `_misfit` (a subclass of str, int or float)."""
-    for key, _, length, bound in _column_limits(table):
-        col = [r.get(key) for r in rows]
-        kinds = set(map(type, col))
-        kinds.discard(type(None))
-        if not kinds:
-            continue
-        if str in kinds:
-            texts = [v for v in col if v.__class__ is str]
-            if "\x00" in "".join(texts) or (length and max(map(len, texts)) > length):
-                return False
-        if int in kinds and bound is not None:
-            ints = [v for v in col if v.__class__ is int]
-            if not -bound <= min(ints) <= max(ints) < bound:
-                return False
-        if float in kinds and not all(map(math.isfinite, (v for v in col if v.__class__ is float))):
-            return False
-        if any(issubclass(k, (str, int, float)) and k not in (str, int, float, bool) for k in kinds):
-            return False
-    return True
+def _suspects(table, rows: list[dict]) -> set[int]:
+    """Indexes of the rows `_misfit` might find a problem in, a column of the page at a time (a few C
+    loops over each column instead of a Python loop over each value): every other row fits for sure."""
+    out: set[int] = set()
+    for name, _, length, bound in _column_limits(table):
+        try:
+            vals = list(map(itemgetter(name), rows))
+        except KeyError:  # a column the rows do not all fill
+            vals = [r.get(name) for r in rows]
+        for kind in set(map(type, vals)):
+            if kind is bool or not issubclass(kind, (str, int, float)):  # `_misfit` passes these by
+                continue
+            same = [v for v in vals if v.__class__ is kind]
+            if kind is str:
+                if "\x00" not in "".join(same) and not (length and max(map(len, same)) > length):
+                    continue
+                out.update(i for i, v in enumerate(vals) if v.__class__ is str
+                           and ("\x00" in v or (length and len(v) > length)))
+            elif kind is int:
+                if bound is None or (-bound <= min(same) and max(same) < bound):
+                    continue
+                out.update(i for i, v in enumerate(vals) if v.__class__ is int and not -bound <= v < bound)
+            else:  # a float, or a type the screen does not know: `_misfit` looks at each
+                out.update(i for i, v in enumerate(vals) if v.__class__ is kind)
+    return out
 
 
 def _data_error(e: BaseException) -> str | None:
@@ -397,19 +424,20 @@ class Store:
             latest[d.code] = d  # a code twice in a page: the later copy wins
         bad = list(quarantined)
         refused: set[str] = set()
-        rows: dict[str, tuple[Dossier, dict]] = {}
-        built = [(code, d, dossier_row(d, effective_due(d) if effective_due else d.due_at, now))
-                 for code, d in latest.items()]
-        fits = _page_fits(dossiers, [row for _, _, row in built])  # else each row is looked at
-        for code, d, row in built:
-            problem = (None if fits else _misfit(dossiers, row)) or (d.steps and next(
-                (p for s in step_rows(d) if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))),
-                None)) or None
+        rows: dict[str, tuple[Dossier, dict, list[dict]]] = {}
+        page = [(d, dossier_row(d, effective_due(d) if effective_due else d.due_at, now), step_rows(d))
+                for d in latest.values()]
+        suspect = _suspects(dossiers, [row for _, row, _ in page])
+        flat = [(i, s) for i, (_, _, steps) in enumerate(page) for s in steps]
+        suspect.update(flat[j][0] for j in _suspects(processing_steps, [s for _, s in flat]))
+        for i, (d, row, steps) in enumerate(page):
+            problem = None if i not in suspect else _misfit(dossiers, row) or next(
+                (p for s in steps if (p := _misfit(processing_steps, s, f"QuaTrinhXuLy[{s['seq']}]."))), None)
             if problem is not None:
-                bad.append(QuarantineItem(source, code, problem[0], problem[1], None, *_days(d)))
-                refused.add(code)
+                bad.append(QuarantineItem(source, d.code, problem[0], problem[1], None, *_days(d)))
+                refused.add(d.code)
             else:
-                rows[code] = (d, row)
+                rows[d.code] = (d, row, steps)
         try:
             result = self._write_page(source, rows, bad, cursor, cursor_key, run_id, now)
             result.refused_codes = refused
@@ -431,14 +459,17 @@ class Store:
         result.add(self._write_page(source, {}, bad, cursor, cursor_key, run_id, now))
         return result
 
-    def _write_page(self, source: str, latest: dict[str, tuple[Dossier, dict]], quarantined: list[QuarantineItem],
+    def _write_page(self, source: str, latest: dict[str, tuple[Dossier, dict, list[dict]]],
+                    quarantined: list[QuarantineItem],
                     cursor: dict | None, cursor_key: str | None, run_id: str | None, now: datetime) -> UpsertResult:
         result = UpsertResult()
-        rows = [row for _, row in latest.values()]
+        rows = [row for _, row, _ in latest.values()]
         with self.engine.begin() as conn:
             if rows:
                 existing = self._stored_versions(conn, source, list(latest))
                 changed = [r for r in rows if existing.get(r["code"], (None,))[0] != r["row_hash"]]
+                if changed and existing:
+                    changed = self._rehash_legacy(conn, source, changed, existing, latest)
                 result.inserted_codes = {r["code"] for r in changed if r["code"] not in existing}
                 result.updated_codes = {r["code"] for r in changed if r["code"] in existing}
                 result.inserted = len(result.inserted_codes)
@@ -453,7 +484,7 @@ class Store:
                                 processing_steps.c.source == source, processing_steps.c.code.in_(chunk)
                             )
                         )
-                    steps = [s for r in changed if latest[r["code"]][0].steps for s in step_rows(latest[r["code"]][0])]
+                    steps = [s for r in changed for s in latest[r["code"]][2]]
                     if steps:
                         conn.execute(processing_steps.insert(), steps)
                     # How far back the change reaches: reception (old and new) and the new steps' times.
@@ -482,6 +513,21 @@ class Store:
             if cursor is not None:
                 self._save_cursor(conn, cursor_key or source, cursor, now)
         return result
+
+    def _rehash_legacy(self, conn: Connection, source: str, changed: list[dict], existing: dict,
+                       latest: dict) -> list[dict]:
+        """`changed` without the rows stored under the old hash and unchanged since: their stored
+        hash is rewritten (nothing else), so the next sync compares the new hashes only."""
+        same = [r for r in changed if r["code"] in existing
+                and existing[r["code"]][0] == legacy_row_hash(r, latest[r["code"]][0])]
+        if not same:
+            return changed
+        conn.execute(update(dossiers).where(dossiers.c.source == bindparam("b_source"),
+                                            dossiers.c.code == bindparam("b_code"))
+                     .values(row_hash=bindparam("b_hash")),
+                     [{"b_source": source, "b_code": r["code"], "b_hash": r["row_hash"]} for r in same])
+        done = {r["code"] for r in same}
+        return [r for r in changed if r["code"] not in done]
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
         """code -> (row hash, reception time) of the stored versions."""
