@@ -95,3 +95,32 @@ def test_sync_reports_each_page_up_to_the_window_total(tmp_path, sqlite_url, mon
     assert {(label, total, unit) for label, _, total, unit in seen} == {("Hệ thống TTHC tỉnh", want, "hồ sơ")}
     done = [d for _, d, _, _ in seen]
     assert done == sorted(done) and done[-1] == want == counts.total("provincial")["fetched"]
+
+
+def test_import_reports_rows_done_and_ends_at_the_file_total(tmp_path, sqlite_url):
+    """An Excel import reports after each batch: rows done rising, a total estimated from how far
+    through the file it is, and at the end done == total == the rows of the file."""
+    from datetime import date
+
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+    from cchc.pipeline.sync import import_excel_file
+    from cchc.simulator.excel_export import export_excel
+
+    ward = SyntheticWard(seed=3, n_dossiers=900, as_of=date(2026, 11, 20), months=6)
+    path = tmp_path / "xuat.xlsx"
+    rows = export_excel(ward, str(path))
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parent.parent / "config" / "demo.yaml",
+                      env={"CCHC_DATABASE_URL": sqlite_url})
+    store = Store(sqlite_url)
+    store.migrate()
+    seen = []
+    with progress.listening(lambda *a: seen.append(a)):
+        import_excel_file(make_context(cfg, store), str(path), batch_size=200)
+    assert len(seen) >= 4 and {(label, unit) for label, _, _, unit in seen} == {("Nhập xuat.xlsx", "dòng")}
+    done = [d for _, d, _, _ in seen]
+    assert done == sorted(done) and seen[-1][1] == seen[-1][2] == rows
+    assert all(total is not None and total >= d for _, d, total, _ in seen)
+    store.dispose()

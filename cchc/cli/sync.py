@@ -36,8 +36,9 @@ def cmd_import_excel(args) -> int:
     check_config()
     if not os.path.exists(args.file):
         raise FileMissing(f"{args.file}: không tìm thấy tệp (file not found)")
-    summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file),
-                            excel_encoding=getattr(args, "encoding", None))
+    with terminal_progress(wanted(args)):
+        summary = sync_dossiers(config_path=os.environ.get("CCHC_CONFIG"), excel_file=os.path.abspath(args.file),
+                                excel_encoding=getattr(args, "encoding", None))
     if args.json:
         print_json({k: summary[k] for k in ("fetched", "inserted", "updated", "unchanged", "quarantined", "total")}
                    | {"errors": summary["row_errors"],

@@ -241,18 +241,33 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encod
         good.clear()
         bad.clear()
 
-    for _row, item in iter_export(path, source=EXCEL, encoding=encoding):
-        if isinstance(item, RowError):
-            reason = f"{name}, dòng {item.row}, cột '{item.column}': {item.reason}"
-            row_errors.append(reason)
-            bad.append(QuarantineItem(EXCEL, item.code, item.column, reason, {"file": name, "row": item.row}))
-        else:
-            good.append(item)
-        if len(good) + len(bad) >= batch_size:
-            flush()
-    flush()
+    done = 0
+    with iter_export(path, source=EXCEL, encoding=encoding) as stream:
+        for _row, item in stream:
+            if isinstance(item, RowError):
+                reason = f"{name}, dòng {item.row}, cột '{item.column}': {item.reason}"
+                row_errors.append(reason)
+                bad.append(QuarantineItem(EXCEL, item.code, item.column, reason, {"file": name, "row": item.row}))
+            else:
+                good.append(item)
+            if len(good) + len(bad) >= batch_size:
+                done += len(good) + len(bad)
+                flush()
+                _report_import(done, stream.fraction_read(), name)
+        done += len(good) + len(bad)
+        flush()
+        _report_import(done, 1.0, name)
     counts.errors.extend(row_errors)
     return {"counts": counts.to_dict()}
+
+
+def _report_import(done: int, fraction: float, name: str) -> None:
+    """Rows done so far, and the total they point to from how far through the file they are (an
+    export's own row count is often wrong): the progress bar's rate and time left."""
+    from cchc.pipeline.progress import report
+
+    total = round(done / fraction) if fraction > 0 else None
+    report(done, max(total, done) if total is not None else None, label=f"Nhập {name}", unit="dòng")
 
 
 def new_run_id() -> str:
