@@ -87,7 +87,8 @@ def free_port() -> int:
 
 class HelperProcess:
     """A server the bench talks to, in its own process (its work and memory are not the bench's),
-    on a free loopback port; ready when its /health answers."""
+    on a free loopback port (the last argument of its command line); ready when `ready()` says so
+    (by default, when its /health answers)."""
 
     def __init__(self, module: str, *args: str, what: str, wait_s: float = 60):
         self.port = free_port()
@@ -96,13 +97,17 @@ class HelperProcess:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.2)
+            if self.ready():
+                return
+            time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"{what} did not start")
+
+    def ready(self) -> bool:
+        try:
+            return requests.get(self.url + "/health", timeout=1).ok
+        except requests.RequestException:
+            return False
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
-from cchc.bench.measure import AS_OF, BENCH_DIR, bench_config, peak_rss_mb
+from cchc.bench.measure import AS_OF, BENCH_DIR, HelperProcess, bench_config, clear_outbox, peak_rss_mb
 from cchc.connectors.mail import SmtpSettings
-from cchc.connectors.mailbox import free_port
 from cchc.connectors.store import Store
-from cchc.connectors.store.outbox import outbox, outbox_attempts
 from cchc.domain.records import EXCLUDED_STATUSES, FINISHED_STATUSES, OPEN_STATUSES, sql_in
 from cchc.pipeline import reminders as pr
 from cchc.pipeline.ingest import store_page
@@ -57,41 +53,25 @@ def baseline(store: Store, horizon: datetime, indexed: bool = False) -> int:
         return len(conn.execute(text(sql), params).fetchall())
 
 
-def _clear_outbox(store: Store) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(delete(outbox_attempts))
-        conn.execute(delete(outbox))
-
-
-class MailboxProcess:
+class MailboxProcess(HelperProcess):
     """`cchc mailbox` in its own process (as the simulator in the sync bench): what it costs to receive
     and store the messages is not the measured side's. Counts the .eml files it wrote."""
 
-    def __init__(self, directory: str, port: int):
+    def __init__(self, directory: str):
         self.directory = directory
-        self.proc = subprocess.Popen([sys.executable, "-m", "cchc.cli", "mailbox", "--port", str(port), "--dir",
-                                      directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("the local mailbox did not start")
+        super().__init__("cchc.cli", "mailbox", "--dir", directory, "--port", what="the local mailbox")
+
+    def ready(self) -> bool:  # an SMTP server: it accepts connections
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
 
     def received(self) -> int:
         from pathlib import Path
 
         return len(list(Path(self.directory).glob("*.eml")))
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 def bench_reminders(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
@@ -125,15 +105,14 @@ def bench_reminders(n: int, db_url: str | None = None, note: Callable[[str], Non
             raise RuntimeError("the indexed baseline does not select the same dossiers")
         indexed_s = min(indexed_s, time.perf_counter() - t0)
     mail_dir = tempfile.mkdtemp(prefix="cchc-bench-mail-")
-    port = free_port()
-    settings = SmtpSettings.resolve(cfg.smtp.model_copy(update={"host": "127.0.0.1", "port": port, "tls": "none",
-                                                                "username": None}), env={})
     now = datetime.combine(day, dtime(7, 30))
     runs, info = [], {}
-    box = MailboxProcess(mail_dir, port)
+    box = MailboxProcess(mail_dir)
     try:
+        settings = SmtpSettings.resolve(cfg.smtp.model_copy(update={"host": "127.0.0.1", "port": box.port,
+                                                                    "tls": "none", "username": None}), env={})
         for _ in range(2):  # the faster of two runs (the first is cold); a fresh outbox each time
-            _clear_outbox(store)
+            clear_outbox(store)
             t0 = time.perf_counter()
             plan = pr.plan_day(store, cfg, day, "provincial")
             rendered = pr.render(cfg, plan)
