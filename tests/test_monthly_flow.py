@@ -15,6 +15,7 @@ import pytest
 import yaml
 from docx import Document
 from openpyxl import load_workbook
+from test_flows import read_artifacts
 
 from cchc.bench.indicators import populate
 from cchc.bench.measure import AS_OF, bench_config
@@ -136,27 +137,13 @@ def test_report_monthly_sends_once_per_recipient_with_the_stats_figures(env, cap
     assert len(_monthly_mail(env)) == 2
 
 
-def _artifacts(prefix: str) -> dict:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
-    with get_client(sync_client=True) as client:
-        arts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=prefix)),
-                                     sort=ArtifactSort.CREATED_DESC)
-    latest: dict = {}
-    for a in arts:
-        latest.setdefault(a.key, a)
-    return latest
-
-
 def test_artifacts_mirror_the_email_and_list_the_files(env, capsys):
     code, _, err = _run(capsys, "report", "monthly", "--period", PERIOD, "--dry-run")
     assert code == 0, err
     key = f"tong-hop-thang-{WARD}-{PERIOD}"
-    arts = _artifacts(key)
+    arts = read_artifacts(key)
     assert arts[key].type == "markdown" and "Xếp hạng các đơn vị" in arts[key].data
-    listing = _artifacts(f"tep-{key}")[f"tep-{key}"].data
+    listing = read_artifacts(f"tep-{key}")[f"tep-{key}"].data
     assert "bieu06-" in listing and ".docx" in listing and str(env["tmp"] / "reports" / PERIOD) in listing
 
 
