@@ -142,7 +142,7 @@ def record_demo_finding(store: Store, cfg, plan: dict, today: date) -> tuple[int
         if f.finding == DEMO_FINDING:
             return f.id, False
     deadline = cfg.make_calendar().add_working_days(today, 2)
-    head = cfg.unit_by_code(unit)
-    fid = ins.add_finding(unit, DEMO_FINDING, DEMO_REMEDIATION, head.name if head else unit, deadline,
+    responsible = cfg.unit_by_code(unit)
+    fid = ins.add_finding(unit, DEMO_FINDING, DEMO_REMEDIATION, responsible.name if responsible else unit, deadline,
                           selection_id=selection_id)
     return fid, True

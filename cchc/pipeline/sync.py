@@ -264,10 +264,8 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encod
 def _report_import(done: int, fraction: float, name: str) -> None:
     """Rows done so far, and the total they point to from how far through the file they are (an
     export's own row count is often wrong): the progress bar's rate and time left."""
-    from cchc.pipeline.progress import report
-
     total = round(done / fraction) if fraction > 0 else None
-    report(done, max(total, done) if total is not None else None, label=f"Nhập {name}", unit="dòng")
+    report_progress(done, max(total, done) if total is not None else None, label=f"Nhập {name}", unit="dòng")
 
 
 def new_run_id() -> str:
