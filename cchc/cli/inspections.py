@@ -4,6 +4,7 @@ planning (issue 11). `plan` and `spot-check` run their flows; the others read or
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from cchc.cli.checks import check_config
 from cchc.cli.output import print_files, print_json
@@ -16,12 +17,18 @@ def _cfg():
     return load_config(os.environ.get("CCHC_CONFIG"))
 
 
-def _store(cfg):
+@contextmanager
+def _inspections(cfg):
+    """The ward's inspection records (the store migrated, disposed of on the way out)."""
     from cchc.connectors.store import Store
+    from cchc.connectors.store.inspections import Inspections
 
     store = Store(cfg.database_url)
-    store.migrate()
-    return store
+    try:
+        store.migrate()
+        yield Inspections(store)
+    finally:
+        store.dispose()
 
 
 def _check_unit(cfg, code: str) -> None:
@@ -85,28 +92,20 @@ def cmd_draw(args) -> int:
 
 
 def cmd_verify_selection(args) -> int:
-    from cchc.connectors.store.inspections import Inspections
-
     cfg = _cfg()
-    store = _store(cfg)
-    try:
-        check = Inspections(store).verify_selection(args.id)
-    finally:
-        store.dispose()
+    with _inspections(cfg) as ins:
+        check = ins.verify_selection(args.id)
     word = "KHỚP / matches" if check.ok else "KHÔNG KHỚP / does not match"
     print(f"{word}: {check.reason}")
     return 0 if check.ok else 1
 
 
 def cmd_complaint(args) -> int:
-    from cchc.connectors.store.inspections import Inspections
     from cchc.domain.inspection_risk import Complaint
     from cchc.domain.text import format_int
 
     cfg = _cfg()
-    store = _store(cfg)
-    try:
-        ins = Inspections(store)
+    with _inspections(cfg) as ins:
         if args.action == "add":
             _check_unit(cfg, args.unit)
             if not args.summary.strip():
@@ -116,8 +115,6 @@ def cmd_complaint(args) -> int:
             print(f"Đã ghi phản ánh số {cid} cho đơn vị {args.unit} (không lưu danh tính người phản ánh).")
             return 0
         result = ins.import_complaints(args.file, [u.code for u in cfg.units], encoding=args.encoding)
-    finally:
-        store.dispose()
     print(f"Đã nhập {format_int(len(result.added))}/{format_int(result.rows_read)} phản ánh từ {args.file}.")
     for e in result.errors[:50]:
         print(f"  - {e}")
@@ -150,13 +147,10 @@ def cmd_spot_check(args) -> int:
 
 
 def cmd_finding(args) -> int:
-    from cchc.connectors.store.inspections import Inspections
     from cchc.domain.text import format_int
 
     cfg = _cfg()
-    store = _store(cfg)
-    try:
-        ins = Inspections(store)
+    with _inspections(cfg) as ins:
         if args.action == "add":
             _check_unit(cfg, args.unit)
             fid = ins.add_finding(args.unit, args.finding, args.remediation, args.responsible, args.deadline)
@@ -186,6 +180,4 @@ def cmd_finding(args) -> int:
                     due = f" — hạn {f.deadline:%d/%m/%Y}" if f.deadline else ""
                     print(f"  [{f.id}] {f.unit_code}: {f.finding} — {f.status_vi}{due}"
                           + (f" — khắc phục: {f.remediation}" if f.remediation else ""))
-    finally:
-        store.dispose()
     return 0
