@@ -149,6 +149,7 @@ def test_demo_uses_its_own_store_and_a_new_seed_replaces_only_its_rows(demo_env,
     assert first > 200 and own.get_cursor("demo")["seed"] == 1
     assert "vào sqlite:///var/demo.sqlite" in out
     assert "CCHC_DATABASE_URL=sqlite:///var/demo.sqlite cchc stats" in out  # how to read the demo's store
+    assert "Không gửi thư (--quick" in out and "Không có thư mới" not in out  # --quick sends nothing
     monkeypatch.setenv("CCHC_DATABASE_URL", real_url)  # the demo set it to its own store for its flows
     code, out, err = demo(capsys, "--seed", "2", "--quick")
     assert code == 0, err
@@ -206,3 +207,31 @@ def test_a_demo_store_written_by_another_sync_is_refused(tmp_path):
         c.execute(text("CREATE TABLE khach (id INTEGER)"))
     with pytest.raises(DemoStoreRefused, match="không phải kho dữ liệu cchc"):
         check_demo_store(other)
+
+
+def test_two_demos_at_once_both_finish_and_store_each_dossier_once(demo_env, capsys, prefect_harness):
+    """An operator starts `cchc demo` twice in the same folder: the second waits for the first's sync
+    (the store's sync lock), both finish, and the store holds every dossier once."""
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value() or "", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cchc.cli", "demo", "--dossiers", "300", "--as-of", AS_OF, "--quick"]
+    runs = [subprocess.Popen(cmd, cwd=demo_env, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stdout.read(), p.stderr.read()) for p in runs]
+    for code, out, err in results:
+        assert code == 0, err
+        assert "Traceback" not in err and "KẾT QUẢ ĐỒNG BỘ HỒ SƠ" in out
+    own = Store(f"sqlite:///{demo_env}/var/demo.sqlite")
+    try:
+        codes = [c for part in own.iter_codes("provincial") for c in part]
+        assert len(codes) == len(set(codes)) == own.count_dossiers("provincial") > 200
+        code, out, err = demo(capsys, "--quick")  # a third run finds everything stored: adds nothing
+        assert code == 0, err
+        assert "thêm mới 0," in out and own.count_dossiers("provincial") == len(codes)
+    finally:
+        own.dispose()

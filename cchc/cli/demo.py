@@ -105,7 +105,7 @@ def cmd_demo(args) -> int:
     finally:
         box.stop()
         store.dispose()
-    _where_to_look(configured_url, db_url, period, artifacts, files, received)
+    _where_to_look(configured_url, db_url, period, artifacts, files, received, quick=args.quick)
     return 0
 
 
@@ -173,11 +173,13 @@ def _the_rest(cfg, store, as_of: date, quick: bool = False) -> tuple[str, list[s
 
 
 def _where_to_look(configured_url: str, db_url: str, period: str, artifacts: list[str], files: list[str],
-                   received: list) -> None:
+                   received: list, quick: bool = False) -> None:
     from cchc.connectors.store import safe_url
 
     _step(8, "Xem kết quả ở đâu:")
-    if received:
+    if quick:
+        print("   - Không gửi thư (--quick bỏ qua nhắc việc và thư tháng)")
+    elif received:
         print(f"   - Thư nhận được lần này: {len(received)} thư, tệp .eml trong {os.path.abspath(MAIL_DIR)}/")
     else:
         print(f"   - Không có thư mới (mọi thư đã gửi ở lần chạy trước; các tệp .eml trong "
