@@ -664,6 +664,13 @@ class Store:
     def count_dossiers(self, source: str | None = None) -> int:
         return self._count(dossiers, source)
 
+    def sources_held(self) -> list[str]:
+        """The sources (`domain.sources.SOURCES`) the store holds dossiers of: one index probe each,
+        not a count of every row (`count_by_source`)."""
+        with self.engine.connect() as conn:
+            return [s for s in SOURCES if conn.execute(
+                select(dossiers.c.code).where(dossiers.c.source == s).limit(1)).first() is not None]
+
     def count_by_source(self) -> dict[str, int]:
         """Dossiers per source held in the store (sources without dossiers absent)."""
         q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
