@@ -129,9 +129,14 @@ def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) ->
     return m.indicator_table(data.cells, by=by)
 
 
-def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
+def bieu06(data: PeriodData, cfg: Config, unit_table: pd.DataFrame | None = None) -> tuple[list, list]:
+    """Biểu 06 rows by field and by top unit; `unit_table`: the period's `group_table(data, cfg,
+    "unit")` when the caller holds it (not computed again)."""
+    from cchc.domain.bieu06 import table_rows
+
     by_field = bieu06_rows(data.cells, by="field")
-    by_unit = bieu06_rows(data.cells, by="unit", units=top_units(cfg))
+    by_unit = (table_rows(unit_table) if unit_table is not None
+               else bieu06_rows(data.cells, by="unit", units=top_units(cfg)))
     return by_field, by_unit
 
 

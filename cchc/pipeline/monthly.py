@@ -197,7 +197,7 @@ def write_tables(cfg: Config, fig: mo.MonthlyFigures, data, folder: Path) -> tup
     chart = mo.trend_chart_png(fig.trend)
     chart_path = folder / names["chart"]
     chart_path.write_bytes(chart)
-    by_field, by_unit = ti.bieu06(data, cfg)
+    by_field, by_unit = ti.bieu06(data, cfg, data.tables.get("unit"))  # the top units' table, computed once
     per = data.period
     notes = [mo.PROVISIONAL_NOTE] if fig.provisional else []
     xlsx = write_bieu06_xlsx(folder / names["xlsx"], ward_name=cfg.ward.name, province=cfg.ward.province,
