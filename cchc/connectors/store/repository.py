@@ -536,12 +536,11 @@ class Store:
         """The reception times of the same codes' rows in the other sources (those a copy is compared
         with): a national copy arriving or changing alters the reconciliation cells of the months its
         provincial dossier belongs to (from its reception on), which its own times need not tell."""
-        others = [s for s in SOURCES if s != source]
         out: list[datetime] = []
-        for chunk in _chunks(codes, 900):
-            q = select(dossiers.c.received_at).where(dossiers.c.source.in_(others), dossiers.c.code.in_(chunk),
-                                                     dossiers.c.received_at.is_not(None))
-            out.extend(t for (t,) in conn.execute(q))
+        for other in (s for s in SOURCES if s != source):
+            for chunk in _chunks(codes, 900):  # by primary key (source, code), as `_stored_versions`
+                q = select(dossiers.c.received_at).where(dossiers.c.source == other, dossiers.c.code.in_(chunk))
+                out.extend(t for (t,) in conn.execute(q) if t is not None)
         return out
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
