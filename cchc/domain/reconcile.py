@@ -32,6 +32,9 @@ KIND_FINISH = "lệch ngày kết thúc"
 KINDS = (KIND_MISSING, KIND_STATUS, KIND_DUE, KIND_FINISH)
 
 MISMATCH_COLUMNS = ("code", "unit_code", "kind", "provincial_value", "national_value")
+#: The national copy's columns `reconcile` reads (matched by code; the end is finished_at, else
+#: returned_at), with those every facts frame has (unit_code, received_at).
+COPY_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "finished_at", "returned_at")
 SUMMARY_COUNTS = (
     "provincial",
     "on_national",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cchc.config import Config
@@ -26,7 +27,7 @@ from cchc.connectors.store import Store
 from cchc.domain import metrics as m
 from cchc.domain.cells import compose_cells, compose_officers
 from cchc.domain.periods import Period, period_of
-from cchc.domain.reconcile import compose_reconciliation, reconcile_cells
+from cchc.domain.reconcile import COPY_COLUMNS, compose_reconciliation, reconcile_cells
 from cchc.domain.sources import COPY_SOURCE
 
 KINDS = ("bieu06", "766", "officers")
@@ -82,30 +83,41 @@ def compute_pieces(store: Store, cfg: Config, pieces: list[Period], source: str 
     start, end = min(p.start for p in pieces), max(p.end for p in pieces)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cchc-cells") as pool:
         steps_f = pool.submit(store.load_steps, source, start, end)
-        # as `indicators.load_rows` reads them: a dossier without a reception time is in no scope
+        # the copies of the dossiers `indicators.load_rows` reads (a dossier without a reception
+        # time is in no scope), only the columns compared
         national_f = pool.submit(store.load_facts, COPY_SOURCE, start, end, scope_source=source,
-                                 columns=store.NATIONAL_COLUMNS, scoped=True)
+                                 columns=COPY_COLUMNS, scoped=True)
         facts = store.load_facts(source, start, end)
         steps, national = steps_f.result(), national_f.result()
+    copy_of = _copy_positions(facts, national)
+    placed = facts["received_at"].notna().to_numpy()
     out = []
     for piece in pieces:
-        f = facts if len(pieces) == 1 else facts[m.can_matter(facts, piece)]
+        cut = slice(None) if len(pieces) == 1 else np.asarray(m.can_matter(facts, piece), dtype=bool)
+        f = facts if len(pieces) == 1 else facts[cut]
         st = steps if len(pieces) == 1 else steps[m.steps_can_matter(steps, piece)]
         classified = m.classify(f, piece, mode="bieu06", compare=compare, calendar=cal)
         b06 = m.cell_table(classified)
         c766 = m.cell_table(m.classify(f, piece, mode="766", compare=compare, calendar=cal))
-        rec = reconcile_cells(classified, national, piece, compare, reached=_reached(f, national, len(pieces) == 1))
+        # the copies of the piece's dossiers, and how many of them its own read (`indicators.load_rows`:
+        # the dossiers with a reception time) would reach
+        pos = copy_of[cut]
+        copies = national.iloc[np.sort(pos[pos >= 0])]
+        rec = reconcile_cells(classified, copies, piece, compare, reached=int(((pos >= 0) & placed[cut]).sum()))
         out.append(Cells(piece, b06, c766, m.officer_table(st, piece, compare=compare), rec))
     return out
 
 
-def _reached(facts: pd.DataFrame, national: pd.DataFrame, own_read: bool) -> int:
-    """How many national copies the piece's own read (`indicators.load_rows`) would reach: those of
-    its dossiers with a reception time (`national`, read for all pieces, when it is that read)."""
-    if own_read or not len(national):
-        return len(national)
-    codes = facts.loc[facts["received_at"].notna(), "code"]
-    return int(national["code"].isin(codes).sum())
+def _copy_positions(facts: pd.DataFrame, national: pd.DataFrame) -> np.ndarray:
+    """For each row of `facts`, the position of its code's row in `national` (-1: none; codes are
+    unique per source): one hash lookup for all pieces, which then take only their own copies."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(national) or not len(facts):
+        return np.full(len(facts), -1, dtype=np.int64)
+    pos = pc.index_in(pa.array(facts["code"].astype(str)), value_set=pa.array(national["code"].astype(str)))
+    return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _attrs(kind: str, period: Period, cfg: Config) -> dict:
