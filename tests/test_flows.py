@@ -97,6 +97,7 @@ def test_a_national_only_sync_refreshes_the_provincial_months_cells(env, capsys)
 
     store = Store(load_config(str(env["cfg"])).database_url)
     try:
+        store.migrate()  # when this test runs alone
         store.drop_kept_cells()
     finally:
         store.dispose()
