@@ -89,6 +89,25 @@ def test_sync_cli_json_twice_is_idempotent(env, capsys):
     assert _cell_entries(env) == kept  # nothing changed, nothing recomputed
 
 
+def test_a_national_only_sync_refreshes_the_provincial_months_cells(env, capsys):
+    """The provincial months' reconciliation cells depend on the national copies: a sync of the
+    national portal alone ends by bringing the provincial months' cells (every kind) up to date."""
+    from cchc.config import load_config
+    from cchc.connectors.store import Store
+
+    store = Store(load_config(str(env["cfg"])).database_url)
+    try:
+        store.migrate()  # when this test runs alone
+        store.drop_kept_cells()
+    finally:
+        store.dispose()
+    code, _, _ = run_cli(capsys, "sync", "--json", "--source", "national", "--today", AS_OF.isoformat())
+    assert code == 0
+    kept = _cell_entries(env)
+    assert len({e["period_start"] for e in kept}) == 13
+    assert {e["kind"] for e in kept} == {"bieu06", "766", "officers", "reconcile"}
+
+
 def _cell_entries(env) -> list[dict]:
     from cchc.config import load_config
     from cchc.connectors.store import Store

@@ -147,3 +147,29 @@ def test_several_sources_follow_the_configuration(excel_ward, capsys):
     assert main(["stats", "--period", "2026-10", "--json", "--source", "provincial"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["received"] == 0 and rows[-1]["source"] == "provincial"
+
+
+def test_choose_source_over_a_store_probes_and_counts_only_for_the_error(db_url):
+    """`choose_source` decides by which sources the store holds (index probes); a store with
+    several sources and no choice names their counts, as the rule's message does."""
+    from factories import dossier
+
+    from cchc.pipeline.indicators import choose_source
+
+    cfg = load_config(ROOT / "config" / "demo.yaml", env={})
+    cfg = cfg.model_copy(update={"reporting": cfg.reporting.model_copy(update={"source": None})})
+    store = Store(db_url)
+    store.migrate()
+    store.clear_dossiers()
+    assert store.sources_held() == [] and choose_source(store, cfg) == "provincial"
+    store.upsert_page("provincial", [dossier(code="P-1"), dossier(code="P-2")])
+    store.upsert_page("national", [dossier(source="national", code="P-1")])
+    assert store.sources_held() == ["provincial", "national"] and choose_source(store, cfg) == "provincial"
+    store.upsert_page("excel", [dossier(source="excel", code="E-1")])
+    with pytest.raises(SourceChoiceError) as e:
+        choose_source(store, cfg)
+    assert "2 hồ sơ" in str(e.value) and "1 hồ sơ" in str(e.value)
+    assert choose_source(store, cfg, "excel") == "excel"
+    configured = cfg.model_copy(update={"reporting": cfg.reporting.model_copy(update={"source": "excel"})})
+    assert choose_source(store, configured) == "excel"
+    store.dispose()

@@ -1,9 +1,11 @@
 """`cchc bench report`: the monthly summary for one period (the month before AS_OF) as the
-monthly_report flow makes it (`cchc.pipeline.monthly`: the figures, the 12-month trend, the chart
-PNG, the Biểu 06 .xlsx and the Word report written to a temporary folder, one message per recipient
-put into the outbox; nothing sent) over the indicators bench's store with the months' cells in place
-(refreshed beforehand in a process of its own, not timed), against the indicators bench's baseline query (one SQL GROUP BY
-computing the Biểu 06 counts) for the same month, measured in the same run."""
+monthly_report flow makes it (`cchc.pipeline.monthly`: the figures, the 12-month trend and the
+reconciliation with the national copies from the months' cells, the chart PNG, the Biểu 06 .xlsx
+and the Word report written to a temporary folder, one message per recipient put into the outbox;
+nothing sent) over the indicators bench's store with the months' cells in place — every kind, the
+reconciliation's too — (refreshed beforehand in a process of its own, not timed), against the
+indicators bench's baseline query (one SQL GROUP BY computing the Biểu 06 counts) for the same
+month, measured in the same run."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def one_summary(store, cfg, period, folder: Path, now: datetime) -> dict:
 
 
 def refresh_cells(db_url: str) -> dict:
-    """The last 13 months' cells brought up to date, as the sync flow's last step does."""
+    """The last 13 months' cells (every kind) brought up to date, as the sync flow's last step does."""
     return refresh(Store(db_url), fill_config(db_url), months=13, today=AS_OF)
 
 

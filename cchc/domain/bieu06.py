@@ -170,6 +170,18 @@ def bieu06_rows(
         table = rollup_units(classified, units) if units else indicator_table(classified, by="unit")
     else:
         raise ValueError(f"Biểu 06 groups by 'field' or 'unit', not {by!r}")
+    return table_rows(table)
+
+
+def table_rows(table: pd.DataFrame) -> list[Bieu06Row]:
+    """Biểu 06 rows of an indicator table in Biểu 06 mode (`indicator_table`, or `rollup_units` of
+    one: its rows in order, then its TOTAL as the total row), each checked with `check_identities`;
+    `bieu06_rows` for a caller that holds the table already."""
+    if table.attrs.get("mode", "bieu06") != "bieu06":
+        raise ValueError(
+            "Biểu 06 cần dữ liệu phân loại theo chế độ bieu06 / "
+            "Biểu 06 needs a frame classified with mode='bieu06'"
+        )
     rows: list[Bieu06Row] = []
     body = table[table["group"] != TOTAL]
     for i, (_, rec) in enumerate(body.iterrows(), start=1):

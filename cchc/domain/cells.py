@@ -32,7 +32,7 @@ CLOSING = ("pending", "pending_in_time", "pending_overdue", "apology_overdue", "
 _LABELS = (("procedure_code", "procedure_name"), ("field_code", "field_name"))
 
 
-def _check_consecutive(periods: Sequence[Period], period: Period) -> None:
+def check_consecutive(periods: Sequence[Period], period: Period) -> None:
     if not periods:
         raise ValueError("compose: no sub-periods")
     if periods[0].start != period.start or periods[-1].end != period.end or any(
@@ -91,7 +91,7 @@ def compose_cells(parts: Sequence[pd.DataFrame], period: Period) -> pd.DataFrame
     periods = [p.attrs.get("period") for p in parts]
     if any(p is None or p.attrs.get("table") != "cells" for p in parts):
         raise ValueError("compose_cells needs cell_table() frames (attrs['table'] == 'cells')")
-    _check_consecutive(periods, period)
+    check_consecutive(periods, period)
     modes = {(p.attrs.get("mode"), p.attrs.get("compare"), p.attrs.get("processing_basis")) for p in parts}
     if len(modes) != 1:
         raise ValueError(f"compose_cells: sub-periods classified differently: {sorted(map(str, modes))}")
@@ -128,7 +128,7 @@ def compose_officers(parts: Sequence[pd.DataFrame], period: Period) -> pd.DataFr
     periods = [p.attrs.get("period") for p in parts]
     if any(p is None for p in periods):
         raise ValueError("compose_officers needs officer tables with attrs['period']")
-    _check_consecutive(periods, period)
+    check_consecutive(periods, period)
     frames = []
     last = len(parts) - 1
     for i, t in enumerate(parts):

@@ -104,6 +104,14 @@ class Period:
         if self.mode not in MODES:
             raise ValueError(f"unknown period mode {self.mode!r}; expected one of {', '.join(MODES)}")
 
+    def __copy__(self) -> Period:
+        return self
+
+    def __deepcopy__(self, memo) -> Period:
+        """Itself: a Period is immutable, and pandas deep-copies a frame's attrs (which hold the
+        period) on nearly every operation."""
+        return self
+
     # ----------------------------------------------------------- constructors
 
     @classmethod

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cchc.domain.cells import check_consecutive
 from cchc.domain.metrics import (
     TOTAL,
     TOTAL_LABEL_VI,
@@ -31,6 +32,9 @@ KIND_FINISH = "lệch ngày kết thúc"
 KINDS = (KIND_MISSING, KIND_STATUS, KIND_DUE, KIND_FINISH)
 
 MISMATCH_COLUMNS = ("code", "unit_code", "kind", "provincial_value", "national_value")
+#: The national copy's columns `reconcile` reads (matched by code; the end is finished_at, else
+#: returned_at), with those every facts frame has (unit_code, received_at).
+COPY_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "finished_at", "returned_at")
 SUMMARY_COUNTS = (
     "provincial",
     "on_national",
@@ -96,6 +100,29 @@ def _fmt_status(s: pd.Series) -> pd.Series:
     return s.map(lambda v: names.get(int(v), str(v)) if pd.notna(v) else "").astype(str)
 
 
+def _compared(c: pd.DataFrame, national: pd.DataFrame, compare: str):
+    """The in-scope rows of the classified frame `c` matched with their national copies, and the
+    masks present / status / due / end mismatch."""
+    p = c.loc[c["in_scope"].to_numpy(dtype=bool), ["code", "unit_code", "status", "due_at"]].copy()
+    p["end"] = _end(c.loc[p.index])
+    n = normalize_facts(national)
+    m = _match(p.reset_index(drop=True), n.assign(end=_end(n))[["code", "status", "due_at", "end"]])
+    present = m["present"].to_numpy(dtype=bool)
+    status_mis = present & (m["status_p"].to_numpy() != m["status_n"].fillna(-1).to_numpy())
+    due_mis = present & _differs(m["due_at_p"], m["due_at_n"], compare)
+    end_mis = present & _differs(m["end_p"], m["end_n"], compare)
+    return p, m, present, status_mis, due_mis, end_mis
+
+
+def _classified(provincial: pd.DataFrame, period: Period, compare: str, mode: str) -> pd.DataFrame:
+    if compare not in COMPARE_MODES:
+        raise ValueError(f"unknown comparison mode {compare!r}; expected 'date' or 'timestamp'")
+    a = provincial.attrs
+    if "in_scope" in provincial.columns and (a.get("period"), a.get("mode"), a.get("compare")) == (period, mode, compare):
+        return provincial  # already classified for this period and rules: not again
+    return classify(provincial, period, mode=mode, compare=compare)
+
+
 def reconcile(
     provincial: pd.DataFrame,
     national: pd.DataFrame,
@@ -120,26 +147,13 @@ def reconcile(
     due_mismatches, finish_mismatches, sync_rate_num (= on_national), sync_rate_den (= provincial),
     sync_rate (percent, NaN on a zero denominator); one row per provincial unit_code, or with
     `units` [(national_id, name)] one per configured unit by id-prefix roll-up (plus "UNMATCHED" if
-    some dossiers fit none), then TOTAL.
+    some dossiers fit none), then TOTAL (`summary_of`: the same from the period's cells).
     mismatches: code, unit_code, kind (KINDS), provincial_value, national_value (text: status
     "10 - Đã trả kết quả", dates dd/mm/yyyy, "" when absent); empty (not listed) when not
     `with_mismatches`, for callers that show the summary only."""
-    if compare not in COMPARE_MODES:
-        raise ValueError(f"unknown comparison mode {compare!r}; expected 'date' or 'timestamp'")
-    a = provincial.attrs
-    if "in_scope" in provincial.columns and (a.get("period"), a.get("mode"), a.get("compare")) == (period, mode, compare):
-        c = provincial  # already classified for this period and rules: not again
-    else:
-        c = classify(provincial, period, mode=mode, compare=compare)
-    p = c.loc[c["in_scope"].to_numpy(dtype=bool), ["code", "unit_code", "status", "due_at"]].copy()
-    p["end"] = _end(c.loc[p.index])
-    n = normalize_facts(national)
-    m = _match(p.reset_index(drop=True), n.assign(end=_end(n))[["code", "status", "due_at", "end"]])
-    present = m["present"].to_numpy(dtype=bool)
+    c = _classified(provincial, period, compare, mode)
+    _, m, present, status_mis, due_mis, end_mis = _compared(c, national, compare)
     missing = ~present
-    status_mis = present & (m["status_p"].to_numpy() != m["status_n"].fillna(-1).to_numpy())
-    due_mis = present & _differs(m["due_at_p"], m["due_at_n"], compare)
-    end_mis = present & _differs(m["end_p"], m["end_n"], compare)
 
     def frame(mask, kind: str, col: str, fmt, national: bool = True) -> pd.DataFrame:
         """The mismatches of one kind: code, unit, the provincial and the national value."""
@@ -168,13 +182,18 @@ def reconcile(
         )
     else:
         mismatches = pd.DataFrame({c: pd.Series(dtype=str) for c in MISMATCH_COLUMNS})
+    per_row = _per_row(m, present, status_mis, due_mis, end_mis)
+    by_unit = per_row.groupby("unit_code", sort=True)[list(SUMMARY_COUNTS)].sum().reset_index()
+    return _summary(by_unit, period, compare, mode, units), mismatches
 
-    per_row = pd.DataFrame(
+
+def _per_row(m: pd.DataFrame, present, status_mis, due_mis, end_mis) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "unit_code": m["unit_code"].astype(str),
             "provincial": 1,
             "on_national": present.astype(np.int64),
-            "missing": missing.astype(np.int64),
+            "missing": (~present).astype(np.int64),
             "status_mismatches": status_mis.astype(np.int64),
             "due_mismatches": due_mis.astype(np.int64),
             "finish_mismatches": end_mis.astype(np.int64),
@@ -182,7 +201,11 @@ def reconcile(
             "sync_rate_den": 1,
         }
     )
-    by_unit = per_row.groupby("unit_code", sort=True)[list(SUMMARY_COUNTS)].sum().reset_index()
+
+
+def _summary(by_unit: pd.DataFrame, period: Period, compare: str, mode: str,
+             units: Sequence[tuple[str, str]] | None) -> pd.DataFrame:
+    """The summary frame (see `reconcile`) from the counts by provincial unit_code (sorted)."""
     rows = []
     if units:
         covered = np.zeros(len(by_unit), dtype=bool)
@@ -227,4 +250,83 @@ def reconcile(
     with np.errstate(divide="ignore", invalid="ignore"):
         summary["sync_rate"] = np.where(den > 0, num / den * 100.0, np.nan)
     summary.attrs = {"period": period, "compare": compare, "mode": mode}
-    return summary, mismatches
+    return summary
+
+
+# ------------------------------------------------------------------ the reconciliation's cells
+#: Parts of a period's reconciliation cells: the dossiers received in the period, those carried over
+#: into it (received before, not ended before it), and one row REACH whose `on_national` counts the
+#: national copies of the dossiers a store's read for the period reaches (0: the store holds no
+#: national copy of the period's dossiers; the summary is then not shown).
+RECEIVED, CARRIED, REACH = "received", "carried", "reach"
+CELL_COLUMNS = ("part", "unit_code", *SUMMARY_COUNTS)
+
+
+def reconcile_cells(
+    provincial: pd.DataFrame,
+    national: pd.DataFrame,
+    period: Period,
+    compare: str = "date",
+    mode: str = "bieu06",
+    reached: int | None = None,
+) -> pd.DataFrame:
+    """The reconciliation's counts of `period` by part (RECEIVED, CARRIED) and provincial unit_code
+    (sorted), plus the REACH row (`reached`: how many national copies the read reached; default
+    len(national)). Cells of consecutive sub-periods compose into the period's
+    (`compose_reconciliation`: the received parts add up, the carried-over part is the first
+    sub-period's, since a period's carried-over dossiers are its first day's); `summary_of` gives
+    `reconcile`'s summary from them. Counts only, no dossier code."""
+    c = _classified(provincial, period, compare, mode)
+    p, m, present, status_mis, due_mis, end_mis = _compared(c, national, compare)
+    per_row = _per_row(m, present, status_mis, due_mis, end_mis)
+    received = c.loc[p.index, "received_in_period"].to_numpy(dtype=bool)
+    per_row.insert(0, "part", np.where(received, RECEIVED, CARRIED))
+    counts = list(SUMMARY_COUNTS)
+    cells = per_row.groupby(["part", "unit_code"], sort=True)[counts].sum().reset_index()
+    reach = {"part": REACH, "unit_code": "", **dict.fromkeys(counts, 0)}
+    reach["on_national"] = int(len(national) if reached is None else reached)
+    cells = pd.concat([cells, pd.DataFrame([reach])], ignore_index=True)
+    cells[counts] = cells[counts].astype(np.int64)
+    cells = cells[list(CELL_COLUMNS)].astype({"part": str, "unit_code": str})
+    cells.attrs = {"period": period, "compare": compare, "mode": mode, "table": "reconcile"}
+    return cells
+
+
+def compose_reconciliation(parts: Sequence[pd.DataFrame], period: Period) -> pd.DataFrame:
+    """The reconciliation cells of `period` from those of its consecutive sub-periods, in order
+    (property-tested equal to `reconcile_cells` over the period)."""
+    if any(p.attrs.get("table") != "reconcile" for p in parts):
+        raise ValueError("compose_reconciliation needs reconcile_cells() frames (attrs['table'] == 'reconcile')")
+    check_consecutive([p.attrs.get("period") for p in parts], period)
+    rules = {(p.attrs.get("mode"), p.attrs.get("compare")) for p in parts}
+    if len(rules) != 1:
+        raise ValueError(f"compose_reconciliation: sub-periods reconciled differently: {sorted(map(str, rules))}")
+    counts = list(SUMMARY_COUNTS)
+    received = pd.concat([p[p["part"] == RECEIVED] for p in parts], ignore_index=True)
+    received = received.groupby(["part", "unit_code"], sort=True)[counts].sum().reset_index()
+    first = parts[0]
+    reach = {"part": REACH, "unit_code": "", **dict.fromkeys(counts, 0)}
+    reach["on_national"] = int(max(int(p.loc[p["part"] == REACH, "on_national"].sum()) for p in parts))
+    # the order `reconcile_cells` gives: carried (by unit), received (by unit), reach
+    out = pd.concat([first[first["part"] == CARRIED], received, pd.DataFrame([reach])], ignore_index=True)
+    out[counts] = out[counts].astype(np.int64)
+    out = out[list(CELL_COLUMNS)].astype({"part": str, "unit_code": str})
+    out.attrs = {**first.attrs, "period": period}
+    return out
+
+
+def reaches_national(cells: pd.DataFrame) -> bool:
+    """Whether the store held national copies of the cells' period's dossiers when they were computed."""
+    return bool(int(cells.loc[cells["part"] == REACH, "on_national"].sum()) > 0)
+
+
+def counts_by_unit(cells: pd.DataFrame) -> pd.DataFrame:
+    """The counts (SUMMARY_COUNTS) by provincial unit_code, sorted, of reconciliation cells."""
+    body = cells[cells["part"] != REACH]
+    return body.groupby("unit_code", sort=True)[list(SUMMARY_COUNTS)].sum().reset_index()
+
+
+def summary_of(cells: pd.DataFrame, units: Sequence[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """`reconcile`'s summary (same rows, columns and attrs) from the period's reconciliation cells."""
+    a = cells.attrs
+    return _summary(counts_by_unit(cells), a["period"], a["compare"], a["mode"], units)

@@ -20,6 +20,8 @@ from cchc.errors import UserError
 SOURCES = ("provincial", "national", "excel")
 SOURCE_NAMES_VI = {"provincial": "Hệ thống TTHC tỉnh", "national": "Cổng DVCQG", "excel": "Tệp Excel"}
 DEFAULT_SOURCE = "provincial"
+#: The national portal's copies of the dossiers, which reconciliation compares with a reporting source.
+COPY_SOURCE = "national"
 
 
 class SourceChoiceError(UserError, ValueError):

@@ -74,7 +74,8 @@ def _sync_body(cfg: Config, log, *, sources, excel_file, full, today, pages_per_
         progress.fail(t.stopped_at(store, errors), "; ".join(errors))
     if excel_file:
         t.refresh_cells(store, cfg, "excel", run_day)
-    elif sources is None or "provincial" in sources:
+    elif sources is None or "provincial" in sources or "national" in sources:
+        # the national copies too: the provincial months' reconciliation cells depend on them
         t.refresh_cells(store, cfg, "provincial", run_day)
     if not errors:
         progress.finish()

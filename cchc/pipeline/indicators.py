@@ -80,11 +80,16 @@ def load_rows(store: Store, cfg: Config, period: Period, source: str = "provinci
 def choose_source(store: Store, cfg: Config, requested: str | None = None) -> str:
     """The source a report reads: `domain.sources.reporting_source` over what the store holds.
     Raises a one-line `SourceChoiceError` (nothing read, nothing written) when it cannot choose."""
-    from cchc.domain.sources import check_source, reporting_source
+    from cchc.domain.sources import SourceChoiceError, check_source, reporting_source
 
     if requested:
         return check_source(requested)
-    return reporting_source(None, cfg.reporting.source, store.count_by_source())
+    if cfg.reporting.source:
+        return reporting_source(None, cfg.reporting.source, {})
+    try:  # which sources are held decides (index probes); their counts only name them in the error
+        return reporting_source(None, None, dict.fromkeys(store.sources_held(), 1))
+    except SourceChoiceError:
+        return reporting_source(None, None, store.count_by_source())
 
 
 def top_units(cfg: Config) -> list[tuple[str, str]]:
@@ -124,9 +129,14 @@ def group_table(data: PeriodData, cfg: Config, by: str, nested: bool = False) ->
     return m.indicator_table(data.cells, by=by)
 
 
-def bieu06(data: PeriodData, cfg: Config) -> tuple[list, list]:
+def bieu06(data: PeriodData, cfg: Config, unit_table: pd.DataFrame | None = None) -> tuple[list, list]:
+    """Biểu 06 rows by field and by top unit; `unit_table`: the period's `group_table(data, cfg,
+    "unit")` when the caller holds it (not computed again)."""
+    from cchc.domain.bieu06 import table_rows
+
     by_field = bieu06_rows(data.cells, by="field")
-    by_unit = bieu06_rows(data.cells, by="unit", units=top_units(cfg))
+    by_unit = (table_rows(unit_table) if unit_table is not None
+               else bieu06_rows(data.cells, by="unit", units=top_units(cfg)))
     return by_field, by_unit
 
 

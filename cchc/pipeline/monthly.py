@@ -6,7 +6,6 @@ store's outbox keeps them), then the outbox sent (`run_monthly`; `dry_run` rende
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -109,13 +108,13 @@ def inspections_done(store: Store, cfg: Config, period: Period, today: date) -> 
 
 def reconciliation_summary(store: Store, cfg: Config, period: Period, source: str) -> list[dict] | None:
     """The reconciliation summary by unit with the national copies (None when the store holds no
-    national copy of the period's dossiers): the period's rows read (`indicators.load_rows`) and compared."""
-    from cchc.pipeline import indicators as ti
+    national copy of the period's dossiers), from the months' reconciliation cells
+    (`pipeline.reconciliation`: the rows are read only for a month out of date)."""
+    from cchc.pipeline.reconciliation import reconciliation_summary as from_cells
 
-    classified, national = ti.load_rows(store, cfg, period, source)
-    if national is None or not len(national):
+    summary = from_cells(store, cfg, period, source)
+    if summary is None:
         return None
-    summary, _ = ti.reconcile_rows(classified, national, period, cfg, with_mismatches=False)  # not listed
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
             for r in summary.to_dict("records")]
 
@@ -144,22 +143,16 @@ def figures_from_cells(store: Store, cfg: Config, period: Period, source: str, t
         provisional=period.state(today) != "finished"), data
 
 
-def _beside(store: Store, cfg: Config, period: Period, source: str) -> tuple[ThreadPoolExecutor, Future]:
-    """The reconciliation read and computed in a thread, beside the work from the cells (the
-    rows' reads wait on the database or the SQLite read helpers, not on this process)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-monthly")
-    return pool, pool.submit(reconciliation_summary, store, cfg, period, source)
-
-
 def monthly_figures(store: Store, cfg: Config, period: Period, source: str, today: date):
     """Everything the monthly summary shows, read from the store: the TOTAL rows of this and the
     previous period (as `cchc stats --json`), the 12-month trend, units, procedures, the
     reconciliation summary (None when the store holds no national copy), inspections and remediation.
     Returns (MonthlyFigures, the PeriodData read: Biểu 06 is written from its cells)."""
-    pool, rec = _beside(store, cfg, period, source)
-    with pool:
-        fig, data = figures_from_cells(store, cfg, period, source, today)
-        return replace(fig, reconciliation=rec.result()), data
+    # the reconciliation first: a month out of date is computed from the rows with every kind of
+    # its cells (and kept), which the figures then find current
+    rec = reconciliation_summary(store, cfg, period, source)
+    fig, data = figures_from_cells(store, cfg, period, source, today)
+    return replace(fig, reconciliation=rec), data
 
 
 def report_setup(cfg: Config, today: date) -> mo.ReportSetup:
@@ -204,7 +197,7 @@ def write_tables(cfg: Config, fig: mo.MonthlyFigures, data, folder: Path) -> tup
     chart = mo.trend_chart_png(fig.trend)
     chart_path = folder / names["chart"]
     chart_path.write_bytes(chart)
-    by_field, by_unit = ti.bieu06(data, cfg)
+    by_field, by_unit = ti.bieu06(data, cfg, data.tables.get("unit"))  # the top units' table, computed once
     per = data.period
     notes = [mo.PROVISIONAL_NOTE] if fig.provisional else []
     xlsx = write_bieu06_xlsx(folder / names["xlsx"], ward_name=cfg.ward.name, province=cfg.ward.province,
@@ -226,16 +219,12 @@ def write_files(cfg: Config, fig: mo.MonthlyFigures, setup: mo.ReportSetup, data
 
 def prepare_monthly(store: Store, cfg: Config, period: Period, source: str, today: date,
                     folder: Path | None = None) -> MonthlyResult:
-    """Figures, files under var/reports/<period>/ and the messages (not yet in the outbox). The
-    reconciliation (the only part reading dossier rows) runs beside the figures from the cells, the
-    chart and the .xlsx; the Word report and the messages, which show it, follow."""
+    """Figures (from the months' cells), files under var/reports/<period>/ and the messages (not yet
+    in the outbox)."""
     setup = report_setup(cfg, today)
     folder = folder or reports_root() / period.slug
-    pool, rec = _beside(store, cfg, period, source)
-    with pool:
-        fig, data = figures_from_cells(store, cfg, period, source, today)
-        files, chart = write_tables(cfg, fig, data, folder)
-        fig = replace(fig, reconciliation=rec.result())
+    fig, data = monthly_figures(store, cfg, period, source, today)
+    files, chart = write_tables(cfg, fig, data, folder)
     files["docx"] = str(mo.render_docx(fig, setup, folder / mo.file_names(fig)["docx"], chart_png=chart))
     messages = monthly_messages(fig, setup, cfg.monthly_recipients(), xlsx=files["xlsx"], docx=files["docx"],
                                 chart=files["chart"])

@@ -20,6 +20,7 @@ take a leading zero), `date_line` ("Hòa An, ngày 05 tháng 3 năm 2026"), `num
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -308,6 +309,26 @@ def find_template(name: str, templates_dir: str | Path | None = None) -> Path:
     raise TemplateError(f"không tìm thấy mẫu văn bản {name} trong {where}")
 
 
+@functools.lru_cache(maxsize=1)
+def _docx_environment():
+    """The jinja environment Word templates render with: as docxtpl's own (autoescaped), and a
+    template's compiled form kept (the last 16 sources; compiling is a third of the rendering), so a
+    process that renders a template again compiles it once."""
+    import jinja2
+
+    class Compiled(jinja2.Environment):
+        def from_string(self, source, globals=None, template_class=None):  # noqa: A002 — jinja's name
+            if globals is not None or template_class is not None or not isinstance(source, str):
+                return super().from_string(source, globals, template_class)
+            return _compiled(self, source)
+
+    @functools.lru_cache(maxsize=16)
+    def _compiled(env, source: str):
+        return jinja2.Environment.from_string(env, source)
+
+    return Compiled(autoescape=True)
+
+
 def render_template(name: str, context: dict, out: str | Path, templates_dir: str | Path | None = None,
                     images: dict[str, tuple[bytes | str | Path, float]] | None = None) -> Path:
     """Render the docxtpl template `name` with `context` to `out` (folders created). `images`:
@@ -325,7 +346,7 @@ def render_template(name: str, context: dict, out: str | Path, templates_dir: st
         for key, (image, width_mm) in (images or {}).items():
             source = BytesIO(image) if isinstance(image, bytes) else str(image)
             context[key] = InlineImage(tpl, source, width=Mm(width_mm))
-        tpl.render(context, autoescape=True)
+        tpl.render(context, jinja_env=_docx_environment(), autoescape=True)
     except JinjaError as e:
         raise TemplateError(f"mẫu văn bản {path}: lỗi khi điền nội dung ({' '.join(str(e).split())})") from None
     except Exception as e:  # not a Word document, or a broken one

@@ -64,6 +64,7 @@ from cchc.domain.records import (
     sql_in,
 )
 from cchc.domain.redact import mask_secrets
+from cchc.domain.sources import COPY_SOURCE, SOURCES
 from cchc.domain.wire import quarantine_payload, scrub_text
 from cchc.errors import UserError
 
@@ -492,6 +493,8 @@ class Store:
                     received += [existing[r["code"]][1] for r in changed if r["code"] in existing]
                     known = [t for t in received if t is not None]
                     known += [s[k] for s in steps for k in ("started_at", "done_at") if s[k] is not None]
+                    if source == COPY_SOURCE:  # a copy changes the reconciliation of the dossier it copies
+                        known += self._counterparts_received(conn, source, [r["code"] for r in changed])
                     conn.execute(dossier_changes.insert(), [{
                         "source": source, "first_received": min(known) if known else None,
                         "unplaced": None in received, "rows": len(changed), "changed_at": now}])
@@ -528,6 +531,17 @@ class Store:
                      [{"b_source": source, "b_code": r["code"], "b_hash": r["row_hash"]} for r in same])
         done = {r["code"] for r in same}
         return [r for r in changed if r["code"] not in done]
+
+    def _counterparts_received(self, conn: Connection, source: str, codes: list[str]) -> list[datetime]:
+        """The reception times of the same codes' rows in the other sources (those a copy is compared
+        with): a national copy arriving or changing alters the reconciliation cells of the months its
+        provincial dossier belongs to (from its reception on), which its own times need not tell."""
+        out: list[datetime] = []
+        for other in (s for s in SOURCES if s != source):
+            for chunk in _chunks(codes, 900):  # by primary key (source, code), as `_stored_versions`
+                q = select(dossiers.c.received_at).where(dossiers.c.source == other, dossiers.c.code.in_(chunk))
+                out.extend(t for (t,) in conn.execute(q) if t is not None)
+        return out
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
         """code -> (row hash, reception time) of the stored versions."""
@@ -649,6 +663,13 @@ class Store:
     def count_dossiers(self, source: str | None = None) -> int:
         return self._count(dossiers, source)
 
+    def sources_held(self) -> list[str]:
+        """The sources (`domain.sources.SOURCES`) the store holds dossiers of: one index probe each,
+        not a count of every row (`count_by_source`)."""
+        with self.engine.connect() as conn:
+            return [s for s in SOURCES if conn.execute(
+                select(dossiers.c.code).where(dossiers.c.source == s).limit(1)).first() is not None]
+
     def count_by_source(self) -> dict[str, int]:
         """Dossiers per source held in the store (sources without dossiers absent)."""
         q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
@@ -657,18 +678,20 @@ class Store:
 
     # --- the cell cache (monthly cells kept for the reports: cell_cache.py) -------------------------
     def cached_cells(self, source: str, start: date, end: date, fingerprint: str,
-                     kinds: Sequence[str]) -> dict[str, pd.DataFrame] | None:
-        """The kept cells of every kind of (source, [start, end]) if all are there and current, else None."""
-        return cell_cache.get(self.engine, source, start, end, fingerprint, kinds)
+                     kinds: Sequence[str], also: Sequence[str] = ()) -> dict[str, pd.DataFrame] | None:
+        """The kept cells of every kind of (source, [start, end]) if all are there and current, else
+        None; `also`: other sources whose changes the kinds depend on (the national copies)."""
+        return cell_cache.get(self.engine, source, start, end, fingerprint, kinds, also)
 
     def cached_cells_many(self, source: str, ranges: Sequence[tuple[date, date]], fingerprint: str,
-                          kinds: Sequence[str]) -> list[dict[str, pd.DataFrame] | None]:
+                          kinds: Sequence[str], also: Sequence[str] = ()) -> list[dict[str, pd.DataFrame] | None]:
         """`cached_cells` for each (start, end) of `ranges`, in order, read together."""
-        return cell_cache.get_many(self.engine, source, ranges, fingerprint, kinds)
+        return cell_cache.get_many(self.engine, source, ranges, fingerprint, kinds, also)
 
-    def cells_change_id(self, source: str) -> int:
-        """The last change recorded for `source`: cells computed now are current up to it."""
-        return cell_cache.last_change_id(self.engine, source)
+    def cells_change_id(self, source: str, also: Sequence[str] = ()) -> int:
+        """The last change recorded for `source` (and the sources `also`): cells computed now are
+        current up to it."""
+        return cell_cache.last_change_id(self.engine, source, also)
 
     def keep_cells(self, source: str, start: date, end: date, fingerprint: str, change_id: int,
                    frames: dict[str, pd.DataFrame]) -> None:
