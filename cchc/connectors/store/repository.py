@@ -42,11 +42,12 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
-from cchc.connectors.store import cell_cache
+from cchc.connectors.store import cell_cache, seen_codes
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossier_changes,
     dossiers,
+    import_rows,
     metadata,
     period_cells,
     procedures,
@@ -548,8 +549,18 @@ class Store:
     def clear_dossiers(self) -> None:
         """Remove every dossier, step, cursor and quarantined record (the demo's fresh start)."""
         with self.engine.begin() as conn:
-            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs, dossier_changes, period_cells):
+            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs, dossier_changes, period_cells,
+                      import_rows):
                 conn.execute(delete(t))
+
+    def claim_import_rows(self, run_id: str, rows: dict[str, int]) -> dict[str, int]:
+        """Record the codes of a page of the Excel import `run_id` (code -> row, distinct) and return
+        those an earlier page of it recorded, with their first row (`seen_codes.claim`)."""
+        return seen_codes.claim(self.engine, run_id, rows)
+
+    def forget_import_rows(self, run_id: str | None = None) -> None:
+        """Drop what the import `run_id` recorded (None: every import's)."""
+        seen_codes.forget(self.engine, run_id)
 
     def save_cursor(self, key: str, cursor: dict) -> None:
         with self.engine.begin() as conn:
