@@ -42,7 +42,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
-from cchc.connectors.store import cell_cache, seen_codes
+from cchc.connectors.store import bulk_upsert, cell_cache, seen_codes
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossier_changes,
@@ -477,7 +477,7 @@ class Store:
                 result.updated = len(result.updated_codes)
                 result.unchanged = len(rows) - len(changed)
                 if changed:
-                    conn.execute(self._upsert_stmt(dossiers, ("source", "code")), changed)
+                    bulk_upsert.upsert(conn, dossiers, ("source", "code"), changed)
                     changed_codes = [r["code"] for r in changed if r["code"] in existing]
                     for chunk in _chunks(changed_codes, 500):
                         conn.execute(

@@ -43,7 +43,7 @@ def claim(engine: Engine, run_id: str, rows: Mapping[str, int]) -> dict[str, int
         new = [c for c in codes if c not in seen] if seen else codes
         if new:
             if sqlite:
-                pairs = orjson.dumps([(c, rows[c]) for c in new]).decode()
+                pairs = orjson.dumps([(c, rows[c]) for c in new] if seen else list(rows.items())).decode()
                 conn.execute(_SQLITE_RECORD, {"run": run_id, "pairs": pairs})
             else:
                 conn.execute(_PG_RECORD, {"run": run_id, "codes": new, "rows": [rows[c] for c in new]})
