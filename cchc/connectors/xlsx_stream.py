@@ -278,6 +278,23 @@ class XlsxBook(_Book):
                 out.extend([None] * (i + 1 - len(out)))
             if typ == "inlineStr":
                 out[i] = text_of(text) if "&" in text else text
+            elif typ == "n" and v:  # a number written with its type (openpyxl does): as _value reads it
+                try:
+                    num = _number(v)
+                except ValueError:
+                    out[i] = v
+                    continue
+                style = s1 or s2
+                if not style:
+                    out[i] = num
+                elif style in dates and num >= 61:  # past 1900's false leap day
+                    day = int(num)
+                    try:
+                        out[i] = epoch + timedelta(days=day, milliseconds=round((num - day) * 86_400_000))
+                    except OverflowError:
+                        out[i] = num  # outside the limits of dates: the number, rejected by the import
+                else:
+                    out[i] = self._value(typ, style, v, sst)
             elif not typ and v:
                 style = s1 or s2
                 if not style:

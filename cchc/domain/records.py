@@ -184,7 +184,8 @@ class Dossier:
 
     @property
     def supplement_pending(self) -> bool:
-        return any(s.completed_at is None for s in self.supplements) or self.status == Status.SUPPLEMENT
+        return (bool(self.supplements) and any(s.completed_at is None for s in self.supplements)
+                or self.status == Status.SUPPLEMENT)
 
 
 class RecordError(ValueError):

@@ -154,7 +154,7 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
         "finished_at": _naive(d.finished_at),
         "returned_at": _naive(d.returned_at),
         "refused_at": _naive(d.refused_at),
-        "fee_total": sum(f.amount for f in d.fees),
+        "fee_total": sum(f.amount for f in d.fees) if d.fees else 0,
         "owes_fee": d.owes_fee,
         "fee_unstated": d.fee_unstated,
         "paid_online": d.is_paid_online,
