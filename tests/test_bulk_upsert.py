@@ -94,3 +94,27 @@ def test_a_page_the_database_refuses_is_stored_record_by_record(db_url, page, mo
     result = store.upsert_page("provincial", page[:20])
     assert result.refused_codes == {page[5].code} and result.inserted == 19
     assert store.count_dossiers("provincial") == 19 and store.count_quarantine("provincial") == 1
+
+
+def test_a_page_s_stored_versions_are_found_by_the_primary_key_whatever_the_statistics(db_url, page):
+    """A first import on PostgreSQL: the statistics are those of the empty table (autovacuum may be
+    off), so an IN list of the page's codes was planned as a read of every row of the source, each
+    page. The lookup probes the primary key once per code, and finds what is stored."""
+    store = Store(db_url)
+    store.migrate()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE dossiers")  # the planner sees an empty table
+        rows = [repo.dossier_row(replace(page[i % 300], code=f"K{i:06d}"), None, NOW) for i in range(6000)]
+        bulk_upsert.upsert(conn, dossiers, ("source", "code"), rows)
+    codes = [f"K{i:06d}" for i in range(0, 6000, 3)] + ["not-stored"]
+    with store.engine.connect() as conn:
+        found = store._stored_versions(conn, "provincial", codes)
+        if store.dialect == "postgresql":
+            plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + repo._PG_STORED_VERSIONS.text),
+                                                        {"source": "provincial", "codes": codes}))
+            assert "dossiers_pkey" in plan and "Bitmap" not in plan and "Seq Scan on dossiers" not in plan
+        else:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT row_hash FROM dossiers WHERE source = 'provincial' "
+                                        "AND code IN ('K000001', 'K000002')").all()
+            assert "(source=? AND code=?)" in plan[0][-1]
+    assert set(found) == set(codes[:-1]) and all(h for h, _ in found.values())

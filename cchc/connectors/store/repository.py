@@ -23,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     SmallInteger,
+    String,
     bindparam,
     create_engine,
     delete,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DatabaseError,
@@ -336,6 +338,14 @@ def _data_error(e: BaseException) -> str | None:
     return None
 
 
+#: One primary-key probe per code of the page (LIMIT 1 keeps the planner from flattening the lateral
+#: subquery into a join it may plan as a scan of the source: see `Store._stored_versions`).
+_PG_STORED_VERSIONS = text(
+    "SELECT d.code, d.row_hash, d.received_at FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
+    "(SELECT code, row_hash, received_at FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
+).bindparams(bindparam("codes", type_=ARRAY(String)))
+
+
 class Store:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
@@ -531,7 +541,13 @@ class Store:
         return [r for r in changed if r["code"] not in done]
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
-        """code -> (row hash, reception time) of the stored versions."""
+        """code -> (row hash, reception time) of the stored versions. On PostgreSQL the page's codes
+        are one array, each looked up by the primary key: with an IN list the planner, whose
+        statistics may be those of a nearly empty table (a first import; autovacuum off), picks the
+        index on the source alone and reads every row of the source for each page — a million-row
+        import then slows down page after page."""
+        if self.dialect == "postgresql":
+            return {c: (h, r) for c, h, r in conn.execute(_PG_STORED_VERSIONS, {"source": source, "codes": codes})}
         out: dict[str, tuple] = {}
         for chunk in _chunks(codes, 900):
             q = select(dossiers.c.code, dossiers.c.row_hash, dossiers.c.received_at).where(

@@ -22,7 +22,9 @@ _SQLITE_LOOKUP = text("SELECT code, source_row FROM import_rows WHERE run_id = :
                       "AND code IN (SELECT value FROM json_each(:codes))")
 _SQLITE_RECORD = text("INSERT INTO import_rows (run_id, code, source_row) "
                       "SELECT :run, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:pairs)")
-_PG_LOOKUP = text("SELECT code, source_row FROM import_rows WHERE run_id = :run AND code = ANY(:codes)"
+# one primary-key probe per code of the page, whatever the planner's statistics say of the table
+_PG_LOOKUP = text("SELECT i.code, i.source_row FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
+                  "(SELECT code, source_row FROM import_rows WHERE run_id = :run AND code = k.code LIMIT 1) AS i"
                   ).bindparams(bindparam("codes", type_=ARRAY(String)))
 _PG_RECORD = text("INSERT INTO import_rows (run_id, code, source_row) SELECT :run, c, r FROM unnest(:codes, :rows) AS t(c, r)"
                   ).bindparams(bindparam("codes", type_=ARRAY(String)), bindparam("rows", type_=ARRAY(Integer)))
