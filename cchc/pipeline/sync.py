@@ -262,7 +262,9 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encod
         counts.merge(c)
         page.clear()
 
-    store.forget_import_rows()  # the sync lock is held: what is there is a killed import's
+    # The sync lock is held (run_sources): no other import is under way, so what is recorded is a
+    # killed import's, and this one's is dropped whole when it ends.
+    store.forget_import_rows()
     done = 0
     try:
         with iter_export(path, source=EXCEL, encoding=encoding, duplicates=False) as stream:
@@ -276,7 +278,7 @@ def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encod
             flush(stream)
             _report_import(done, 1.0, name)
     finally:
-        store.forget_import_rows(ctx.run_id)
+        store.forget_import_rows()
     counts.errors.extend(row_errors)
     return {"counts": counts.to_dict()}
 

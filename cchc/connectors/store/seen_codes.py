@@ -53,9 +53,14 @@ def claim(engine: Engine, run_id: str, rows: Mapping[str, int]) -> dict[str, int
 
 
 def forget(engine: Engine, run_id: str | None = None) -> None:
-    """Delete what the import `run_id` recorded; None: every import's (a killed import's leftovers)."""
-    stmt = delete(import_rows)
-    if run_id is not None:
-        stmt = stmt.where(import_rows.c.run_id == run_id)
+    """Delete what the import `run_id` recorded; None: every import's (a killed import's leftovers),
+    on PostgreSQL by TRUNCATE, which gives the space back at once (a DELETE leaves a million dead
+    rows for autovacuum, if it runs)."""
     with engine.begin() as conn:
+        if run_id is None and engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE import_rows"))
+            return
+        stmt = delete(import_rows)
+        if run_id is not None:
+            stmt = stmt.where(import_rows.c.run_id == run_id)
         conn.execute(stmt)
