@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import func, select
 
 from cchc.config import load_config
+from cchc.connectors import excel_import
 from cchc.connectors.excel_import import iter_export, read_export
 from cchc.connectors.store import Store
 from cchc.connectors.store.schema import import_rows
@@ -54,10 +55,14 @@ CODES = ["A", "B", "C", "A", "D", "D", "E", "B", "F", "A"]
 
 
 @pytest.mark.parametrize("page", [3, 2000])  # repeats across pages, and all in one page
-def test_a_repeated_code_says_its_first_row_and_the_first_row_is_stored(tmp_path, db_url, page):
+def test_a_repeated_code_says_its_first_row_and_the_first_row_is_stored(tmp_path, db_url, page, monkeypatch):
     ctx = _ctx(tmp_path, db_url)
     path = _export(tmp_path, CODES)
+    streams = []
+    real = excel_import.iter_export
+    monkeypatch.setattr(excel_import, "iter_export", lambda *a, **k: streams.append(real(*a, **k)) or streams[-1])
     counts = import_excel_file(ctx, str(path), batch_size=page)["counts"]
+    assert [s._codes for s in streams] == [None]  # the stream kept no index of the codes: the store did
     errors = counts["errors"]
     assert errors == [
         "dup.xlsx, dòng 5, cột 'Mã hồ sơ': mã hồ sơ trùng với dòng 2",
