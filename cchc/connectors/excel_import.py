@@ -3,7 +3,9 @@
 Wards that cannot reach an API export the dossier list from the one-stop system as a spreadsheet
 with Vietnamese headers (DOMAIN.md §2). This module finds the header row (title rows above it are
 allowed), maps the headers it knows through aliases (case-, diacritics- and space-insensitive, via
-`fold`), converts each row to the canonical wire dict and parses it with `parse_dossier`.
+`fold`) and builds a `Dossier` from each row's typed cells as `parse_dossier` builds one from the
+canonical wire dict (the reference path, `_row_via_wire`, reads the rare row the typed path leaves:
+a date before year 1000; tests/test_excel_typed_path.py holds the two paths equal).
 
     result = read_export("ho_so_thang_3.xlsx")
     result.dossiers      # list[Dossier]
@@ -22,7 +24,8 @@ Rules:
   naming the file, the missing header(s) and the headers found.
 - One bad cell makes its row an error (one `RowError` per bad cell); other rows are still imported.
   A row whose known columns are all empty is skipped silently. A code seen twice: the later row
-  is an error.
+  is an error (`duplicates=False`: left to the caller; the import asks the store, which keeps the
+  codes read so far, so its memory stays flat in the rows).
 - Columns not listed in `COLUMNS` are never read. Applicant columns (Người nộp, Chủ hồ sơ, Số CCCD,
   Số điện thoại, Địa chỉ, Email, ...) therefore never reach a record, an error or a message; error
   reasons quote only cells of the known (non-personal) columns.
@@ -46,15 +49,17 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
-from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status
+from cchc.domain.records import STATUS_NAMES_VI, Channel, Dossier, RecordError, Status, check_dossier
 from cchc.domain.text import fold, slugify
-from cchc.domain.wire import VN_TZ, format_wire_datetime, parse_dossier, quote_value
+from cchc.domain.wire import VN_TZ, check_received, format_wire_datetime, parse_dossier, quote_value
 from cchc.errors import UserError
 
 __all__ = [
@@ -92,6 +97,22 @@ class Column:
     wire: str
     kind: str  # "text" | "date" | "status" | "channel" | "flag" | "count" | "paid"
     aliases: tuple[str, ...] = ()
+
+    @property
+    def field(self) -> str:
+        """The `Dossier` field the column fills (CoPhi: `has_fee`, None when the column is absent)."""
+        return _FIELD_OF_WIRE[self.wire]
+
+
+#: The Dossier field each wire field of an export fills (what `parse_dossier` reads it into).
+_FIELD_OF_WIRE = {
+    "MaHoSo": "code", "MaTTHC": "procedure_code", "TenTTHC": "procedure_name", "TenLinhVuc": "field_name",
+    "MaLinhVuc": "field_code", "DonViXuLy": "unit_code", "KenhThucHien": "channel", "NgayNopHoSo": "submitted_at",
+    "NgayTiepNhan": "received_at", "NgayHenTra": "due_at", "NgayKetThucXuLy": "finished_at", "NgayTra": "returned_at",
+    "NgayTuChoi": "refused_at", "TrangThaiHoSo": "status", "SoLanBoSung": "supplement_count", "CoPhi": "has_fee",
+    "DuocThanhToanTrucTuyen": "paid_online", "HoSoCoThanhPhanSoHoa": "digitized_component",
+    "CoKetQuaDienTu": "e_result", "CoPhieuXinLoi": "apology",
+}
 
 
 #: The known columns, canonical header first. Anything else in the file is ignored.
@@ -195,6 +216,11 @@ class _CellError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class _Unusual(Exception):
+    """A cell the typed path does not build a record from (a date before year 1000): the row is read
+    the reference way instead, through the wire dict and `parse_dossier`, which says what it says."""
 
 
 def _quote(value) -> str:
@@ -510,7 +536,7 @@ class ExportStream:
     """
 
     def __init__(self, path: str | Path, source: str = "excel", sheet: str | int | None = None,
-                 encoding: str | None = None):
+                 encoding: str | None = None, duplicates: bool = True):
         self.path = Path(path)
         self.source = source
         self.encoding = encoding  # CSV only; None: recognised by the BOM
@@ -518,7 +544,10 @@ class ExportStream:
         self.rows_read = 0
         self._wb = None
         self._epoch = None
-        self._codes: dict[str, int] = {}
+        # the codes read so far and their first row; None: the caller checks repeated codes itself
+        # (`cchc.pipeline.sync.import_excel_file` asks the store, so memory stays flat in the rows)
+        self._codes: dict[str, int] | None = {} if duplicates else None
+        self._field_keys: dict[str, str] = {}
         suffix = self.path.suffix.lower()
         if suffix in _CSV_SUFFIXES:
             rows, head = self._open_csv()
@@ -536,9 +565,15 @@ class ExportStream:
         self.header_row = self._layout.header_row
         self.columns_mapped: dict[str, str] = {k: v[1] for k, v in self._layout.mapping.items()}
         self._indices = [idx for idx, _ in self._layout.mapping.values()]
+        self._cells = itemgetter(*self._indices)  # the required columns: always 3 or more
+        self._reach = max(self._indices) + 1
         self._converters = [(_BY_HEADER[k].wire, self._converter(_BY_HEADER[k]), written)
                             for k, (_, written) in self._layout.mapping.items()]
+        self._typed = [(_BY_HEADER[k].field, self._typed_converter(_BY_HEADER[k]), written)
+                       for k, (_, written) in self._layout.mapping.items()]
         self._header_of_wire = {_BY_HEADER[k].wire: written for k, (_, written) in self._layout.mapping.items()}
+        self._code_header = self.columns_mapped["Mã hồ sơ"]
+        self._status_header = self.columns_mapped["Trạng thái"]
         self._iter = self._generate()
 
     # -- opening
@@ -747,15 +782,66 @@ class ExportStream:
             self._release()
 
     def _row(self, n: int, row: tuple) -> list[tuple[int, Dossier | RowError]]:
-        """What one data row gives: nothing (a blank row), a dossier, or its errors."""
-        size = len(row)
-        values = [row[i] if i < size else None for i in self._indices]
+        """What one data row gives: nothing (a blank row), a dossier, or its errors. The dossier is
+        built from the typed cells (`_typed_converter`) as `parse_dossier` would build it from the
+        wire dict (`_row_via_wire`, the reference, which reads the rows the typed path leaves)."""
+        values = self._cells(row) if len(row) >= self._reach else [row[i] if i < len(row) else None
+                                                                     for i in self._indices]
         for v in values:
             if v is not None and (v.__class__ is not str or v.strip()):
                 break
         else:
             return []
         self.rows_read += 1
+        return self._row_typed(n, values)
+
+    def _row_typed(self, n: int, values) -> list[tuple[int, Dossier | RowError]]:
+        """A non-blank row's dossier built from its typed cells, or its errors."""
+        cells: dict = {}
+        errors: list[tuple[str, str]] = []  # (header as written, reason)
+        try:
+            for (name, convert, written), value in zip(self._typed, values, strict=True):
+                try:
+                    cells[name] = convert(value)
+                except _CellError as e:
+                    errors.append((written, e.reason))
+        except _Unusual:
+            return self._row_via_wire(n, values)
+        text = cells.get("code") or None  # the code as written (stripped), for the messages
+        if text is None:
+            errors.insert(0, (self._code_header, "thiếu mã hồ sơ"))
+        status = cells.get("status", Status.NEW)  # absent: its cell was bad, and is reported
+        if status is None:
+            errors.append((self._status_header, "thiếu trạng thái hồ sơ"))
+        if errors:
+            return [(n, RowError(n, written, reason, text)) for written, reason in errors]
+        if not cells.get("field_code") and (name := cells.get("field_name")):
+            key = self._field_keys.get(name)
+            if key is None:
+                if len(self._field_keys) >= 10_000:  # bounded: memory stays flat whatever the file
+                    self._field_keys.clear()
+                key = self._field_keys[name] = field_key(name)
+            cells["field_code"] = key
+        cells["code"] = text if text.isascii() else unicodedata.normalize("NFC", text)
+        if cells.get("channel", False) is None:  # a blank cell: in person, as on the wire
+            del cells["channel"]
+        try:
+            check_received(status, cells.get("received_at"))
+            dossier = check_dossier(Dossier(source=self.source, **cells))
+        except RecordError as e:
+            return [(n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, text))]
+        return self._first_read(n, dossier, text)
+
+    def _first_read(self, n: int, dossier: Dossier, text: str) -> list[tuple[int, Dossier | RowError]]:
+        """The row's dossier, or the error saying which earlier row has its code."""
+        if self._codes is not None:
+            first = self._codes.setdefault(dossier.code, n)
+            if first != n:
+                return [(n, RowError(n, self._code_header, f"mã hồ sơ trùng với dòng {first}", text))]
+        return [(n, dossier)]
+
+    def _row_via_wire(self, n: int, values) -> list[tuple[int, Dossier | RowError]]:
+        """The row read the reference way: cells to the wire dict, parsed by `parse_dossier`."""
         raw: dict = {}
         errors: list[tuple[str, str]] = []  # (header as written, reason)
         for (wire, convert, written), value in zip(self._converters, values, strict=True):
@@ -767,19 +853,47 @@ class ExportStream:
             raw["MaLinhVuc"] = field_key(raw["TenLinhVuc"])
         code = raw.get("MaHoSo") or None
         if code is None:
-            errors.insert(0, (self.columns_mapped["Mã hồ sơ"], "thiếu mã hồ sơ"))
+            errors.insert(0, (self._code_header, "thiếu mã hồ sơ"))
         if "TrangThaiHoSo" in raw and raw["TrangThaiHoSo"] == "":
-            errors.append((self.columns_mapped["Trạng thái"], "thiếu trạng thái hồ sơ"))
+            errors.append((self._status_header, "thiếu trạng thái hồ sơ"))
         if errors:
             return [(n, RowError(n, written, reason, code)) for written, reason in errors]
         try:
             dossier = parse_dossier(raw, self.source)
         except RecordError as e:
             return [(n, RowError(n, self._header_of_wire.get(e.field, e.field), e.reason, code))]
-        first = self._codes.setdefault(dossier.code, n)
-        if first != n:
-            return [(n, RowError(n, self.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", code))]
-        return [(n, dossier)]
+        return self._first_read(n, dossier, code)
+
+    def _typed_converter(self, col: Column) -> Callable:
+        """The function turning a cell of `col` into the value of its `Dossier` field, as `parse_dossier`
+        reads the wire value `_converter` gives (raising _CellError with the reason; _Unusual for a
+        cell the reference path must read)."""
+        kind = col.kind
+        if kind == "text":
+            return lambda v: v.strip() if v.__class__ is str else _as_text(v)
+        if kind == "date":
+            epoch = self._epoch
+
+            def date_cell(v):
+                if v.__class__ is datetime and v.tzinfo is None and not v.microsecond and v.year >= 1000:
+                    return v.replace(tzinfo=VN_TZ)  # naive = Vietnam local time, as _local reads it
+                try:
+                    dt = parse_cell_datetime(v, epoch)
+                except (ValueError, OverflowError, TypeError) as e:
+                    raise _CellError(_date_reason(v, e)) from None
+                if dt is not None and dt.year < 1000:  # the wire's yyyy has no such year
+                    raise _Unusual
+                return dt
+
+            return date_cell
+        plain = {
+            "status": lambda v: None if _blank(v) else Status(_status(v)),
+            "channel": lambda v: None if _blank(v) else Channel(_channel(v)),
+            "flag": _flag,
+            "paid": _paid,
+            "count": _count,
+        }[kind]
+        return _remembered(plain)
 
     def _converter(self, col: Column) -> Callable:
         """The function turning a cell of `col` into its wire value (raising _CellError with the reason).
@@ -851,12 +965,13 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def iter_export(path: str | Path, source: str = "excel", sheet: str | int | None = None,
-                encoding: str | None = None) -> ExportStream:
+                encoding: str | None = None, duplicates: bool = True) -> ExportStream:
     """Stream an export: `(row_number, Dossier | RowError)` per non-empty data row (several errors
     for a row with several bad cells). Raises `ExcelFormatError` at once for an unusable file.
-    `encoding`: a CSV's encoding when it is not UTF-8/UTF-16 with a BOM.
+    `encoding`: a CSV's encoding when it is not UTF-8/UTF-16 with a BOM. `duplicates=False`: a code
+    read twice is not reported (the caller checks, without the stream's index of every code read).
     """
-    return ExportStream(path, source=source, sheet=sheet, encoding=encoding)
+    return ExportStream(path, source=source, sheet=sheet, encoding=encoding, duplicates=duplicates)
 
 
 def read_export(path: str | Path, source: str = "excel", sheet: str | int | None = None,

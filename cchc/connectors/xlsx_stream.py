@@ -269,7 +269,7 @@ class XlsxBook(_Book):
         out: list = [None] * ((_col_index(cells[-1][0]) if last is None else last) + 1)
         dates = self._date_styles
         epoch = self.epoch
-        text_of = self._text
+        text_of, texts = self._text, self._texts
         for letters, s1, typ, s2, v, text in cells:
             i = cols.get(letters)
             if i is None:
@@ -277,7 +277,24 @@ class XlsxBook(_Book):
             if i >= len(out):
                 out.extend([None] * (i + 1 - len(out)))
             if typ == "inlineStr":
-                out[i] = text_of(text) if "&" in text else text
+                out[i] = (texts.get(text) or text_of(text)) if "&" in text else text
+            elif typ == "n" and v:  # a number written with its type (openpyxl does): as _value reads it
+                try:
+                    num = _number(v)
+                except ValueError:
+                    out[i] = v
+                    continue
+                style = s1 or s2
+                if not style:
+                    out[i] = num
+                elif style in dates and num >= 61:  # past 1900's false leap day
+                    day = int(num)
+                    try:
+                        out[i] = epoch + timedelta(days=day, milliseconds=round((num - day) * 86_400_000))
+                    except OverflowError:
+                        out[i] = num  # outside the limits of dates: the number, rejected by the import
+                else:
+                    out[i] = self._value(typ, style, v, sst)
             elif not typ and v:
                 style = s1 or s2
                 if not style:

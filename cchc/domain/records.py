@@ -184,7 +184,8 @@ class Dossier:
 
     @property
     def supplement_pending(self) -> bool:
-        return any(s.completed_at is None for s in self.supplements) or self.status == Status.SUPPLEMENT
+        return (bool(self.supplements) and any(s.completed_at is None for s in self.supplements)
+                or self.status == Status.SUPPLEMENT)
 
 
 class RecordError(ValueError):
@@ -293,8 +294,8 @@ def _fits_as_is(d: Dossier) -> bool:
     if d.fees and not (all(-BIGINT_MAX <= f.amount <= BIGINT_MAX for f in d.fees)
                        and -BIGINT_MAX <= sum(f.amount for f in d.fees) <= BIGINT_MAX):
         return False
-    return all(len(s.officer) <= MAX_STEP_LENGTH["officer"] and len(s.title) <= MAX_STEP_LENGTH["title"]
-               and len(s.department) <= MAX_STEP_LENGTH["department"] for s in steps)
+    return not steps or all(len(s.officer) <= MAX_STEP_LENGTH["officer"] and len(s.title) <= MAX_STEP_LENGTH["title"]
+                            and len(s.department) <= MAX_STEP_LENGTH["department"] for s in steps)
 
 
 def _no_nul(value: str, name: str, code: str) -> None:

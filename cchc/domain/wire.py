@@ -403,6 +403,16 @@ def dates_memo(memo: dict) -> Callable[[object, str], datetime | None]:
     return pdt
 
 
+#: The statuses a dossier may have without a reception time (not received yet, or refused at the desk).
+UNRECEIVED_STATUSES = frozenset({Status.NEW, Status.NOT_ACCEPTED})
+
+
+def check_received(status: Status, received_at: datetime | None) -> None:
+    """RecordError when a dossier past reception has no reception time (every reader applies it)."""
+    if received_at is None and status not in UNRECEIVED_STATUSES:
+        raise RecordError("NgayTiepNhan", "thiếu ngày tiếp nhận")
+
+
 def parse_dossier(raw: dict, source: str, salt: bytes | None = None, dates: dict | None = None) -> Dossier:
     """One canonical wire record -> Dossier, or RecordError naming the field and the reason.
     `dates`: a dict kept across the records of a page, to read each distinct time once."""
@@ -433,8 +443,7 @@ def _parse(raw: dict, code: str, source: str, salt: bytes | None, pdt) -> Dossie
         raise RecordError("KenhThucHien", f"mã kênh không hợp lệ: {ch}") from None
 
     received_at = pdt(raw.get("NgayTiepNhan"), "NgayTiepNhan")
-    if received_at is None and status not in (Status.NEW, Status.NOT_ACCEPTED):
-        raise RecordError("NgayTiepNhan", "thiếu ngày tiếp nhận")
+    check_received(status, received_at)
 
     fees = []
     for i, f in enumerate(_list(raw, "DanhSachLePhi")):

@@ -227,38 +227,67 @@ def national_lookup_codes(ctx: SyncContext, codes: list[str]) -> dict:
 
 
 def import_excel_file(ctx: SyncContext, path: str, batch_size: int = 2000, encoding: str | None = None) -> dict:
-    """Import a one-stop Excel/CSV export: good rows stored, each bad row quarantined with row and column."""
+    """Import a one-stop Excel/CSV export: good rows stored, each bad row quarantined with row and column.
+
+    A code read twice: the later row is quarantined, saying which row has it first. The codes read
+    so far are kept in the store (`Store.claim_import_rows`, a page at a time), not in memory, so a
+    million-row file takes the memory of a page."""
     from cchc.connectors.excel_import import RowError, iter_export
 
     counts = SyncCounts()
-    good, bad, row_errors = [], [], []
+    page: list[tuple[int, object]] = []  # (row, Dossier | RowError) in the file's order
+    row_errors: list[str] = []
     name = os.path.basename(path)
+    store = ctx.store
 
-    def flush():
-        _, c = store_dossiers(ctx.store, EXCEL, good, bad, ctx.calendar, None, run_id=ctx.run_id, fetched=1,
+    def flush(stream):
+        firsts: dict[str, int] = {}  # code -> its first row in the page
+        for row, item in page:
+            if item.__class__ is not RowError:
+                firsts.setdefault(item.code, row)
+        earlier = store.claim_import_rows(ctx.run_id, firsts) if firsts else {}  # code -> row of an earlier page
+        good, bad = [], []
+        for row, item in page:
+            if item.__class__ is not RowError:
+                first = earlier.get(item.code) or firsts[item.code]
+                if first == row:
+                    good.append(item)
+                    continue
+                item = _repeated(stream, row, item, first)
+            reason = f"{name}, dòng {item.row}, cột '{item.column}': {item.reason}"
+            row_errors.append(reason)
+            bad.append(QuarantineItem(EXCEL, item.code, item.column, reason, {"file": name, "row": item.row}))
+        _, c = store_dossiers(store, EXCEL, good, bad, ctx.calendar, None, run_id=ctx.run_id, fetched=1,
                               unit_of=ctx.unit_of)
         counts.merge(c)
-        good.clear()
-        bad.clear()
+        page.clear()
 
+    # The sync lock is held (run_sources): no other import is under way, so what is recorded is a
+    # killed import's, and this one's is dropped whole when it ends.
+    store.forget_import_rows()
     done = 0
-    with iter_export(path, source=EXCEL, encoding=encoding) as stream:
-        for _row, item in stream:
-            if isinstance(item, RowError):
-                reason = f"{name}, dòng {item.row}, cột '{item.column}': {item.reason}"
-                row_errors.append(reason)
-                bad.append(QuarantineItem(EXCEL, item.code, item.column, reason, {"file": name, "row": item.row}))
-            else:
-                good.append(item)
-            if len(good) + len(bad) >= batch_size:
-                done += len(good) + len(bad)
-                flush()
-                _report_import(done, stream.fraction_read(), name)
-        done += len(good) + len(bad)
-        flush()
-        _report_import(done, 1.0, name)
+    try:
+        with iter_export(path, source=EXCEL, encoding=encoding, duplicates=False) as stream:
+            for item in stream:
+                page.append(item)
+                if len(page) >= batch_size:
+                    done += len(page)
+                    flush(stream)
+                    _report_import(done, stream.fraction_read(), name)
+            done += len(page)
+            flush(stream)
+            _report_import(done, 1.0, name)
+    finally:
+        store.forget_import_rows()
     counts.errors.extend(row_errors)
     return {"counts": counts.to_dict()}
+
+
+def _repeated(stream, row: int, dossier, first: int):
+    """The error of a row whose code an earlier row (`first`) has: as the stream would have said it."""
+    from cchc.connectors.excel_import import RowError
+
+    return RowError(row, stream.columns_mapped["Mã hồ sơ"], f"mã hồ sơ trùng với dòng {first}", dossier.code)
 
 
 def _report_import(done: int, fraction: float, name: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     SmallInteger,
+    String,
     bindparam,
     create_engine,
     delete,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DatabaseError,
@@ -42,11 +44,12 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
-from cchc.connectors.store import cell_cache
+from cchc.connectors.store import bulk_upsert, cell_cache, seen_codes
 from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
 from cchc.connectors.store.schema import (
     dossier_changes,
     dossiers,
+    import_rows,
     metadata,
     period_cells,
     procedures,
@@ -154,7 +157,7 @@ def dossier_row(d: Dossier, effective_due: datetime | None, synced_at: datetime)
         "finished_at": _naive(d.finished_at),
         "returned_at": _naive(d.returned_at),
         "refused_at": _naive(d.refused_at),
-        "fee_total": sum(f.amount for f in d.fees),
+        "fee_total": sum(f.amount for f in d.fees) if d.fees else 0,
         "owes_fee": d.owes_fee,
         "fee_unstated": d.fee_unstated,
         "paid_online": d.is_paid_online,
@@ -336,6 +339,14 @@ def _data_error(e: BaseException) -> str | None:
     return None
 
 
+#: One primary-key probe per code of the page (LIMIT 1 keeps the planner from flattening the lateral
+#: subquery into a join it may plan as a scan of the source: see `Store._stored_versions`).
+_PG_STORED_VERSIONS = text(
+    "SELECT d.code, d.row_hash, d.received_at FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
+    "(SELECT code, row_hash, received_at FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
+).bindparams(bindparam("codes", type_=ARRAY(String)))
+
+
 class Store:
     def __init__(self, url: str, echo: bool = False):
         self.url = url
@@ -477,7 +488,7 @@ class Store:
                 result.updated = len(result.updated_codes)
                 result.unchanged = len(rows) - len(changed)
                 if changed:
-                    conn.execute(self._upsert_stmt(dossiers, ("source", "code")), changed)
+                    bulk_upsert.upsert(conn, dossiers, ("source", "code"), changed)
                     changed_codes = [r["code"] for r in changed if r["code"] in existing]
                     for chunk in _chunks(changed_codes, 500):
                         conn.execute(
@@ -544,7 +555,13 @@ class Store:
         return out
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
-        """code -> (row hash, reception time) of the stored versions."""
+        """code -> (row hash, reception time) of the stored versions. On PostgreSQL the page's codes
+        are one array, each looked up by the primary key: with an IN list the planner, whose
+        statistics may be those of a nearly empty table (a first import; autovacuum off), picks the
+        index on the source alone and reads every row of the source for each page — a million-row
+        import then slows down page after page."""
+        if self.dialect == "postgresql":
+            return {c: (h, r) for c, h, r in conn.execute(_PG_STORED_VERSIONS, {"source": source, "codes": codes})}
         out: dict[str, tuple] = {}
         for chunk in _chunks(codes, 900):
             q = select(dossiers.c.code, dossiers.c.row_hash, dossiers.c.received_at).where(
@@ -562,8 +579,18 @@ class Store:
     def clear_dossiers(self) -> None:
         """Remove every dossier, step, cursor and quarantined record (the demo's fresh start)."""
         with self.engine.begin() as conn:
-            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs, dossier_changes, period_cells):
+            for t in (processing_steps, dossiers, sync_state, quarantine, sync_runs, dossier_changes, period_cells,
+                      import_rows):
                 conn.execute(delete(t))
+
+    def claim_import_rows(self, run_id: str, rows: dict[str, int]) -> dict[str, int]:
+        """Record the codes of a page of the Excel import `run_id` (code -> row, distinct) and return
+        those an earlier page of it recorded, with their first row (`seen_codes.claim`)."""
+        return seen_codes.claim(self.engine, run_id, rows)
+
+    def forget_import_rows(self, run_id: str | None = None) -> None:
+        """Drop what the import `run_id` recorded (None: every import's)."""
+        seen_codes.forget(self.engine, run_id)
 
     def save_cursor(self, key: str, cursor: dict) -> None:
         with self.engine.begin() as conn:

@@ -146,6 +146,16 @@ sync_runs = Table(
     Column("error", Text),
 )
 
+#: The rows of the Excel import under way (its `run_id`), by code: the first row each code was
+#: read on, so a later row repeating it is reported against it without an index in memory.
+import_rows = Table(
+    "import_rows",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("source_row", Integer, nullable=False),
+)
+
 procedures = Table(
     "procedures",
     metadata,
