@@ -2,7 +2,7 @@
 code repeats an earlier row ("mã hồ sơ trùng với dòng N") without holding every code in memory.
 Rows of one run only; the import deletes them when it ends.
 
-Revision ID: 0010_h_excel2
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_h_excel2"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
