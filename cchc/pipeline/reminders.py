@@ -28,7 +28,7 @@ from cchc.connectors.store import Store
 from cchc.connectors.store.inspections import Inspections
 from cchc.connectors.store.outbox import FAILED, QUEUED, SENDING, SENT, Outbox, OutboxMessage
 from cchc.domain.periods import period_of
-from cchc.domain.records import FINISHED_STATUSES, WAITING_STATUSES, Status, status_codes
+from cchc.domain.records import FINISHED_STATUSES, WAITING_STATUSES, status_codes
 from cchc.domain.reminders import (
     DIGEST_KIND,
     RULES,
@@ -91,8 +91,10 @@ def read_inputs(store: Store, cfg: Config, day: date, source: str) -> ReminderIn
         "status": raw["status"].astype("int64"), "due": raw["due"], "officer": raw["officer"],
         "step_due": raw["step_due"], "supplement_since": raw["supplement_since"], "apology": raw["apology"],
         "finished": raw["finished_at"].where(raw["status"].isin(status_codes(FINISHED_STATUSES)))})
+    finished = store.finished_standings(source, period.start)
+    finished["unit"] = unit_codes(cfg, finished["unit_code"])
     return ReminderInputs(dossiers=frame, reports=report_deadlines(store, cfg, day),
-                          findings=remediation_deadlines(store, cfg), standings=standings(frame, day))
+                          findings=remediation_deadlines(store, cfg), standings=standings(frame, day, finished))
 
 
 def report_deadlines(store: Store, cfg: Config, day: date) -> list[ReportDeadline]:
@@ -125,20 +127,20 @@ def remediation_deadlines(store: Store, cfg: Config) -> list[RemediationDeadline
     return out
 
 
-def standings(frame: pd.DataFrame, day: date) -> list[UnitStanding]:
+def standings(frame: pd.DataFrame, day: date, finished: pd.DataFrame) -> list[UnitStanding]:
     """Per unit: open dossiers past their due date (not waiting on the applicant) and, among those
-    resolved in the period read, how many finished after their due date."""
-    if frame.empty:
-        return []
-    today = pd.Timestamp(day)
-    due = pd.to_datetime(frame["due"]).dt.normalize()
-    finished = pd.to_datetime(frame["finished"]).dt.normalize()
+    resolved in the period read, how many finished after their due date (`finished`: counted per
+    unit in SQL, `Store.finished_standings`, with the configured unit in column "unit"). A unit with
+    an open dossier or one finished in the period has a standing (zeros included)."""
     status = frame["status"]
-    is_open = finished.isna() & ~status.isin(status_codes(FINISHED_STATUSES))
-    overdue = is_open & ~status.isin(status_codes(WAITING_STATUSES)) & due.notna() & (due < today)
-    resolved = status.isin([int(Status.DONE), int(Status.RETURNED)]) & finished.notna()
-    late = resolved & due.notna() & (finished > due)
-    g = pd.DataFrame({"unit": frame["unit"], "overdue": overdue, "resolved": resolved, "late": late})
+    due = pd.to_datetime(frame["due"]).dt.normalize()
+    overdue = (~status.isin(status_codes(FINISHED_STATUSES)) & ~status.isin(status_codes(WAITING_STATUSES))
+               & due.notna() & (due < pd.Timestamp(day)))
+    g = pd.concat([pd.DataFrame({"unit": frame["unit"], "overdue": overdue.astype("int64"), "resolved": 0,
+                                 "late": 0}),
+                   finished[["unit", "resolved", "late"]].assign(overdue=0)], ignore_index=True)
+    if g.empty:
+        return []
     sums = g.groupby("unit", sort=True)[["overdue", "resolved", "late"]].sum()
     return [UnitStanding(unit=str(u), overdue=int(r.overdue), resolved=int(r.resolved), late=int(r.late))
             for u, r in sums.iterrows()]

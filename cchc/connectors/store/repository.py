@@ -61,6 +61,7 @@ from cchc.domain.records import (
     OPEN_STATUSES,
     WIRE_NAMES,
     Dossier,
+    Status,
     sql_in,
 )
 from cchc.domain.redact import mask_secrets
@@ -895,32 +896,41 @@ class Store:
     def reminder_dossiers(self, source: str, finished_since: date | None = None) -> pd.DataFrame:
         """What the daily reminders read, never the whole store: the OPEN dossiers of `source`
         (`OPEN_STATUSES`) and, with `finished_since`, those finished (`FINISHED_STATUSES`) since that
-        day (late-finished without apology; the period's late rate). One row per dossier:
-        code, procedure_name, unit_code, status, due (effective due, else the original),
+        day AFTER their due day without an apology slip (the only finished dossiers a rule names:
+        `no_apology`; the period's late rate counts the others in SQL, `finished_standings`). One row
+        per dossier: code, procedure_name, unit_code, status, due (effective due, else the original),
         finished_at, apology, supplement_since (start of the pending supplement request), officer,
         step_due (of the current processing step: the last one; its deadline only while not done;
         for open dossiers only — no rule sends a finished dossier to its officer).
 
         Two index searches in one statement (`ix_dossiers_status_source` for the open ones, with their
-        current step by primary key; `ix_dossiers_ended` for the finished ones in the window), not a
-        pass over the whole table. SQLite, without statistics, would rather take the source's index
-        for the second one (every row of the source): `INDEXED BY` names the window's. The values
-        come back untyped from the driver and are typed per column (no per-value conversion)."""
+        current step; `ix_dossiers_ended` for the finished ones in the window), not a pass over the
+        whole table. The current step is one search of the steps' primary key per open dossier
+        (PostgreSQL: `LATERAL ... ORDER BY seq DESC LIMIT 1`; a `seq = (SELECT MAX(seq) ...)` join
+        condition is planned there as a subquery per candidate step, ten times slower; SQLite searches
+        the key for it). SQLite, without statistics, would rather take the source's index for the
+        finished window (every row of the source): `INDEXED BY` names the window's. The values come
+        back untyped from the driver and are typed per column (no per-value conversion)."""
         ended = "COALESCE(d.finished_at, d.returned_at)"
-        common = (f"d.code, d.procedure_name, d.unit_code, d.status, COALESCE(d.effective_due_at, d.due_at), {ended}, "
-                  "d.apology")
+        due = "COALESCE(d.effective_due_at, d.due_at)"
+        common = f"d.code, d.procedure_name, d.unit_code, d.status, {due}, {ended}, d.apology"
+        if self.dialect == "postgresql":
+            step = ("LEFT JOIN LATERAL (SELECT q.officer, q.done_at, q.step_due FROM processing_steps q "
+                    "WHERE q.source = d.source AND q.code = d.code ORDER BY q.seq DESC LIMIT 1) p ON TRUE")
+        else:
+            step = ("LEFT JOIN processing_steps p ON p.source = d.source AND p.code = d.code "
+                    "AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
+                    "AND q.code = d.code)")
         sql = (f"SELECT {common}, CASE WHEN d.supplement_pending THEN d.supplements END, p.officer, "
-               f"CASE WHEN p.done_at IS NULL THEN p.step_due END "
-               f"FROM dossiers d LEFT JOIN processing_steps p ON p.source = d.source AND p.code = d.code "
-               f"AND p.seq = (SELECT MAX(q.seq) FROM processing_steps q WHERE q.source = d.source "
-               f"AND q.code = d.code) WHERE d.source = :source AND d.status IN ({sql_in(OPEN_STATUSES)})")
+               f"CASE WHEN p.done_at IS NULL THEN p.step_due END FROM dossiers d {step} "
+               f"WHERE d.source = :source AND d.status IN ({sql_in(OPEN_STATUSES)})")
         params: dict = {"source": source}
         if finished_since is not None:
             pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
             sql += (f" UNION ALL SELECT {common}, NULL, NULL, NULL FROM dossiers d{pin} WHERE d.source = :source "
-                    f"AND {ended} >= :since AND d.status IN ({sql_in(FINISHED_STATUSES)})")
-            since = datetime.combine(finished_since, datetime.min.time())
-            params["since"] = since.isoformat(sep=" ") if self.dialect == "sqlite" else since
+                    f"AND {ended} >= :since AND d.status IN ({sql_in(FINISHED_STATUSES)}) AND NOT d.apology "
+                    f"AND {self._day(ended)} > {self._day(due)}")
+            params["since"] = self._since(finished_since)
         cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
                 "officer", "step_due"]
         with self.engine.connect() as conn:
@@ -937,6 +947,32 @@ class Store:
         frame["step_due"] = _dates_of(values["step_due"])
         frame["supplement_since"] = [None if v is None else _pending_since(v) for v in values["supplements"]]
         return frame
+
+    def finished_standings(self, source: str, since: date) -> pd.DataFrame:
+        """Per stored unit, the dossiers of `source` finished (`FINISHED_STATUSES`) since `since`:
+        `finished` (all of them), `resolved` (done or result returned) and `late` (resolved on a
+        day after their due day: effective due, else the original). One GROUP BY over the window's
+        index (`ix_dossiers_ended`), as `reminder_dossiers` reads it; units with none are absent."""
+        ended = "COALESCE(d.finished_at, d.returned_at)"
+        due = "COALESCE(d.effective_due_at, d.due_at)"
+        resolved = f"d.status IN ({sql_in((Status.DONE, Status.RETURNED))})"
+        pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
+        sql = (f"SELECT d.unit_code, COUNT(*), SUM(CASE WHEN {resolved} THEN 1 ELSE 0 END), "
+               f"SUM(CASE WHEN {resolved} AND {self._day(ended)} > {self._day(due)} THEN 1 ELSE 0 END) "
+               f"FROM dossiers d{pin} WHERE d.source = :source AND {ended} >= :since "
+               f"AND d.status IN ({sql_in(FINISHED_STATUSES)}) GROUP BY d.unit_code")
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(sql), {"source": source, "since": self._since(since)}).fetchall()
+        frame = pd.DataFrame([tuple(r) for r in rows], columns=["unit_code", "finished", "resolved", "late"])
+        return frame.astype({"finished": "int64", "resolved": "int64", "late": "int64"})
+
+    def _day(self, expr: str) -> str:
+        """The calendar day of a stored (naive, local) time, comparable between two columns."""
+        return f"date({expr})" if self.dialect == "sqlite" else f"CAST({expr} AS DATE)"
+
+    def _since(self, day: date):
+        since = datetime.combine(day, datetime.min.time())
+        return since.isoformat(sep=" ") if self.dialect == "sqlite" else since
 
 
 _LABEL_COLUMNS = ("unit_code", "procedure_code", "procedure_name", "field_code", "field_name")
