@@ -99,7 +99,7 @@ def bench_reminders(n: int, db_url: str | None = None, note: Callable[[str], Non
             rendered = pr.render(cfg, plan)
             ob = pr.outbox_of(store, cfg)
             new, _ = pr.enqueue(ob, rendered, now)
-            report = pr.send(ob, settings, now, cfg.smtp.batch_size)
+            report = pr.send(ob, settings, now, cfg.smtp.batch_size, cfg.smtp.connections)
             runs.append(time.perf_counter() - t0)
             info = {"messages": report.sent, "enqueued": new, "items": len(plan.items),
                     "received_by_mailbox": box.received()}

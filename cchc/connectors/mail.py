@@ -7,13 +7,15 @@ not set, from the Prefect Secret block named by `smtp.password_secret` (`secret_
 password is never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
 message names the setting (and the environment variable that overrides it).
 
-`send_outbox` claims due messages, sends them over one SMTP connection, and marks each one:
+`send_outbox` claims due messages, sends them over one SMTP connection (or up to `connections` at once,
+each message on one of them), and marks each one:
 - delivered → sent;
 - refused by the server for that message (5xx: recipient, sender or data refused) → an attempt
   recorded ("refused"), retried with backoff, failed after the outbox's max attempts; the batch
   goes on;
 - the connection breaks (server gone, 421, timeout) → the message in flight gets a failed attempt
-  (retried with backoff), the rest of the batch is released untouched (still queued), and the
+  (retried with backoff; with several connections, each one in flight), the rest of the batch is
+  released untouched (still queued), and the
   report says why; a rerun delivers the rest exactly once;
 - the server cannot be reached or refuses the login/TLS at all → every claimed message is
   released and `MailError` names the setting.
@@ -346,52 +348,78 @@ class SendReport:
         self.errors += other.errors
 
 
-async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200) -> SendReport:
-    """Claim up to `limit` due messages and send them over one session (see the module doc)."""
+async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200,
+                     connections: int = 1) -> SendReport:
+    """Claim up to `limit` due messages and send them over up to `connections` sessions at once (see
+    the module doc). Each claimed message is taken by one session only and marked as soon as the
+    server answers; the first session is opened before any other (a server that cannot be reached
+    is a MailError, everything released), a further one the server does not accept just leaves its
+    share to the others. A broken connection stops every session from taking another message."""
     report = SendReport()
     batch = outbox.claim(now, limit)
     if not batch:
         return report
     settings = sender.settings
-    done = 0
+    todo = list(reversed(batch))  # popped from the end: oldest first
+    tried: set[int] = set()
+    halt: list[BaseException] = []  # a session crashed: the others take nothing more
+
+    async def work(session: _Session) -> None:
+        while todo and not report.interrupted and not halt:
+            m = todo.pop()
+            tried.add(m.id)
+            try:
+                message = outbox_message(m, settings)
+                await session.send(message)
+            except (Refused, MailError) as e:
+                status = outbox.mark_failed(m, now, str(e), result="refused")
+                report.refused += 1
+                report.failed += status == "failed"
+                report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
+            except ConnectionLost as e:
+                status = outbox.mark_failed(m, now, str(e))
+                report.failed += status == "failed"
+                report.interrupted = f"mất kết nối SMTP ({scrub_error(str(e))})"
+                report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
+                return
+            except BaseException as e:
+                halt.append(e)
+                raise
+            else:
+                outbox.mark_sent(m, now)
+                report.sent += 1
+                report.sent_keys.append(m.key)
+
+    async def more() -> None:  # a further session: one the server refuses leaves its share to the others
+        try:
+            async with sender.session() as session:
+                await work(session)
+        except MailError:
+            return
+
     try:
-        async with sender.session() as session:
-            for m in batch:
-                try:
-                    message = outbox_message(m, settings)
-                    await session.send(message)
-                except (Refused, MailError) as e:
-                    status = outbox.mark_failed(m, now, str(e), result="refused")
-                    report.refused += 1
-                    report.failed += status == "failed"
-                    report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
-                except ConnectionLost as e:
-                    status = outbox.mark_failed(m, now, str(e))
-                    report.failed += status == "failed"
-                    done += 1
-                    report.interrupted = f"mất kết nối SMTP ({scrub_error(str(e))})"
-                    report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
-                    break
-                else:
-                    outbox.mark_sent(m, now)
-                    report.sent += 1
-                    report.sent_keys.append(m.key)
-                done += 1
+        async with sender.session() as first:
+            extra = [asyncio.ensure_future(more()) for _ in range(min(connections, len(batch)) - 1)]
+            try:
+                await work(first)
+            finally:
+                if extra:
+                    await asyncio.gather(*extra)
     finally:
         # Whatever stopped the batch (a lost connection, a setting error, a crash): the messages not
         # tried are put back untouched, for the next run.
-        report.released = outbox.release(batch[done:])
+        report.released = outbox.release([m for m in batch if m.id not in tried])
     return report
 
 
 async def send_outbox_async(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200,
-                            max_batches: int | None = None) -> SendReport:
-    """Send due messages in batches of `limit` until none is due, a batch is interrupted, or
-    `max_batches` batches were sent."""
+                            max_batches: int | None = None, connections: int = 1) -> SendReport:
+    """Send due messages in batches of `limit` (each over up to `connections` SMTP sessions at once)
+    until none is due, a batch is interrupted, or `max_batches` batches were sent."""
     report = SendReport()
     n = 0
     while max_batches is None or n < max_batches:
-        r = await send_batch(outbox, sender, now, limit)
+        r = await send_batch(outbox, sender, now, limit, connections)
         report.add(r)
         n += 1
         if r.interrupted or (r.sent + r.refused) == 0 or (r.sent + r.refused) < limit:
@@ -400,10 +428,10 @@ async def send_outbox_async(outbox: Outbox, sender: SmtpSender, now: datetime, l
 
 
 def send_outbox(outbox: Outbox, sender: SmtpSender, now: datetime, limit: int = 200,
-                max_batches: int | None = None) -> SendReport:
+                max_batches: int | None = None, connections: int = 1) -> SendReport:
     """Synchronous `send_outbox_async` (runs its own event loop; in a thread when the caller is
     already inside one, e.g. an async Prefect task)."""
-    coro = send_outbox_async(outbox, sender, now, limit, max_batches)
+    coro = send_outbox_async(outbox, sender, now, limit, max_batches, connections)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -181,9 +181,11 @@ def enqueue(outbox: Outbox, rendered: list[RenderedDigest], now: datetime) -> tu
     return r.inserted, r.existing
 
 
-def send(outbox: Outbox, settings: SmtpSettings, now: datetime, batch_size: int = 200) -> SendReport:
-    """Send what is due in the outbox (this run's digests and earlier failures due for a retry)."""
-    return send_outbox(outbox, SmtpSender(settings), now, limit=batch_size)
+def send(outbox: Outbox, settings: SmtpSettings, now: datetime, batch_size: int = 200,
+         connections: int = 1) -> SendReport:
+    """Send what is due in the outbox (this run's digests and earlier failures due for a retry), over
+    up to `connections` SMTP sessions at once (`smtp.connections`)."""
+    return send_outbox(outbox, SmtpSender(settings), now, limit=batch_size, connections=connections)
 
 
 def summary(cfg: Config, day: date, plan: ReminderPlan, rendered: list[RenderedDigest], outbox: Outbox,
@@ -246,6 +248,6 @@ def run_reminders(store: Store, cfg: Config, day: date | None = None, *, dry_run
     if dry_run or not working:  # nothing is sent on a day off, not even a retry
         return summary(cfg, day, plan, rendered, outbox, dry_run=dry_run, working_day=working)
     new, existing = enqueue(outbox, rendered, now)
-    report = send(outbox, settings, now, cfg.smtp.batch_size)
+    report = send(outbox, settings, now, cfg.smtp.batch_size, cfg.smtp.connections)
     return summary(cfg, day, plan, rendered, outbox, dry_run=False, working_day=working, new=new,
                    existing=existing, report=report)
