@@ -363,6 +363,24 @@ def test_server_stopping_with_several_connections_then_rerun_delivers_the_rest_o
     assert ob.counts() == {"queued": 0, "sending": 0, "sent": 20, "failed": 0}
 
 
+def test_messages_go_out_byte_for_byte_as_aiosmtplib_would_flatten_them():
+    from aiosmtplib.email import flatten_message
+
+    from cchc.connectors.mail import wire_bytes
+
+    name = "Hệ thống nhắc việc CCHC - Phường Hòa An (mô phỏng)"  # a long display name: folded once, reused
+    for r in render_digests(_plan().digests, WARD):
+        f = r.outbox_fields()
+        msg = build_message(sender="nhacviec@hoaan.example.vn", sender_name=name, to=f["recipient"],
+                            to_name=f["recipient_name"], subject=f["subject"], text=f["body_text"],
+                            html=f["body_html"], msg_id="<k@hoaan.example.vn>")
+        for utf8, cte in ((False, "8bit"), (False, "7bit"), (True, "8bit")):
+            ours = wire_bytes(msg, utf8=utf8, cte_type=cte)
+            assert ours == flatten_message(msg, utf8=utf8, cte_type=cte) == wire_bytes(msg, utf8=utf8, cte_type=cte)
+        parsed = email.message_from_bytes(wire_bytes(msg), policy=email.policy.default)
+        assert parsed["From"].addresses[0].display_name == name and parsed["Subject"] == f["subject"]
+
+
 def test_enqueue_after_render_is_idempotent_across_two_runs_at_once(db_url, mailbox):
     ob = _outbox(db_url)
     barrier = threading.Barrier(2)
