@@ -2,12 +2,13 @@
 render, enqueue in the outbox, send, summarise. The flow `daily_reminders` runs these steps as
 tasks; tests and the benchmark call the same functions.
 
-What is read (never the whole store): the OPEN dossiers and those finished in the current period
-(`Store.reminder_dossiers`, SQL filtered on the named status sets) with their current step's officer
-and deadline, the pending supplement's start and the apology flag; the plan's report deadlines
+What is read (never the whole store): the OPEN dossiers and those finished late without an apology
+slip in the current period (`Store.reminder_dossiers`, SQL filtered on the named status sets) with
+their current step's officer and deadline, the pending supplement's start and the apology flag; the
+period's finished dossiers counted per unit (`Store.finished_standings`); the plan's report deadlines
 (self-inspection deadlines of the configuration, pre-inspection reports of the stored visits); the
-open findings' remediation deadlines; the units' standings (overdue open dossiers now, late rate
-among the dossiers resolved in the current period).
+open findings' remediation deadlines. The units' standings (overdue open dossiers now, late rate
+among the dossiers resolved in the current period) come from the first two.
 
 Delivery goes through the outbox only: a digest is enqueued under its idempotency key (kind,
 recipient, day) and then sent; a re-run, a retried task or two overlapping runs never send it
