@@ -430,6 +430,8 @@ async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: i
     halt: list[BaseException] = []  # a session crashed: the others take nothing more
 
     async def work(session: _Session) -> None:
+        # The marks run in a worker thread: a session waiting for its commit (a WAL flush on
+        # PostgreSQL) does not hold up the others' SMTP exchanges, and concurrent commits share flushes.
         while todo and not report.interrupted and not halt:
             m = todo.pop()
             tried.add(m.id)
@@ -437,21 +439,21 @@ async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: i
                 message = outbox_message(m, settings)
                 await session.send(message)
             except (Refused, MailError) as e:
-                status = outbox.mark_failed(m, now, str(e), result="refused")
+                status = await asyncio.to_thread(outbox.mark_failed, m, now, str(e), result="refused")
                 report.refused += 1
                 report.failed += status == "failed"
                 report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
             except ConnectionLost as e:
-                status = outbox.mark_failed(m, now, str(e))
-                report.failed += status == "failed"
                 report.interrupted = f"mất kết nối SMTP ({scrub_error(str(e))})"
+                status = await asyncio.to_thread(outbox.mark_failed, m, now, str(e))
+                report.failed += status == "failed"
                 report.errors.append(f"{m.recipient}: {scrub_error(str(e))}")
                 return
             except BaseException as e:
                 halt.append(e)
                 raise
             else:
-                outbox.mark_sent(m, now)
+                await asyncio.to_thread(outbox.mark_sent, m, now)
                 report.sent += 1
                 report.sent_keys.append(m.key)
 
