@@ -257,6 +257,38 @@ def test_store_reads_the_current_step_and_only_the_finished_dossiers_a_rule_name
         store.dispose()
 
 
+def test_migration_0010_fills_the_current_step_of_the_stored_open_dossiers(db_url):
+    """A store migrated past 0009 with dossiers already in it: the open ones get their current step's
+    officer and open deadline from their stored steps (what the ingestion now writes with the row)."""
+    from sqlalchemy import text
+
+    store = Store(db_url)
+    store.migrate()
+    steps = (ProcessingStep(officer="a.truoc", at=datetime(2026, 2, 3, 9), step_due=datetime(2026, 2, 3, 17)),
+             ProcessingStep(officer="b.sau", step_due=datetime(2026, 2, 9, 17)))
+    store.upsert_page("provincial", [
+        replace(_dossier("H99.01-260202-0201", "H99.99.01", Status.PROCESSING, datetime(2026, 2, 20, 17)), steps=steps),
+        _dossier("H99.01-260202-0202", "H99.99.01", Status.DONE, datetime(2026, 2, 5, 17), "c.xong",
+                 finished_at=datetime(2026, 2, 4, 9)),
+    ])
+    read = "SELECT code, step_officer, step_due_open FROM dossiers ORDER BY code"
+    try:
+        with store.engine.begin() as conn:
+            written = [tuple(r) for r in conn.execute(text(read))]
+            conn.execute(text("ALTER TABLE dossiers DROP COLUMN step_officer"))
+            conn.execute(text("ALTER TABLE dossiers DROP COLUMN step_due_open"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+        assert written[0][1] == "b.sau" and written[1][1] == "c.xong"  # the ingestion's, for every dossier
+        store.migrate()
+        with store.engine.connect() as conn:
+            (code, officer, due), (done_code, done_officer, _) = [tuple(r) for r in conn.execute(text(read))]
+        assert (code, officer) == ("H99.01-260202-0201", "b.sau")
+        assert pd.Timestamp(due) == pd.Timestamp(2026, 2, 9, 17)
+        assert done_code == "H99.01-260202-0202" and done_officer is None  # finished: filled at its next write
+    finally:
+        store.dispose()
+
+
 def test_flow_parameters_are_described_and_sending_retries_only_unreachable_servers(monkeypatch):
     from prefect.states import Failed
     from prefect.utilities.callables import parameter_schema

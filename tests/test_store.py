@@ -27,7 +27,7 @@ def test_migrate_is_idempotent(db_url):
     s = Store(db_url)
     s.migrate()
     s.migrate()
-    assert s.revision() == "0009"
+    assert s.revision() == "0010_h_remind2"
     assert s.count_dossiers() == 0
 
 
