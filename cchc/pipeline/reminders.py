@@ -18,6 +18,7 @@ attempts). A dry run renders and lists, writing nothing and sending nothing.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -84,18 +85,24 @@ def unit_codes(cfg: Config, stored: pd.Series) -> pd.Series:
 
 
 def read_inputs(store: Store, cfg: Config, day: date, source: str) -> ReminderInputs:
-    """What the rules need on `day` (see the module docstring)."""
+    """What the rules need on `day` (see the module docstring). The store's reads run at once, each on
+    its own connection (the database works on one while the driver hands over another's rows)."""
     period = period_of(day, "month", cfg.reporting.period_mode)
-    raw = store.reminder_dossiers(source, finished_since=period.start)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="cchc-reminder-read") as pool:
+        counted = pool.submit(store.finished_standings, source, period.start)
+        reports = pool.submit(report_deadlines, store, cfg, day)
+        findings = pool.submit(remediation_deadlines, store, cfg)
+        raw = store.reminder_dossiers(source, finished_since=period.start)
+        finished = counted.result()
+        reports, findings = reports.result(), findings.result()
     frame = pd.DataFrame({
         "code": raw["code"], "procedure": raw["procedure_name"], "unit": unit_codes(cfg, raw["unit_code"]),
         "status": raw["status"].astype("int64"), "due": raw["due"], "officer": raw["officer"],
         "step_due": raw["step_due"], "supplement_since": raw["supplement_since"], "apology": raw["apology"],
         "finished": raw["finished_at"].where(raw["status"].isin(status_codes(FINISHED_STATUSES)))})
-    finished = store.finished_standings(source, period.start)
     finished["unit"] = unit_codes(cfg, finished["unit_code"])
-    return ReminderInputs(dossiers=frame, reports=report_deadlines(store, cfg, day),
-                          findings=remediation_deadlines(store, cfg), standings=standings(frame, day, finished))
+    return ReminderInputs(dossiers=frame, reports=reports, findings=findings,
+                          standings=standings(frame, day, finished))
 
 
 def report_deadlines(store: Store, cfg: Config, day: date) -> list[ReportDeadline]:
