@@ -927,12 +927,16 @@ class Store:
         per dossier (on PostgreSQL at a million dossiers, 28 thousand searches of the steps' key took
         0.2 s, five times the rest of the open ones' read). SQLite, without statistics, would rather
         take the source's index for the finished window (every row of the source): `INDEXED BY` names
-        the window's. The values come back untyped from the driver and are typed per column."""
+        the window's. The times and the supplements come back as text (PostgreSQL too: no `datetime`
+        or JSON decoding per value in the driver) and are typed per column."""
         ended = "COALESCE(d.finished_at, d.returned_at)"
         due = "COALESCE(d.effective_due_at, d.due_at)"
-        common = f"d.code, d.procedure_name, d.unit_code, d.status, {due}, {ended}, d.apology"
-        sql = (f"SELECT {common}, CASE WHEN d.supplement_pending THEN d.supplements END, d.step_officer, "
-               f"d.step_due_open FROM dossiers d WHERE d.source = :source AND d.status IN ({sql_in(OPEN_STATUSES)})")
+        as_text = (lambda e: f"CAST({e} AS TEXT)") if self.dialect == "postgresql" else (lambda e: e)
+        common = (f"d.code, d.procedure_name, d.unit_code, d.status, {as_text(due)}, {as_text(ended)}, "
+                  "d.apology")
+        sql = (f"SELECT {common}, {as_text('CASE WHEN d.supplement_pending THEN d.supplements END')}, "
+               f"d.step_officer, {as_text('d.step_due_open')} FROM dossiers d WHERE d.source = :source "
+               f"AND d.status IN ({sql_in(OPEN_STATUSES)})")
         params: dict = {"source": source}
         if finished_since is not None:
             pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
@@ -1011,7 +1015,7 @@ def _typed_steps(df: pd.DataFrame) -> pd.DataFrame:
 def _pending_since(supplements) -> datetime | None:
     """When the pending supplement request (no completion time) of a stored `supplements` list began."""
     if isinstance(supplements, str):
-        supplements = json.loads(supplements)
+        supplements = orjson.loads(supplements)
     for s in reversed(supplements or []):
         if s and s[0] and not s[1]:
             at = datetime.fromisoformat(s[0])
