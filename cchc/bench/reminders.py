@@ -66,8 +66,11 @@ class MailboxProcess(HelperProcess):
 
 def bench_reminders(n: int, db_url: str | None = None, note: Callable[[str], None] | None = None) -> dict:
     """On the store the indicators, sample and report benches share (`filled_store`, default
-    var/bench/indicators-N.sqlite): its provincial rows are this bench's (seed 1, the same `as_of`);
-    its national copies change nothing here (both sides read `source = 'provincial'` only)."""
+    var/bench/indicators-N.sqlite): its provincial rows are this bench's (seed 1, the same `as_of`),
+    and both sides select `source = 'provincial'` only, so the national copies change no result. They
+    do change the cost of a pass over the table: on PostgreSQL the baseline is a sequential scan,
+    which reads them too (1.7-1.8 times as long as on a store of the provincial rows alone; SQLite's
+    baseline goes through the source's index and takes as long on either). See bench/RESULTS.md."""
     store, cfg = filled_store(n, db_url, note)
     if store.dialect == "postgresql":  # a live server's autovacuum keeps statistics; a fresh fill has none yet
         with store.engine.begin() as conn:
