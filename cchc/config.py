@@ -393,6 +393,8 @@ class Smtp(_Model):
     timeout_s: float = Field(default=30, gt=0, le=600)
     #: messages claimed per sending batch
     batch_size: int = Field(default=200, ge=1, le=10000)
+    #: SMTP sessions open at once while sending a batch (each message on one of them; 1: one by one)
+    connections: int = Field(default=4, ge=1, le=16)
 
     @field_validator("host")
     @classmethod

@@ -267,6 +267,120 @@ def test_two_senders_at_once_send_each_message_once(db_url, mailbox):
     assert ob.counts()["sent"] == 60 and len(ob.attempts()) == 60
 
 
+class _CountingSender(SmtpSender):
+    """Counts the sessions open at once; sessions after the first `accept` ones fail to open (a
+    server that takes fewer connections than asked for)."""
+
+    def __init__(self, settings, accept: int = 99):
+        super().__init__(settings)
+        self.accept, self.opened, self.open_now, self.most = accept, 0, 0, 0
+        self.per_session: list[int] = []
+
+    def session(self):
+        inner, outer = super().session(), self
+
+        class S:
+            async def __aenter__(self):
+                outer.opened += 1
+                if outer.opened > outer.accept:
+                    raise MailError("smtp.host: quá nhiều kết nối", "smtp.host")
+                await inner.__aenter__()
+                outer.open_now += 1
+                outer.most = max(outer.most, outer.open_now)
+                self.i = len(outer.per_session)
+                outer.per_session.append(0)
+                return self
+
+            async def send(self, message):
+                await inner.send(message)
+                outer.per_session[self.i] += 1
+
+            async def __aexit__(self, *exc):
+                outer.open_now -= 1
+                await inner.__aexit__(*exc)
+
+        return S()
+
+
+def _many(ob: Outbox, days: int) -> int:
+    """The five digests for `days` days, enqueued: how many."""
+    out = []
+    for i in range(days):
+        for r in render_digests(_plan().digests, WARD):
+            f = r.outbox_fields()
+            out.append(OutboxMessage(**{**f, "key": f["key"].replace(DAY.isoformat(), (DAY + timedelta(days=i)).isoformat())}))
+    return ob.enqueue(out, NOW).inserted
+
+
+def test_several_connections_at_once_send_each_message_once(db_url, mailbox):
+    ob = _outbox(db_url)
+    assert _many(ob, 6) == 30
+    sender = _CountingSender(_settings(mailbox.port))
+    report = send_outbox(ob, sender, NOW, connections=4)
+    assert (report.sent, report.refused, report.released, report.interrupted) == (30, 0, 0, "")
+    assert sender.most == 4 and len(sender.per_session) == 4 and sum(sender.per_session) == 30
+    ids = [m["Message-ID"] for m in mailbox.messages()]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert sorted(report.sent_keys) == sorted(m["key"] for m in ob.messages(status="sent"))
+    assert ob.counts()["sent"] == 30 and len(ob.attempts()) == 30
+    assert send_outbox(ob, _CountingSender(_settings(mailbox.port)), NOW, connections=4).sent == 0
+
+
+def test_connections_the_server_refuses_leave_their_share_to_the_first(db_url, mailbox):
+    ob = _outbox(db_url)
+    assert _many(ob, 2) == 10
+    sender = _CountingSender(_settings(mailbox.port), accept=1)
+    report = send_outbox(ob, sender, NOW, connections=4)
+    assert (report.sent, report.released, report.interrupted) == (10, 0, "")
+    assert sender.opened == 4 and sender.per_session == [10]
+    assert len(mailbox.files()) == 10
+    ob.enqueue([OutboxMessage(**{**r.outbox_fields(), "key": "khac|" + r.key}) for r in render_digests(
+        _plan().digests, WARD)], NOW)
+    with pytest.raises(MailError, match="smtp.host"):  # not even the first: nothing sent, all released
+        send_outbox(ob, _CountingSender(_settings(mailbox.port), accept=0), NOW, connections=4)
+    assert ob.counts() == {"queued": 5, "sending": 0, "sent": 10, "failed": 0} and len(mailbox.files()) == 10
+
+
+def test_server_stopping_with_several_connections_then_rerun_delivers_the_rest_once(db_url, tmp_path):
+    port = free_port()
+    ob = _outbox(db_url, backoff=timedelta(minutes=10))
+    assert _many(ob, 4) == 20
+    with Mailbox(directory=tmp_path / "mail", port=port, accept_limit=6):
+        r1 = send_outbox(ob, SmtpSender(_settings(port)), NOW, connections=3)
+        assert r1.sent == 6 and r1.interrupted and "421" in r1.interrupted
+        counts = ob.counts()
+        in_flight = counts["queued"] - r1.released  # failed attempts, waiting for their backoff
+        assert counts["sent"] == 6 and counts["sending"] == 0 and 1 <= in_flight <= 3
+        assert r1.released == 20 - 6 - in_flight
+    with Mailbox(directory=tmp_path / "mail", port=port):
+        r2 = send_outbox(ob, SmtpSender(_settings(port)), NOW + timedelta(minutes=1), connections=3)
+        assert r2.sent == r1.released
+        r3 = send_outbox(ob, SmtpSender(_settings(port)), NOW + timedelta(minutes=15), connections=3)
+        assert r3.sent == in_flight
+    ids = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Message-ID"]
+           for p in (tmp_path / "mail").glob("*.eml")]
+    assert len(ids) == 20 and len(set(ids)) == 20  # each message delivered once
+    assert ob.counts() == {"queued": 0, "sending": 0, "sent": 20, "failed": 0}
+
+
+def test_messages_go_out_byte_for_byte_as_aiosmtplib_would_flatten_them():
+    from aiosmtplib.email import flatten_message
+
+    from cchc.connectors.mail import wire_bytes
+
+    name = "Hệ thống nhắc việc CCHC - Phường Hòa An (mô phỏng)"  # a long display name: folded once, reused
+    for r in render_digests(_plan().digests, WARD):
+        f = r.outbox_fields()
+        msg = build_message(sender="nhacviec@hoaan.example.vn", sender_name=name, to=f["recipient"],
+                            to_name=f["recipient_name"], subject=f["subject"], text=f["body_text"],
+                            html=f["body_html"], msg_id="<k@hoaan.example.vn>")
+        for utf8, cte in ((False, "8bit"), (False, "7bit"), (True, "8bit")):
+            ours = wire_bytes(msg, utf8=utf8, cte_type=cte)
+            assert ours == flatten_message(msg, utf8=utf8, cte_type=cte) == wire_bytes(msg, utf8=utf8, cte_type=cte)
+        parsed = email.message_from_bytes(wire_bytes(msg), policy=email.policy.default)
+        assert parsed["From"].addresses[0].display_name == name and parsed["Subject"] == f["subject"]
+
+
 def test_enqueue_after_render_is_idempotent_across_two_runs_at_once(db_url, mailbox):
     ob = _outbox(db_url)
     barrier = threading.Barrier(2)

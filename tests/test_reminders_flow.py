@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -208,6 +209,82 @@ def test_store_reads_only_open_dossiers_and_those_finished_in_the_period(db_url)
         assert pd.Timestamp(f.loc["H99.02-260202-0002", "due"]) == pd.Timestamp(2026, 2, 23, 17)
         since_2025 = store.reminder_dossiers("provincial", finished_since=date(2025, 1, 1))
         assert "H99.03-250102-0003" in set(since_2025["code"])
+    finally:
+        store.dispose()
+
+
+def test_store_reads_the_current_step_and_only_the_finished_dossiers_a_rule_names(db_url):
+    """The last step is the current one; of the dossiers finished since the period's start only those
+    finished on a day after their due day without an apology are read (no_apology), and the period's
+    standings count every finished one per unit (resolved = done or returned; late by the day)."""
+    feb = datetime(2026, 2, 2, 8)
+    store = Store(db_url)
+    store.migrate()
+
+    def done(code, unit, status, due, ended, **kw):
+        return _dossier(code, unit, status, due, finished_at=ended, returned_at=ended, **kw)
+
+    two_steps = (ProcessingStep(officer="a.truoc", started_at=feb, at=datetime(2026, 2, 3, 9),
+                                step_due=datetime(2026, 2, 3, 17)),
+                 ProcessingStep(officer="b.sau", started_at=datetime(2026, 2, 3, 9), step_due=datetime(2026, 2, 9, 17)))
+    last_done = (ProcessingStep(officer="c.xong", started_at=feb, at=datetime(2026, 2, 4, 9),
+                                step_due=datetime(2026, 2, 4, 17)),)
+    store.upsert_page("provincial", [
+        replace(_dossier("H99.01-260202-0101", "H99.99.01", Status.PROCESSING, datetime(2026, 2, 20, 17)),
+                steps=two_steps),
+        replace(_dossier("H99.01-260202-0102", "H99.99.01", Status.RECEIVED, datetime(2026, 2, 20, 17)),
+                steps=last_done),
+        done("H99.01-260202-0103", "H99.99.01", Status.DONE, datetime(2026, 2, 5, 17), datetime(2026, 2, 6, 9)),
+        done("H99.01-260202-0104", "H99.99.01", Status.RETURNED, datetime(2026, 2, 10, 9), datetime(2026, 2, 10, 16)),
+        done("H99.01-260202-0105", "H99.99.01", Status.DONE, datetime(2026, 2, 5, 17), datetime(2026, 2, 9, 9),
+             apology=True),
+        done("H99.02-260202-0106", "H99.99.02", Status.WITHDRAWN, datetime(2026, 2, 5, 17), datetime(2026, 2, 9, 9)),
+        done("H99.02-260102-0107", "H99.99.02", Status.DONE, datetime(2026, 1, 5, 17), datetime(2026, 1, 20, 9)),
+    ])
+    try:
+        f = store.reminder_dossiers("provincial", finished_since=date(2026, 2, 1)).set_index("code")
+        assert set(f.index) == {"H99.01-260202-0101", "H99.01-260202-0102", "H99.01-260202-0103",
+                                "H99.02-260202-0106"}
+        assert f.loc["H99.01-260202-0101", "officer"] == "b.sau"
+        assert pd.Timestamp(f.loc["H99.01-260202-0101", "step_due"]) == pd.Timestamp(2026, 2, 9, 17)
+        assert f.loc["H99.01-260202-0102", "officer"] == "c.xong" and pd.isna(f.loc["H99.01-260202-0102", "step_due"])
+        assert pd.isna(f.loc["H99.01-260202-0103", "officer"])  # finished: no step read
+        s = store.finished_standings("provincial", date(2026, 2, 1)).set_index("unit_code")
+        assert s.loc["H99.99.01"].to_dict() == {"finished": 3, "resolved": 3, "late": 2}
+        assert s.loc["H99.99.02"].to_dict() == {"finished": 1, "resolved": 0, "late": 0}
+        assert store.finished_standings("provincial", date(2026, 3, 1)).empty
+    finally:
+        store.dispose()
+
+
+def test_migration_0011_fills_the_current_step_of_the_stored_open_dossiers(db_url):
+    """A store migrated past 0010 with dossiers already in it: the open ones get their current step's
+    officer and open deadline from their stored steps (what the ingestion now writes with the row)."""
+    from sqlalchemy import text
+
+    store = Store(db_url)
+    store.migrate()
+    steps = (ProcessingStep(officer="a.truoc", at=datetime(2026, 2, 3, 9), step_due=datetime(2026, 2, 3, 17)),
+             ProcessingStep(officer="b.sau", step_due=datetime(2026, 2, 9, 17)))
+    store.upsert_page("provincial", [
+        replace(_dossier("H99.01-260202-0201", "H99.99.01", Status.PROCESSING, datetime(2026, 2, 20, 17)), steps=steps),
+        _dossier("H99.01-260202-0202", "H99.99.01", Status.DONE, datetime(2026, 2, 5, 17), "c.xong",
+                 finished_at=datetime(2026, 2, 4, 9)),
+    ])
+    read = "SELECT code, step_officer, step_due_open FROM dossiers ORDER BY code"
+    try:
+        with store.engine.begin() as conn:
+            written = [tuple(r) for r in conn.execute(text(read))]
+            conn.execute(text("ALTER TABLE dossiers DROP COLUMN step_officer"))
+            conn.execute(text("ALTER TABLE dossiers DROP COLUMN step_due_open"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+        assert written[0][1] == "b.sau" and written[1][1] == "c.xong"  # the ingestion's, for every dossier
+        store.migrate()
+        with store.engine.connect() as conn:
+            (code, officer, due), (done_code, done_officer, _) = [tuple(r) for r in conn.execute(text(read))]
+        assert (code, officer) == ("H99.01-260202-0201", "b.sau")
+        assert pd.Timestamp(due) == pd.Timestamp(2026, 2, 9, 17)
+        assert done_code == "H99.01-260202-0202" and done_officer is None  # finished: filled at its next write
     finally:
         store.dispose()
 

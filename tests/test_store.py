@@ -27,7 +27,7 @@ def test_migrate_is_idempotent(db_url):
     s = Store(db_url)
     s.migrate()
     s.migrate()
-    assert s.revision() == "0010"
+    assert s.revision() == "0011"
     assert s.count_dossiers() == 0
 
 

@@ -2,12 +2,13 @@
 render, enqueue in the outbox, send, summarise. The flow `daily_reminders` runs these steps as
 tasks; tests and the benchmark call the same functions.
 
-What is read (never the whole store): the OPEN dossiers and those finished in the current period
-(`Store.reminder_dossiers`, SQL filtered on the named status sets) with their current step's officer
-and deadline, the pending supplement's start and the apology flag; the plan's report deadlines
+What is read (never the whole store): the OPEN dossiers and those finished late without an apology
+slip in the current period (`Store.reminder_dossiers`, SQL filtered on the named status sets) with
+their current step's officer and deadline, the pending supplement's start and the apology flag; the
+period's finished dossiers counted per unit (`Store.finished_standings`); the plan's report deadlines
 (self-inspection deadlines of the configuration, pre-inspection reports of the stored visits); the
-open findings' remediation deadlines; the units' standings (overdue open dossiers now, late rate
-among the dossiers resolved in the current period).
+open findings' remediation deadlines. The units' standings (overdue open dossiers now, late rate
+among the dossiers resolved in the current period) come from the first two.
 
 Delivery goes through the outbox only: a digest is enqueued under its idempotency key (kind,
 recipient, day) and then sent; a re-run, a retried task or two overlapping runs never send it
@@ -17,6 +18,7 @@ attempts). A dry run renders and lists, writing nothing and sending nothing.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -28,7 +30,7 @@ from cchc.connectors.store import Store
 from cchc.connectors.store.inspections import Inspections
 from cchc.connectors.store.outbox import FAILED, QUEUED, SENDING, SENT, Outbox, OutboxMessage
 from cchc.domain.periods import period_of
-from cchc.domain.records import FINISHED_STATUSES, WAITING_STATUSES, Status, status_codes
+from cchc.domain.records import FINISHED_STATUSES, WAITING_STATUSES, status_codes
 from cchc.domain.reminders import (
     DIGEST_KIND,
     RULES,
@@ -83,16 +85,24 @@ def unit_codes(cfg: Config, stored: pd.Series) -> pd.Series:
 
 
 def read_inputs(store: Store, cfg: Config, day: date, source: str) -> ReminderInputs:
-    """What the rules need on `day` (see the module docstring)."""
+    """What the rules need on `day` (see the module docstring). The store's reads run at once, each on
+    its own connection (the database works on one while the driver hands over another's rows)."""
     period = period_of(day, "month", cfg.reporting.period_mode)
-    raw = store.reminder_dossiers(source, finished_since=period.start)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="cchc-reminder-read") as pool:
+        counted = pool.submit(store.finished_standings, source, period.start)
+        reports = pool.submit(report_deadlines, store, cfg, day)
+        findings = pool.submit(remediation_deadlines, store, cfg)
+        raw = store.reminder_dossiers(source, finished_since=period.start)
+        finished = counted.result()
+        reports, findings = reports.result(), findings.result()
     frame = pd.DataFrame({
         "code": raw["code"], "procedure": raw["procedure_name"], "unit": unit_codes(cfg, raw["unit_code"]),
         "status": raw["status"].astype("int64"), "due": raw["due"], "officer": raw["officer"],
         "step_due": raw["step_due"], "supplement_since": raw["supplement_since"], "apology": raw["apology"],
         "finished": raw["finished_at"].where(raw["status"].isin(status_codes(FINISHED_STATUSES)))})
-    return ReminderInputs(dossiers=frame, reports=report_deadlines(store, cfg, day),
-                          findings=remediation_deadlines(store, cfg), standings=standings(frame, day))
+    finished["unit"] = unit_codes(cfg, finished["unit_code"])
+    return ReminderInputs(dossiers=frame, reports=reports, findings=findings,
+                          standings=standings(frame, day, finished))
 
 
 def report_deadlines(store: Store, cfg: Config, day: date) -> list[ReportDeadline]:
@@ -125,20 +135,20 @@ def remediation_deadlines(store: Store, cfg: Config) -> list[RemediationDeadline
     return out
 
 
-def standings(frame: pd.DataFrame, day: date) -> list[UnitStanding]:
+def standings(frame: pd.DataFrame, day: date, finished: pd.DataFrame) -> list[UnitStanding]:
     """Per unit: open dossiers past their due date (not waiting on the applicant) and, among those
-    resolved in the period read, how many finished after their due date."""
-    if frame.empty:
-        return []
-    today = pd.Timestamp(day)
-    due = pd.to_datetime(frame["due"]).dt.normalize()
-    finished = pd.to_datetime(frame["finished"]).dt.normalize()
+    resolved in the period read, how many finished after their due date (`finished`: counted per
+    unit in SQL, `Store.finished_standings`, with the configured unit in column "unit"). A unit with
+    an open dossier or one finished in the period has a standing (zeros included)."""
     status = frame["status"]
-    is_open = finished.isna() & ~status.isin(status_codes(FINISHED_STATUSES))
-    overdue = is_open & ~status.isin(status_codes(WAITING_STATUSES)) & due.notna() & (due < today)
-    resolved = status.isin([int(Status.DONE), int(Status.RETURNED)]) & finished.notna()
-    late = resolved & due.notna() & (finished > due)
-    g = pd.DataFrame({"unit": frame["unit"], "overdue": overdue, "resolved": resolved, "late": late})
+    due = pd.to_datetime(frame["due"]).dt.normalize()
+    overdue = (~status.isin(status_codes(FINISHED_STATUSES)) & ~status.isin(status_codes(WAITING_STATUSES))
+               & due.notna() & (due < pd.Timestamp(day)))
+    g = pd.concat([pd.DataFrame({"unit": frame["unit"], "overdue": overdue.astype("int64"), "resolved": 0,
+                                 "late": 0}),
+                   finished[["unit", "resolved", "late"]].assign(overdue=0)], ignore_index=True)
+    if g.empty:
+        return []
     sums = g.groupby("unit", sort=True)[["overdue", "resolved", "late"]].sum()
     return [UnitStanding(unit=str(u), overdue=int(r.overdue), resolved=int(r.resolved), late=int(r.late))
             for u, r in sums.iterrows()]
@@ -179,9 +189,11 @@ def enqueue(outbox: Outbox, rendered: list[RenderedDigest], now: datetime) -> tu
     return r.inserted, r.existing
 
 
-def send(outbox: Outbox, settings: SmtpSettings, now: datetime, batch_size: int = 200) -> SendReport:
-    """Send what is due in the outbox (this run's digests and earlier failures due for a retry)."""
-    return send_outbox(outbox, SmtpSender(settings), now, limit=batch_size)
+def send(outbox: Outbox, settings: SmtpSettings, now: datetime, batch_size: int = 200,
+         connections: int = 1) -> SendReport:
+    """Send what is due in the outbox (this run's digests and earlier failures due for a retry), over
+    up to `connections` SMTP sessions at once (`smtp.connections`)."""
+    return send_outbox(outbox, SmtpSender(settings), now, limit=batch_size, connections=connections)
 
 
 def summary(cfg: Config, day: date, plan: ReminderPlan, rendered: list[RenderedDigest], outbox: Outbox,
@@ -244,6 +256,6 @@ def run_reminders(store: Store, cfg: Config, day: date | None = None, *, dry_run
     if dry_run or not working:  # nothing is sent on a day off, not even a retry
         return summary(cfg, day, plan, rendered, outbox, dry_run=dry_run, working_day=working)
     new, existing = enqueue(outbox, rendered, now)
-    report = send(outbox, settings, now, cfg.smtp.batch_size)
+    report = send(outbox, settings, now, cfg.smtp.batch_size, cfg.smtp.connections)
     return summary(cfg, day, plan, rendered, outbox, dry_run=False, working_day=working, new=new,
                    existing=existing, report=report)

@@ -87,7 +87,7 @@ def smtp_unreachable(task, task_run, state) -> bool:
 @task(name="gui-thu-nhac-viec", cache_policy=NO_CACHE, retries=NETWORK_RETRIES,
       retry_delay_seconds=NETWORK_RETRY_DELAYS_S, retry_condition_fn=smtp_unreachable)
 def send_task(store: Store, cfg: Config, settings: SmtpSettings) -> SendReport:
-    return pr.send(pr.outbox_of(store, cfg), settings, cfg.now(), cfg.smtp.batch_size)
+    return pr.send(pr.outbox_of(store, cfg), settings, cfg.now(), cfg.smtp.batch_size, cfg.smtp.connections)
 
 
 def summarize(store: Store, cfg: Config, day: date, plan: ReminderPlan, rendered: list[RenderedDigest], *,

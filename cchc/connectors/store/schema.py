@@ -68,6 +68,10 @@ dossiers = Table(
     Column("applicant_hash", String(64)),
     Column("row_hash", String(32), nullable=False),
     Column("synced_at", DateTime, nullable=False),
+    # the current processing step (the last one), kept with the row for the daily reminders (migration
+    # 0011): its officer, and its deadline while it is not done. Derived from the steps, not hashed.
+    Column("step_officer", String(128)),
+    Column("step_due_open", DateTime),
     Index("ix_dossiers_source_received", "source", "received_at"),
     Index("ix_dossiers_source_unit", "source", "unit_code"),
     # the daily reminders (migration 0007): the open dossiers by status, the finished ones by end time.
