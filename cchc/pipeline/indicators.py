@@ -80,11 +80,17 @@ def load_rows(store: Store, cfg: Config, period: Period, source: str = "provinci
 def choose_source(store: Store, cfg: Config, requested: str | None = None) -> str:
     """The source a report reads: `domain.sources.reporting_source` over what the store holds.
     Raises a one-line `SourceChoiceError` (nothing read, nothing written) when it cannot choose."""
-    from cchc.domain.sources import check_source, reporting_source
+    from cchc.domain.sources import SourceChoiceError, check_source, reporting_source
 
     if requested:
         return check_source(requested)
-    return reporting_source(None, cfg.reporting.source, store.count_by_source())
+    if cfg.reporting.source:
+        return reporting_source(None, cfg.reporting.source, {})
+    held = {s: 1 for s in store.sources_held()}  # which sources have rows: an index probe each
+    try:
+        return reporting_source(None, None, held)
+    except SourceChoiceError:  # several sources: the message names how many dossiers each holds
+        return reporting_source(None, None, store.count_by_source())
 
 
 def top_units(cfg: Config) -> list[tuple[str, str]]:

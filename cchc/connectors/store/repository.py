@@ -64,6 +64,7 @@ from cchc.domain.records import (
     sql_in,
 )
 from cchc.domain.redact import mask_secrets
+from cchc.domain.sources import SOURCES
 from cchc.domain.wire import quarantine_payload, scrub_text
 from cchc.errors import UserError
 
@@ -654,6 +655,16 @@ class Store:
         q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
         with self.engine.connect() as conn:
             return {s: int(n) for s, n in conn.execute(q)}
+
+    def sources_held(self, candidates: Sequence[str] = SOURCES) -> list[str]:
+        """The sources of `candidates` with at least one dossier in the store, in that order: one
+        `EXISTS` per source (an index probe each), where `count_by_source` counts every row."""
+        if not candidates:
+            return []
+        probes = ", ".join(f"EXISTS (SELECT 1 FROM dossiers WHERE source = :s{i})" for i in range(len(candidates)))
+        with self.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT {probes}"), {f"s{i}": s for i, s in enumerate(candidates)}).one()
+        return [s for s, held in zip(candidates, row, strict=True) if held]
 
     # --- the cell cache (monthly cells kept for the reports: cell_cache.py) -------------------------
     def cached_cells(self, source: str, start: date, end: date, fingerprint: str,
