@@ -227,7 +227,7 @@ def sample_units(store: Store, cfg: Config, unit_codes, period: Period, sources,
     codes = list(dict.fromkeys(unit_codes))
     accessor = Inspections(store)
     lots = sampling_facts(store, source, _unit_ids(cfg, codes), period,
-                          compare=cfg.reporting.timeliness_compare, calendar=cfg.make_calendar())
+                          compare=cfg.reporting.timeliness_compare)
     fixed_n = ins.sampling.fixed_n if ins.sampling.method == "fixed" else None
     out = []
     for code in codes:
