@@ -147,3 +147,28 @@ def test_several_sources_follow_the_configuration(excel_ward, capsys):
     assert main(["stats", "--period", "2026-10", "--json", "--source", "provincial"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows[-1]["received"] == 0 and rows[-1]["source"] == "provincial"
+
+
+def test_sources_held_and_the_choice_over_them(db_url):
+    """`Store.sources_held` (one EXISTS per source) names the sources with rows, in order; the choice
+    over them is the rule's over the counts, and the several-sources message still counts each."""
+    from cchc.domain.records import Dossier, Status
+    from cchc.pipeline.indicators import choose_source
+
+    cfg = load_config(ROOT / "config" / "demo.yaml", env={})
+    store = Store(db_url)
+    store.migrate()
+    assert store.sources_held() == [] and choose_source(store, cfg) == "provincial"
+    page = [Dossier(source="provincial", code=f"P-{i}", status=Status.RECEIVED, unit_code="H99.99.01") for i in range(3)]
+    store.upsert_page("provincial", page)
+    store.upsert_page("national", [Dossier(source="national", code="P-1", status=Status.RECEIVED, unit_code="H99.99.01")])
+    assert store.sources_held() == ["provincial", "national"] and store.sources_held(["excel"]) == []
+    assert choose_source(store, cfg) == "provincial"
+    store.upsert_page("excel", [Dossier(source="excel", code="X-1", status=Status.RECEIVED, unit_code="H99.99.01")])
+    assert store.sources_held() == ["provincial", "national", "excel"] == sorted(store.count_by_source(),
+                                                                                   key=["provincial", "national", "excel"].index)
+    with pytest.raises(SourceChoiceError) as e:
+        choose_source(store, cfg)
+    assert "3 hồ sơ" in str(e.value) and "1 hồ sơ" in str(e.value)
+    assert choose_source(store, cfg, "excel") == "excel"
+    store.dispose()
