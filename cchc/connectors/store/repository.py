@@ -350,6 +350,7 @@ class Store:
         except (SQLAlchemyError, ImportError, ValueError) as e:
             raise StoreError(f"URL cơ sở dữ liệu không dùng được: {safe_url(url)} ({e})") from None
         self.dialect = self.engine.dialect.name
+        self._code_point_order: bool | None = None  # see _text_in_code_point_order
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -795,11 +796,12 @@ class Store:
         where = []
         if scoped and end is None:
             raise ValueError("scoped needs the period's end")
-        # SQLite, the units' rows through the (source, unit_code) index: each unit and its sub-units
-        # as one OR term each with the source ("MULTI-INDEX OR"); the other terms written `+x` so
+        # The units' rows through the (source, unit_code) index: each unit, and its sub-units as a
+        # range of codes, one OR term each with the source (SQLite's MULTI-INDEX OR, PostgreSQL's
+        # BitmapOr), where text sorts by code point; on SQLite the other terms are written `+x` so
         # that the planner (no statistics) does not take the reception index for the whole period.
-        by_unit = unit_ids is not None and scope_source is None and self.dialect == "sqlite"
-        plain = "+" if by_unit else ""
+        by_unit = unit_ids is not None and scope_source is None and self._text_in_code_point_order()
+        plain = "+" if by_unit and self.dialect == "sqlite" else ""
         if end is not None:
             where.append(f"{plain}{scope}.received_at < :end_excl" if scoped
                          else f"({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)")
@@ -813,7 +815,7 @@ class Store:
             for i, nid in enumerate(unit_ids):
                 nid = str(nid).strip().rstrip(".")
                 params[f"unit_{i}"] = nid
-                if by_unit:  # the codes "id." + anything: in SQLite's BINARY order, ["id.", "id/")
+                if by_unit:  # the codes "id." + anything: in code point order, ["id.", "id/")
                     params[f"unit_{i}_lo"], params[f"unit_{i}_hi"] = nid + ".", nid + "/"
                     match += [f"(d.source = :source AND d.unit_code = :unit_{i})",
                               f"(d.source = :source AND d.unit_code >= :unit_{i}_lo AND d.unit_code < :unit_{i}_hi)"]
@@ -840,6 +842,20 @@ class Store:
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
             df["procedure_has_fee"] = _bool(df["procedure_code"].map(self.fee_by_procedure()), False)
         return df
+
+    def _text_in_code_point_order(self) -> bool:
+        """Whether the dossiers' text compares by code point (then a prefix is a range of the index):
+        SQLite's BINARY collation; on PostgreSQL a database of libc collation C, POSIX or C.UTF-8
+        (not ICU, not a language's collation)."""
+        if self.dialect == "sqlite":
+            return True
+        if self._code_point_order is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(text("SELECT to_jsonb(d) FROM pg_database d WHERE datname = current_database()"
+                                        )).scalar() or {}
+            self._code_point_order = (row.get("datlocprovider", "c") == "c"
+                                      and str(row.get("datcollate", "")).lower() in ("c", "posix", "c.utf-8", "c.utf8"))
+        return self._code_point_order
 
     def result_paper_by_procedure(self) -> dict[str, bool]:
         """The catalogue's "result is a paper document" flag by procedure code (unknown: paper)."""
