@@ -761,7 +761,7 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
     the period, overdue_pending = pending and overdue at its end; supplement requests, apology slip,
     complained (the code is in `complained_codes`). Reads only these units' rows of the period."""
     facts = store.load_facts(source, period.start, period.end, columns=SAMPLE_FACT_COLUMNS,
-                             unit_ids=list(units.values()), scoped=True)
+                             unit_ids=list(units.values()), scoped=True, units_index=True)
     c = classify(facts, period, mode=mode, compare=compare)  # no calendar: processing days are not read
     c = c[c["in_scope"].to_numpy(dtype=bool)]
     due = c["effective_due_at"].where(c["effective_due_at"].notna(), c["due_at"])

@@ -771,7 +771,7 @@ class Store:
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
                    scope_source: str | None = None, columns: Sequence[str] | None = None,
                    unit_ids: Sequence[str] | None = None, missing_on: str | None = None,
-                   scoped: bool = False, columnar: bool = True) -> pd.DataFrame:
+                   scoped: bool = False, columnar: bool = True, units_index: bool = False) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
         classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
         the procedure catalogue, default True and False).
@@ -788,7 +788,9 @@ class Store:
         `scoped`: only the dossiers that can be in the period's scope (`metrics.classify`'s in_scope:
         a reception time, before the end), for a caller that keeps only those — the reception index
         then serves the read. `columnar=False` reads through the DB-API: for a small result, no
-        helper process."""
+        helper process. `units_index` (with `unit_ids` that are a small part of the ward, e.g. the
+        units visited): their rows through the units' index rather than the period's through the
+        reception index (for most of the ward's units the reception index is faster)."""
         columns = tuple(columns or self.FACT_COLUMNS)
         sql = "SELECT {columns} FROM dossiers d"
         params: dict = {"source": source}
@@ -800,7 +802,8 @@ class Store:
         # range of codes, one OR term each with the source (SQLite's MULTI-INDEX OR, PostgreSQL's
         # BitmapOr), where text sorts by code point; on SQLite the other terms are written `+x` so
         # that the planner (no statistics) does not take the reception index for the whole period.
-        by_unit = unit_ids is not None and scope_source is None and self._text_in_code_point_order()
+        by_unit = (units_index and unit_ids is not None and scope_source is None
+                   and self._text_in_code_point_order())
         plain = "+" if by_unit and self.dialect == "sqlite" else ""
         if end is not None:
             where.append(f"{plain}{scope}.received_at < :end_excl" if scoped
