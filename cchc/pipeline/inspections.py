@@ -176,6 +176,7 @@ def make_plan(store: Store, cfg: Config, year: int, sources, wave: int | None = 
     source = ti.choose_source(store, cfg, source)
     mode = cfg.reporting.period_mode
     windows = {w.number: window_before(w.start, ins.risk.months, mode) for w in waves}
+    store.warm_reads()  # the samples read next (`sample_wave`): that read's helper process starts now
     figures = {n: risk_figures(store, cfg, p, source, ins.pool) for n, p in windows.items()}
     units, rules, cal, policy = cfg.plan_units(), ins.plan_rules(), cfg.make_calendar(), ins.risk_policy()
     accessor = Inspections(store)

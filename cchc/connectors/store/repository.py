@@ -43,7 +43,7 @@ from sqlalchemy.exc import (
 )
 
 from cchc.connectors.store import cell_cache
-from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
+from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories, warm_helper
 from cchc.connectors.store.schema import (
     dossier_changes,
     dossiers,
@@ -845,6 +845,11 @@ class Store:
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
             df["procedure_has_fee"] = _bool(df["procedure_code"].map(self.fee_by_procedure()), False)
         return df
+
+    def warm_reads(self) -> None:
+        """Start ahead what the next columnar read needs (on a SQLite file, its helper process), for
+        a caller that reads next after other work; nothing on PostgreSQL (read in-process)."""
+        warm_helper(self.engine)
 
     def _text_in_code_point_order(self) -> bool:
         """Whether the dossiers' text compares by code point (then a prefix is a range of the index):
