@@ -157,3 +157,36 @@ def test_parameters_with_quotes_and_backslashes_are_values_not_sql(db_url):
         got = read_frame(s.engine, sql, {"src": tricky}, kinds)
         assert got is not None and len(got) == 0, tricky
     assert s.count_dossiers() > 0
+
+
+def _helpers_running() -> int:
+    """This process's children running the read helper (from /proc)."""
+    import os
+    from pathlib import Path
+
+    n = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        n += int(fields[1]) == os.getpid() and b"cchc.connectors.arrow_table" in cmd
+    return n
+
+
+def test_a_helper_started_ahead_serves_the_next_read(db_url):
+    """`Store.warm_reads` starts one SQLite helper ahead (never two); the next read uses it and gets
+    the same frame; on PostgreSQL (read in-process) nothing starts."""
+    s = _filled(db_url, 20)
+    kinds = [("code", "text"), ("received_at", "time")]
+    sql = "SELECT " + select_list(kinds, s.dialect) + " FROM dossiers WHERE source = :src"
+    cold = read_frame(s.engine, sql, {"src": "provincial"}, kinds)
+    assert _helpers_running() == 0
+    s.warm_reads()
+    s.warm_reads()
+    assert _helpers_running() == (1 if s.dialect == "sqlite" else 0)
+    warm = read_frame(s.engine, sql, {"src": "provincial"}, kinds)
+    assert _helpers_running() == 0  # the helper started ahead served the read and was reaped
+    _same(warm, cold)
+    assert len(warm) > 0

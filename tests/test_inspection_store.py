@@ -251,6 +251,63 @@ def test_sampling_facts_reads_only_the_units_rows(db_url) -> None:
     assert {r.code for r in sample.rows} == {"A1", "A2"}
 
 
+def test_load_facts_of_units_reads_exactly_their_rows(db_url, monkeypatch) -> None:
+    """`load_facts(unit_ids=...)` (the sample's and the gap's read) returns the units' rows and their
+    sub-units' ("id." + anything), once each, and no look-alike identifier on either side of the
+    prefix; the same with `units_index` (the sample's read), which on SQLite goes through the units'
+    index, not the period's rows, and on PostgreSQL falls back to LIKE under a collation that does
+    not sort by code point."""
+    store = Store(db_url)
+    store.migrate()
+    units = {"P1": "H99.99.04", "P2": "H99.99.04.01", "P3": "H99.99.041", "P4": "H99.99.04-1", "P5": "H99.99.04/1",
+             "P7": "H99.99.03", "P8": "H99.99.04.01.7", "P9": "H99.99.1"}
+    store.upsert_page("provincial", [dossier(code=c, unit_code=u, received_at="2026-03-02 08:00",
+                                             due_at="2026-03-20 17:00") for c, u in units.items()])
+    store.upsert_page("national", [dossier(source="national", code="P1", unit_code="H99.99.04",
+                                           received_at="2026-03-02 08:00")])
+    march = Period.named("month", 2026, 3)
+
+    def read(ids, **kw):
+        return store.load_facts("provincial", march.start, march.end, columns=("code", "unit_code"), unit_ids=ids,
+                                scoped=True, **kw)
+
+    def codes(ids, **kw):
+        got = sorted(read(ids, units_index=True, **kw)["code"])
+        assert got == sorted(read(ids, **kw)["code"])
+        return got
+
+    def check():
+        assert codes(["H99.99.04"]) == ["P1", "P2", "P8"]
+        assert codes(["H99.99.04.01", "H99.99.04", "H99.99.1"]) == ["P1", "P2", "P8", "P9"]  # nested: once each
+        assert codes(["H99.99.03", "H99.99.04.01"], columnar=False) == ["P2", "P7", "P8"]
+        assert codes(["H99.99.04"], missing_on="national", columnar=False) == ["P2", "P8"]
+        assert codes([]) == []
+
+    check()
+    if store.dialect == "postgresql":  # a collation that is not by code point: LIKE, the same rows
+        monkeypatch.setattr(store, "_text_in_code_point_order", lambda: False)
+        check()
+        return
+    captured = []
+    frame = store._frame
+
+    def spy(sql, params, *args, **kwargs):
+        captured.append((sql.format(columns="d.code"), params))
+        return frame(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(store, "_frame", spy)
+    read(["H99.99.04", "H99.99.03"], units_index=True)
+    read(["H99.99.04", "H99.99.03"])
+    plans = []
+    with store.engine.connect() as conn:
+        for sql, params in captured:
+            plans.append(" ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql.replace(":", "@"),
+                {k: (v.isoformat(sep=" ") if hasattr(v, "isoformat") else v) for k, v in params.items()})))
+    assert "MULTI-INDEX OR" in plans[0] and "ix_dossiers_source_unit" in plans[0] and "received" not in plans[0]
+    assert "ix_dossiers_source_received" in plans[1]  # without units_index: the period's rows, as before
+
+
 def test_gap_per_unit_is_the_reconciliations_missing_count(db_url) -> None:
     """`missing_on_national` (SQL anti-join, then the domain's scope) counts what the reconciliation
     counts as missing on the national portal, per unit with its sub-units, and nothing else."""

@@ -149,26 +149,27 @@ def test_several_sources_follow_the_configuration(excel_ward, capsys):
     assert rows[-1]["received"] == 0 and rows[-1]["source"] == "provincial"
 
 
-def test_choose_source_over_a_store_probes_and_counts_only_for_the_error(db_url):
-    """`choose_source` decides by which sources the store holds (index probes); a store with
-    several sources and no choice names their counts, as the rule's message does."""
-    from factories import dossier
-
+def test_sources_held_and_the_choice_over_them(db_url):
+    """`Store.sources_held` (one EXISTS per source) names the sources with rows, in order; the choice
+    over them is the rule's over the counts, and the several-sources message still counts each."""
+    from cchc.domain.records import Dossier, Status
     from cchc.pipeline.indicators import choose_source
 
     cfg = load_config(ROOT / "config" / "demo.yaml", env={})
-    cfg = cfg.model_copy(update={"reporting": cfg.reporting.model_copy(update={"source": None})})
     store = Store(db_url)
     store.migrate()
-    store.clear_dossiers()
     assert store.sources_held() == [] and choose_source(store, cfg) == "provincial"
-    store.upsert_page("provincial", [dossier(code="P-1"), dossier(code="P-2")])
-    store.upsert_page("national", [dossier(source="national", code="P-1")])
-    assert store.sources_held() == ["provincial", "national"] and choose_source(store, cfg) == "provincial"
-    store.upsert_page("excel", [dossier(source="excel", code="E-1")])
+    page = [Dossier(source="provincial", code=f"P-{i}", status=Status.RECEIVED, unit_code="H99.99.01") for i in range(3)]
+    store.upsert_page("provincial", page)
+    store.upsert_page("national", [Dossier(source="national", code="P-1", status=Status.RECEIVED, unit_code="H99.99.01")])
+    assert store.sources_held() == ["provincial", "national"] and store.sources_held(["excel"]) == []
+    assert choose_source(store, cfg) == "provincial"
+    store.upsert_page("excel", [Dossier(source="excel", code="X-1", status=Status.RECEIVED, unit_code="H99.99.01")])
+    assert store.sources_held() == ["provincial", "national", "excel"] == sorted(store.count_by_source(),
+                                                                                   key=["provincial", "national", "excel"].index)
     with pytest.raises(SourceChoiceError) as e:
         choose_source(store, cfg)
-    assert "2 hồ sơ" in str(e.value) and "1 hồ sơ" in str(e.value)
+    assert "3 hồ sơ" in str(e.value) and "1 hồ sơ" in str(e.value)
     assert choose_source(store, cfg, "excel") == "excel"
     configured = cfg.model_copy(update={"reporting": cfg.reporting.model_copy(update={"source": "excel"})})
     assert choose_source(store, configured) == "excel"

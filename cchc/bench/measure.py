@@ -59,10 +59,21 @@ class TreeMemory:
                 pass
         return out
 
+    @staticmethod
+    def _cmdline(pid: str) -> bytes | None:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+
     def sample(self) -> None:
         from cchc.connectors.arrow_table import proc_status_kb
 
-        kb = proc_status_kb("VmRSS") + sum(proc_status_kb("VmRSS", pid) for pid in self._children())
+        # A child that still runs this process's command line is a helper being started, between
+        # its (v)fork and its exec: it reports this process's own pages, which are not counted twice.
+        me = self._cmdline("self")
+        kids = [pid for pid in self._children() if self._cmdline(pid) not in (me, None)]
+        kb = proc_status_kb("VmRSS") + sum(proc_status_kb("VmRSS", pid) for pid in kids)
         self.peak_mb = max(self.peak_mb, kb / 1024.0)
 
     def _run(self) -> None:

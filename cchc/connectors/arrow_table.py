@@ -154,11 +154,20 @@ def wire_schema(columns: Sequence[tuple[str, str]]) -> pa.Schema:
     return pa.schema([(name, pa.string() if kind == "label" else TYPES[kind]) for name, kind in columns])
 
 
+def _preload() -> None:
+    """The SQLite driver imported before the spec is read: a helper started ahead then waits ready."""
+    try:
+        import adbc_driver_sqlite.dbapi  # noqa: F401
+    except ImportError:  # reported by the read itself
+        pass
+
+
 def main() -> int:
     """The helper: the spec as JSON on stdin; the typed batches as an Arrow IPC stream on stdout,
     written as they come (the helper holds one batch); on stderr, a one-line reason and exit 1, or
     `cchc.helper_peak_kb=N` and exit 0."""
     try:
+        _preload()
         spec = json.load(sys.stdin)
         columns = [tuple(c) for c in spec["columns"]]
         schema = wire_schema(columns)

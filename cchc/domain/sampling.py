@@ -133,9 +133,13 @@ def allocate(sizes: Sequence[int], n: int) -> tuple[int, ...]:
     return tuple(base)
 
 
+#: The columns the plan reads (the others are ignored, and not copied).
+_READ = ("code", "procedure_code", *_OPTIONAL)
+
+
 def _frame(dossiers) -> pd.DataFrame:
     if isinstance(dossiers, pd.DataFrame):
-        df = dossiers.copy()
+        df = dossiers[[c for c in dossiers.columns if c in _READ]].copy()
     else:
         rows = [asdict(d) if is_dataclass(d) else dict(d) for d in dossiers]
         df = pd.DataFrame(rows, columns=None if rows else ["code", "procedure_code"])

@@ -86,9 +86,10 @@ def choose_source(store: Store, cfg: Config, requested: str | None = None) -> st
         return check_source(requested)
     if cfg.reporting.source:
         return reporting_source(None, cfg.reporting.source, {})
-    try:  # which sources are held decides (index probes); their counts only name them in the error
-        return reporting_source(None, None, dict.fromkeys(store.sources_held(), 1))
-    except SourceChoiceError:
+    held = {s: 1 for s in store.sources_held()}  # which sources have rows: an index probe each
+    try:
+        return reporting_source(None, None, held)
+    except SourceChoiceError:  # several sources: the message names how many dossiers each holds
         return reporting_source(None, None, store.count_by_source())
 
 

@@ -176,6 +176,7 @@ def make_plan(store: Store, cfg: Config, year: int, sources, wave: int | None = 
     source = ti.choose_source(store, cfg, source)
     mode = cfg.reporting.period_mode
     windows = {w.number: window_before(w.start, ins.risk.months, mode) for w in waves}
+    store.warm_reads()  # the samples read next (`sample_wave`): that read's helper process starts now
     figures = {n: risk_figures(store, cfg, p, source, ins.pool) for n, p in windows.items()}
     units, rules, cal, policy = cfg.plan_units(), ins.plan_rules(), cfg.make_calendar(), ins.risk_policy()
     accessor = Inspections(store)
@@ -227,7 +228,7 @@ def sample_units(store: Store, cfg: Config, unit_codes, period: Period, sources,
     codes = list(dict.fromkeys(unit_codes))
     accessor = Inspections(store)
     lots = sampling_facts(store, source, _unit_ids(cfg, codes), period,
-                          compare=cfg.reporting.timeliness_compare, calendar=cfg.make_calendar())
+                          compare=cfg.reporting.timeliness_compare)
     fixed_n = ins.sampling.fixed_n if ins.sampling.method == "fixed" else None
     out = []
     for code in codes:

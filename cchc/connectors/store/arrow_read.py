@@ -19,8 +19,10 @@ through the DB-API, to the same frame.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -34,21 +36,73 @@ from sqlalchemy.engine import Engine
 
 from cchc.connectors.arrow_table import KINDS, PEAK_KEY, check_kinds, collect, read_table
 
-__all__ = ["KINDS", "helper_peak_mb", "read_frame", "select_list", "sorted_categories"]
+__all__ = ["KINDS", "helper_peak_mb", "read_frame", "select_list", "sorted_categories", "warm_helper"]
 
 log = logging.getLogger(__name__)
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 _STR = pd.StringDtype("pyarrow", na_value=float("nan"))  # pandas' own `str` dtype
 
 
+def _start_helper() -> tuple[int, subprocess.Popen, object]:
+    """A helper process (it imports pyarrow and the driver, then waits for its spec on stdin):
+    (the starting process's pid, the process, its stderr file)."""
+    errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty helper cannot block on a full stderr pipe
+    proc = subprocess.Popen([sys.executable, "-m", "cchc.connectors.arrow_table"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=errors)
+    return os.getpid(), proc, errors
+
+
+_spare: list[tuple[int, subprocess.Popen, object]] = []  # started ahead by `warm_helper`, at most one
+
+
+def warm_helper(engine: Engine) -> bool:
+    """For a SQLite file read through helper processes: start the next read's helper now, so that
+    the read does not wait for the interpreter and its imports (about half a second) while the
+    caller goes on with other work. At most one waits; one left unused ends when this process
+    does. False (nothing started) for another engine."""
+    target = _target(engine)
+    if target is None or target[0] != "sqlite":
+        return False
+    if not any(pid == os.getpid() and proc.poll() is None for pid, proc, _ in _spare):
+        _spare.append(_start_helper())
+    return True
+
+
+def _take_helper() -> tuple[subprocess.Popen, object]:
+    """The helper started ahead by this process, if it is still waiting, else a new one."""
+    while _spare:
+        try:
+            pid, proc, errors = _spare.pop()
+        except IndexError:  # another thread took it
+            break
+        if pid == os.getpid() and proc.poll() is None:  # not a forked parent's, not dead
+            return proc, errors
+        if pid == os.getpid():
+            errors.close()
+    return _start_helper()[1:]
+
+
+@atexit.register
+def _drop_spare() -> None:
+    """An unused helper gets end-of-file on its stdin and exits (reaped here)."""
+    while _spare:
+        pid, proc, errors = _spare.pop()
+        if pid != os.getpid():
+            continue
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+        errors.close()
+
+
 def _read_in_helper(driver: str, target: str, query: str, values: list, columns, batch_rows: int) -> pa.Table:
     """`typed_batches` in a child process, streamed back as Arrow IPC and collected here."""
     spec = json.dumps({"driver": driver, "target": target, "query": query, "values": values,
                        "columns": [list(c) for c in columns], "batch_rows": batch_rows})
-    with tempfile.TemporaryFile() as errors, subprocess.Popen(
-        [sys.executable, "-m", "cchc.connectors.arrow_table"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=errors,  # a file, not a pipe: a chatty helper cannot block on a full stderr pipe
-    ) as proc:
+    proc, errors = _take_helper()
+    with errors, proc:
         proc.stdin.write(spec.encode())
         proc.stdin.close()
         try:

@@ -753,7 +753,7 @@ SAMPLE_COLUMNS = ("code", "unit_code", "procedure_code", "procedure_name", "stat
 
 
 def sampling_facts(store, source: str, units: Mapping[str, str], period: Period, *, mode: str = "bieu06",
-                   compare: str = "date", calendar=None, complained_codes: Iterable[str] = ()
+                   compare: str = "date", complained_codes: Iterable[str] = ()
                    ) -> dict[str, pd.DataFrame]:
     """The lot of each unit for `period` (unit code -> national identifier in `units`): its dossiers
     in scope (received in the period or carried over into it, `metrics.classify`), one row each,
@@ -761,8 +761,8 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
     the period, overdue_pending = pending and overdue at its end; supplement requests, apology slip,
     complained (the code is in `complained_codes`). Reads only these units' rows of the period."""
     facts = store.load_facts(source, period.start, period.end, columns=SAMPLE_FACT_COLUMNS,
-                             unit_ids=list(units.values()), scoped=True)
-    c = classify(facts, period, mode=mode, compare=compare, calendar=calendar)
+                             unit_ids=list(units.values()), scoped=True, units_index=True)
+    c = classify(facts, period, mode=mode, compare=compare)  # no calendar: processing days are not read
     c = c[c["in_scope"].to_numpy(dtype=bool)]
     due = c["effective_due_at"].where(c["effective_due_at"].notna(), c["due_at"])
     complained = set(complained_codes)

@@ -45,7 +45,7 @@ from sqlalchemy.exc import (
 )
 
 from cchc.connectors.store import bulk_upsert, cell_cache, seen_codes
-from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories
+from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories, warm_helper
 from cchc.connectors.store.schema import (
     dossier_changes,
     dossiers,
@@ -379,6 +379,7 @@ class Store:
         except (SQLAlchemyError, ImportError, ValueError) as e:
             raise StoreError(f"URL cơ sở dữ liệu không dùng được: {safe_url(url)} ({e})") from None
         self.dialect = self.engine.dialect.name
+        self._code_point_order: bool | None = None  # see _text_in_code_point_order
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -709,18 +710,21 @@ class Store:
     def count_dossiers(self, source: str | None = None) -> int:
         return self._count(dossiers, source)
 
-    def sources_held(self) -> list[str]:
-        """The sources (`domain.sources.SOURCES`) the store holds dossiers of: one index probe each,
-        not a count of every row (`count_by_source`)."""
-        with self.engine.connect() as conn:
-            return [s for s in SOURCES if conn.execute(
-                select(dossiers.c.code).where(dossiers.c.source == s).limit(1)).first() is not None]
-
     def count_by_source(self) -> dict[str, int]:
         """Dossiers per source held in the store (sources without dossiers absent)."""
         q = select(dossiers.c.source, func.count()).group_by(dossiers.c.source)
         with self.engine.connect() as conn:
             return {s: int(n) for s, n in conn.execute(q)}
+
+    def sources_held(self, candidates: Sequence[str] = SOURCES) -> list[str]:
+        """The sources of `candidates` with at least one dossier in the store, in that order: one
+        `EXISTS` per source (an index probe each), where `count_by_source` counts every row."""
+        if not candidates:
+            return []
+        probes = ", ".join(f"EXISTS (SELECT 1 FROM dossiers WHERE source = :s{i})" for i in range(len(candidates)))
+        with self.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT {probes}"), {f"s{i}": s for i, s in enumerate(candidates)}).one()
+        return [s for s, held in zip(candidates, row, strict=True) if held]
 
     # --- the cell cache (monthly cells kept for the reports: cell_cache.py) -------------------------
     def cached_cells(self, source: str, start: date, end: date, fingerprint: str,
@@ -828,7 +832,7 @@ class Store:
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
                    scope_source: str | None = None, columns: Sequence[str] | None = None,
                    unit_ids: Sequence[str] | None = None, missing_on: str | None = None,
-                   scoped: bool = False, columnar: bool = True) -> pd.DataFrame:
+                   scoped: bool = False, columnar: bool = True, units_index: bool = False) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
         classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
         the procedure catalogue, default True and False).
@@ -845,7 +849,9 @@ class Store:
         `scoped`: only the dossiers that can be in the period's scope (`metrics.classify`'s in_scope:
         a reception time, before the end), for a caller that keeps only those — the reception index
         then serves the read. `columnar=False` reads through the DB-API: for a small result, no
-        helper process."""
+        helper process. `units_index` (with `unit_ids` that are a small part of the ward, e.g. the
+        units visited): their rows through the units' index rather than the period's through the
+        reception index (for most of the ward's units the reception index is faster)."""
         columns = tuple(columns or self.FACT_COLUMNS)
         sql = "SELECT {columns} FROM dossiers d"
         params: dict = {"source": source}
@@ -853,8 +859,15 @@ class Store:
         where = []
         if scoped and end is None:
             raise ValueError("scoped needs the period's end")
+        # The units' rows through the (source, unit_code) index: each unit, and its sub-units as a
+        # range of codes, one OR term each with the source (SQLite's MULTI-INDEX OR, PostgreSQL's
+        # BitmapOr), where text sorts by code point; on SQLite the other terms are written `+x` so
+        # that the planner (no statistics) does not take the reception index for the whole period.
+        by_unit = (units_index and unit_ids is not None and scope_source is None
+                   and self._text_in_code_point_order())
+        plain = "+" if by_unit and self.dialect == "sqlite" else ""
         if end is not None:
-            where.append(f"{scope}.received_at < :end_excl" if scoped
+            where.append(f"{plain}{scope}.received_at < :end_excl" if scoped
                          else f"({scope}.received_at IS NULL OR {scope}.received_at < :end_excl)")
             params["end_excl"] = datetime.combine(end + timedelta(days=1), datetime.min.time())
         if start is not None:
@@ -866,10 +879,15 @@ class Store:
             for i, nid in enumerate(unit_ids):
                 nid = str(nid).strip().rstrip(".")
                 params[f"unit_{i}"] = nid
+                if by_unit:  # the codes "id." + anything: in code point order, ["id.", "id/")
+                    params[f"unit_{i}_lo"], params[f"unit_{i}_hi"] = nid + ".", nid + "/"
+                    match += [f"(d.source = :source AND d.unit_code = :unit_{i})",
+                              f"(d.source = :source AND d.unit_code >= :unit_{i}_lo AND d.unit_code < :unit_{i}_hi)"]
+                    continue
                 params[f"unit_{i}_under"] = nid.replace("!", "!!").replace("%", "!%").replace("_", "!_") + ".%"
                 match.append(f"{scope}.unit_code = :unit_{i} OR {scope}.unit_code LIKE :unit_{i}_under ESCAPE '!'")
             where.append("(" + (" OR ".join(match) or "1 = 0") + ")")
-        sql += " WHERE d.source = :source"
+        sql += f" WHERE {plain}d.source = :source"
         if scope_source is not None:
             # A semi-join (IN): one pass over the codes in scope, then one over the source's rows;
             # on SQLite twice as fast as a JOIN's index lookup per row, the same rows (unique codes).
@@ -888,6 +906,25 @@ class Store:
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
             df["procedure_has_fee"] = _bool(df["procedure_code"].map(self.fee_by_procedure()), False)
         return df
+
+    def warm_reads(self) -> None:
+        """Start ahead what the next columnar read needs (on a SQLite file, its helper process), for
+        a caller that reads next after other work; nothing on PostgreSQL (read in-process)."""
+        warm_helper(self.engine)
+
+    def _text_in_code_point_order(self) -> bool:
+        """Whether the dossiers' text compares by code point (then a prefix is a range of the index):
+        SQLite's BINARY collation; on PostgreSQL a database of libc collation C, POSIX or C.UTF-8
+        (not ICU, not a language's collation)."""
+        if self.dialect == "sqlite":
+            return True
+        if self._code_point_order is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(text("SELECT to_jsonb(d) FROM pg_database d WHERE datname = current_database()"
+                                        )).scalar() or {}
+            self._code_point_order = (row.get("datlocprovider", "c") == "c"
+                                      and str(row.get("datcollate", "")).lower() in ("c", "posix", "c.utf-8", "c.utf8"))
+        return self._code_point_order
 
     def result_paper_by_procedure(self) -> dict[str, bool]:
         """The catalogue's "result is a paper document" flag by procedure code (unknown: paper)."""
