@@ -280,7 +280,6 @@ def test_load_facts_of_units_reads_exactly_their_rows(db_url, monkeypatch) -> No
         assert codes(["H99.99.04"]) == ["P1", "P2", "P8"]
         assert codes(["H99.99.04.01", "H99.99.04", "H99.99.1"]) == ["P1", "P2", "P8", "P9"]  # nested: once each
         assert codes(["H99.99.03", "H99.99.04.01"], columnar=False) == ["P2", "P7", "P8"]
-        assert codes(["H99.99.04"], missing_on="national", columnar=False) == ["P2", "P8"]
         assert codes([]) == []
 
     check()
@@ -309,13 +308,14 @@ def test_load_facts_of_units_reads_exactly_their_rows(db_url, monkeypatch) -> No
 
 
 def test_gap_per_unit_is_the_reconciliations_missing_count(db_url) -> None:
-    """`missing_on_national` (SQL anti-join, then the domain's scope) counts what the reconciliation
-    counts as missing on the national portal, per unit with its sub-units, and nothing else."""
+    """The plan's gap (`missing_on_national`, from the months' reconciliation cells) counts what the
+    reconciliation counts as missing on the national portal, per unit with its sub-units, and
+    nothing else."""
     from pathlib import Path
 
     from cchc.config import load_config
     from cchc.domain.reconcile import reconcile
-    from cchc.pipeline.inspections import missing_on_national
+    from cchc.pipeline.reconciliation import missing_on_national
 
     cfg = load_config(Path(__file__).resolve().parent.parent / "config" / "demo.yaml", env={})
     store = Store(db_url)

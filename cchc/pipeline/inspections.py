@@ -11,7 +11,6 @@ list of strings, and a draw without them is refused in one line (`SourcesMissing
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,7 +34,8 @@ from cchc.domain.periods import Period, parse_period
 from cchc.domain.sampling import SamplePlan, plan_sample
 from cchc.errors import UserError
 from cchc.pipeline import indicators as ti
-from cchc.pipeline.period_cells import period_frames
+from cchc.pipeline.period_cells import RECONCILE, period_frames
+from cchc.pipeline.reconciliation import missing_by_unit
 
 
 class InspectionPlanError(UserError, ValueError):
@@ -98,40 +98,17 @@ def _unit_ids(cfg: Config, codes) -> dict[str, str]:
     return {c: cfg.unit_by_code(c).national_id for c in codes}
 
 
-#: What the domain's scope needs of a dossier without a national copy (`missing_on_national`).
-_GAP_COLUMNS = ("code", "unit_code", "status", "received_at", "due_at", "effective_due_at", "finished_at",
-                "returned_at", "refused_at", "supplement_count", "supplement_pending")
-
-
-def missing_on_national(store: Store, cfg: Config, period: Period, source: str, unit_ids: dict[str, str]
-                        ) -> dict[str, int]:
-    """Per unit (code -> national identifier, sub-units rolled up by identifier prefix): its dossiers
-    of `period` (in scope, `metrics.classify` in Biểu 06 mode, as the reconciliation counts them)
-    with no copy on the national portal — the reconciliation's "missing" count. The store returns
-    only the rows of these units without a national copy (an anti-join in SQL, usually a few percent
-    of the period); the scope is then the domain's."""
-    if not unit_ids:
-        return {}
-    rows = store.load_facts(source, period.start, period.end, columns=_GAP_COLUMNS,
-                            unit_ids=list(unit_ids.values()), missing_on="national", scoped=True,
-                            columnar=False)
-    c = m.classify(rows, period, mode="bieu06", compare=cfg.reporting.timeliness_compare)
-    units = c.loc[c["in_scope"].to_numpy(dtype=bool), "unit_code"].astype(str)
-    return {code: int(m.unit_matches(units, nid).sum()) for code, nid in unit_ids.items()}
-
-
 def risk_figures(store: Store, cfg: Config, period: Period, source: str, codes=None) -> list[UnitFigures]:
     """Per pool unit over `period`: late rate, overdue pending, late without apology slip (from the
     months' cells kept in the store, `period_cells`: no dossier row is read when they are current),
-    reconciliation gap (the unit's dossiers missing on the national portal, `missing_on_national`),
+    reconciliation gap (the unit's dossiers missing on the national portal, from the months'
+    reconciliation cells read with the Biểu 06 ones: `pipeline.reconciliation.missing_by_unit`),
     complaints registered. Sub-units count under their unit (identifier prefix), for every figure."""
     codes = list(codes if codes is not None else inspection_of(cfg).pool)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cchc-gap") as pool:  # the SQL side by side
-        gaps_f = pool.submit(missing_on_national, store, cfg, period, source, _unit_ids(cfg, codes))
-        cells = period_frames(store, cfg, period, source, kinds=("bieu06",))["bieu06"]
-        table = m.indicator_table(cells, by="unit")
-        complaints = Inspections(store).complaints(since=period.start, until=period.end)
-        gaps = gaps_f.result()
+    frames = period_frames(store, cfg, period, source, kinds=("bieu06", RECONCILE))
+    gaps = missing_by_unit(frames[RECONCILE], _unit_ids(cfg, codes))
+    table = m.indicator_table(frames["bieu06"], by="unit")
+    complaints = Inspections(store).complaints(since=period.start, until=period.end)
     out = []
     for code in codes:
         nid = cfg.unit_by_code(code).national_id

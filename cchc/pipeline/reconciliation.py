@@ -41,6 +41,12 @@ def missing_on_national(store: Store, cfg: Config, period: Period, source: str, 
     with no copy on the national portal — the reconciliation's "missing" count, from the cells."""
     if not unit_ids:
         return {}
-    by_unit = counts_by_unit(period_reconciliation(store, cfg, period, source))
+    return missing_by_unit(period_reconciliation(store, cfg, period, source), unit_ids)
+
+
+def missing_by_unit(cells: pd.DataFrame, unit_ids: dict[str, str]) -> dict[str, int]:
+    """`missing_on_national` from a period's reconciliation cells already read (e.g. beside its
+    Biểu 06 cells, `period_cells.period_frames(..., kinds=("bieu06", "reconcile"))`)."""
+    by_unit = counts_by_unit(cells)
     return {code: int(by_unit.loc[m.unit_matches(by_unit["unit_code"], nid), "missing"].sum())
             for code, nid in unit_ids.items()}

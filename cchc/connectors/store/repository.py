@@ -831,7 +831,7 @@ class Store:
 
     def load_facts(self, source: str, start: date | None = None, end: date | None = None,
                    scope_source: str | None = None, columns: Sequence[str] | None = None,
-                   unit_ids: Sequence[str] | None = None, missing_on: str | None = None,
+                   unit_ids: Sequence[str] | None = None,
                    scoped: bool = False, columnar: bool = True, units_index: bool = False) -> pd.DataFrame:
         """One row per dossier of `source` that can matter for [start, end] (a superset; the domain
         classifies). Columns: FACT_COLUMNS (or `columns`) + result_paper and procedure_has_fee (from
@@ -844,8 +844,6 @@ class Store:
         (the national copies of the provincial dossiers of the period, whatever their own dates).
         With `unit_ids` (national identifiers), only the dossiers of those units and of the units
         under them (`metrics.unit_matches`: the identifier or a prefix "id." of it) are read.
-        With `missing_on` (a source), only the dossiers with no row of the same code on that source
-        (the reconciliation's "missing on the national portal", before the domain's scope).
         `scoped`: only the dossiers that can be in the period's scope (`metrics.classify`'s in_scope:
         a reception time, before the end), for a caller that keeps only those — the reception index
         then serves the read. `columnar=False` reads through the DB-API: for a small result, no
@@ -896,9 +894,6 @@ class Store:
                     + "".join(" AND " + w for w in where) + ")")
         else:
             sql += "".join(" AND " + w for w in where)
-        if missing_on is not None:
-            params["missing_on"] = missing_on
-            sql += " AND NOT EXISTS (SELECT 1 FROM dossiers n WHERE n.source = :missing_on AND n.code = d.code)"
         df = self._frame(sql, params, [(c, _fact_kind(c)) for c in columns], _typed_facts, alias="d",
                          columnar=columnar)
         if "procedure_code" in df.columns:
