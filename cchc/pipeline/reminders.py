@@ -159,7 +159,7 @@ def reminder_source(store: Store, cfg: Config) -> str:
     configured reporting source (the plan's deadlines and findings still count)."""
     from cchc.pipeline.indicators import choose_source
 
-    if not store.count_by_source():
+    if not store.sources_held():  # an index probe per source, not a count of every row
         return cfg.reporting.source or "provincial"
     return choose_source(store, cfg, None)
 
