@@ -72,3 +72,22 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def filled(db_url):
+    """(store, config): a scratch store of 800 simulated dossiers with their national copies, steps and
+    catalogue, filled as the indicators bench fills its store (the real ingestion path)."""
+    from datetime import timedelta
+
+    from cchc.bench.indicators import populate
+    from cchc.bench.measure import AS_OF, bench_config
+    from cchc.connectors.store import Store
+
+    store = Store(db_url)
+    store.migrate()
+    store.clear_dossiers()
+    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
+    populate(store, cfg, 800)
+    yield store, cfg
+    store.dispose()

@@ -1,31 +1,17 @@
 """Months' cells kept in the store: equal to the rows' numbers, served while current, recomputed when
 a change reaches back into the month or the rules' settings change. SQLite and PostgreSQL."""
 
-from datetime import date, timedelta
+from datetime import date
 
-import pytest
 from factories import dossier
 from pandas.testing import assert_frame_equal
 
-from cchc.bench.indicators import populate
-from cchc.bench.measure import AS_OF, bench_config
-from cchc.connectors.store import Store
+from cchc.bench.measure import AS_OF
 from cchc.domain.periods import Period
 from cchc.domain.records import Status
 from cchc.pipeline import period_cells as pc
 
 YEAR = Period.custom(date(2025, 11, 1), date(2026, 10, 31))
-
-
-@pytest.fixture
-def filled(db_url):
-    store = Store(db_url)
-    store.migrate()
-    store.clear_dossiers()
-    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
-    populate(store, cfg, 800)
-    yield store, cfg
-    store.dispose()
 
 
 def _same(a, b):
