@@ -1,16 +1,14 @@
 """The months' reconciliation cells kept in the store: the summary composed from them equals
 `reconcile` over the period's rows; a national copy arriving or changing recomputes the months of
 the dossier it copies (from its reception on), the indicator cells staying current; the missing
-count per unit equals the SQL anti-join's. SQLite and PostgreSQL."""
+count per unit (the plan's gap) equals the reconciliation's over the rows. SQLite and PostgreSQL."""
 
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from factories import dossier
 from pandas.testing import assert_frame_equal
 
-from cchc.bench.indicators import populate
 from cchc.bench.measure import AS_OF, bench_config
 from cchc.config import load_config
 from cchc.connectors.store import Store
@@ -22,17 +20,6 @@ from cchc.pipeline import reconciliation as rc
 
 YEAR = Period.custom(date(2025, 11, 1), date(2026, 10, 31))
 MONTHS = YEAR.sub_periods("month")
-
-
-@pytest.fixture
-def filled(db_url):
-    store = Store(db_url)
-    store.migrate()
-    store.clear_dossiers()
-    cfg = bench_config("http://127.0.0.1:9", db_url, AS_OF - timedelta(days=400))
-    populate(store, cfg, 800)
-    yield store, cfg
-    store.dispose()
 
 
 def _from_rows(store, cfg, period):
@@ -107,13 +94,16 @@ def test_a_store_without_national_copies_shows_no_summary(db_url):
                                              due_at="2026-06-20 17:00")])
     june = Period.named("month", 2026, 6)
     assert rc.reconciliation_summary(store, cfg, june) is None and _from_rows(store, cfg, june) is None
-    assert rc.missing_on_national(store, cfg, june, "provincial", {"TTPVHCC": "H99.99.04"}) == {"TTPVHCC": 1}
+    assert rc.missing_by_unit(rc.period_reconciliation(store, cfg, june), {"TTPVHCC": "H99.99.04"}) == {"TTPVHCC": 1}
     store.dispose()
 
 
 def test_missing_per_unit_from_the_cells_equals_the_reconciliation_over_the_rows(db_url):
-    """The same dossiers as `test_inspection_store`'s gap test: units and sub-units by identifier prefix."""
+    """The plan's gap per unit (`missing_by_unit` over the period's reconciliation cells, as
+    `inspections.risk_figures` reads it) counts what the reconciliation over the rows counts as
+    missing on the national portal, per unit with its sub-units (identifier prefix), and nothing else."""
     from cchc.domain.reconcile import reconcile
+    from cchc.pipeline.inspections import risk_figures
 
     def by_rows(store, cfg, period, source, units):  # reconcile over the period's rows: the oracle
         summary, _ = reconcile(store.load_facts(source, period.start, period.end),
@@ -122,15 +112,21 @@ def test_missing_per_unit_from_the_cells_equals_the_reconciliation_over_the_rows
                                period, units=[(nid, code) for code, nid in units.items()])
         return {r["label"]: int(r["missing"]) for r in summary.to_dict("records") if r["label"] in units}
 
+    def missing(period, units):
+        return rc.missing_by_unit(rc.period_reconciliation(store, cfg, period, "provincial"), units)
+
     cfg = load_config(Path(__file__).resolve().parent.parent / "config" / "demo.yaml", env={})
     store = Store(db_url)
     store.migrate()
     store.clear_dossiers()
     march = Period.named("month", 2026, 3)
     store.upsert_page("provincial", [
+        # missing and in scope: received in March (unit, sub-unit), carried over from February
         dossier(code="M1", unit_code="H99.99.04", received_at="2026-03-02 08:00", due_at="2026-03-20 17:00"),
         dossier(code="M2", unit_code="H99.99.04.01", received_at="2026-03-03 08:00", due_at="2026-03-20 17:00"),
         dossier(code="M3", unit_code="H99.99.04", received_at="2026-02-20 08:00", due_at="2026-03-02 17:00"),
+        # missing, not in scope: finished before March, returned (NgayTuChoi) before March, received
+        # after March, excluded status, another unit, a look-alike identifier
         dossier(code="N1", unit_code="H99.99.04", received_at="2026-02-02 08:00", due_at="2026-02-10 17:00",
                 finished_at="2026-02-09 10:00", status=10),
         dossier(code="N2", unit_code="H99.99.04", received_at="2026-02-02 08:00", due_at="2026-02-10 17:00",
@@ -140,6 +136,7 @@ def test_missing_per_unit_from_the_cells_equals_the_reconciliation_over_the_rows
                 status=3),
         dossier(code="V1", unit_code="H99.99.01", received_at="2026-03-05 08:00", due_at="2026-03-10 17:00"),
         dossier(code="X1", unit_code="H99.99.041", received_at="2026-03-05 08:00", due_at="2026-03-10 17:00"),
+        # on the national portal (its copy's dates differ: still not missing)
         dossier(code="P1", unit_code="H99.99.04", received_at="2026-03-04 08:00", due_at="2026-03-20 17:00"),
         dossier(code="P2", unit_code="H99.99.04.01", received_at="2026-01-04 08:00", due_at="2026-03-20 17:00"),
     ])
@@ -150,12 +147,13 @@ def test_missing_per_unit_from_the_cells_equals_the_reconciliation_over_the_rows
     units = {"TTPVHCC": "H99.99.04", "TTPVHCC-HT": "H99.99.04.01", "VP": "H99.99.01", "KTHTDT": "H99.99.03"}
     want = {"TTPVHCC": 3, "TTPVHCC-HT": 1, "VP": 1, "KTHTDT": 0}
     for period in (march, Period.named("quarter", 2026, 1)):
-        got = rc.missing_on_national(store, cfg, period, "provincial", units)
-        assert got == by_rows(store, cfg, period, "provincial", units), period.slug
-    assert rc.missing_on_national(store, cfg, march, "provincial", units) == want
-    assert rc.missing_on_national(store, cfg, march, "provincial", {}) == {}
+        assert missing(period, units) == by_rows(store, cfg, period, "provincial", units), period.slug
+    assert missing(march, units) == want
+    assert missing(march, {}) == {}
+    figures = risk_figures(store, cfg, march, "provincial", list(units))  # the plan's own read
+    assert {f.unit_code: f.reconciliation_gap for f in figures} == want
     # M1's copy arrives: no longer missing (the kept month is out of date, recomputed)
     store.upsert_page("national", [dossier(source="national", code="M1", unit_code="H99.99.04",
                                            received_at="2026-03-02 08:00")])
-    assert rc.missing_on_national(store, cfg, march, "provincial", units)["TTPVHCC"] == 2
+    assert missing(march, units)["TTPVHCC"] == 2
     store.dispose()

@@ -34,19 +34,12 @@ def reconciliation_summary(store: Store, cfg: Config, period: Period, source: st
     return summary_of(cells, top_units(cfg) if units is None else units)
 
 
-def missing_on_national(store: Store, cfg: Config, period: Period, source: str, unit_ids: dict[str, str]
-                        ) -> dict[str, int]:
-    """Per unit (code -> national identifier, sub-units rolled up by identifier prefix,
-    `metrics.unit_matches`): its dossiers of `period` (in scope, `metrics.classify` in Biểu 06 mode)
-    with no copy on the national portal — the reconciliation's "missing" count, from the cells."""
-    if not unit_ids:
-        return {}
-    return missing_by_unit(period_reconciliation(store, cfg, period, source), unit_ids)
-
-
 def missing_by_unit(cells: pd.DataFrame, unit_ids: dict[str, str]) -> dict[str, int]:
-    """`missing_on_national` from a period's reconciliation cells already read (e.g. beside its
-    Biểu 06 cells, `period_cells.period_frames(..., kinds=("bieu06", "reconcile"))`)."""
+    """Per unit (code -> national identifier, sub-units rolled up by identifier prefix,
+    `metrics.unit_matches`): its dossiers of the period (in scope, `metrics.classify` in Biểu 06
+    mode) with no copy on the national portal — the reconciliation's "missing" count — from the
+    period's reconciliation cells (`period_reconciliation`, or read beside the Biểu 06 cells:
+    `period_cells.period_frames(..., kinds=("bieu06", "reconcile"))`)."""
     by_unit = counts_by_unit(cells)
     return {code: int(by_unit.loc[m.unit_matches(by_unit["unit_code"], nid), "missing"].sum())
             for code, nid in unit_ids.items()}
