@@ -252,6 +252,11 @@ def _as_text(value) -> str:
     return str(value).strip()
 
 
+def _text_cell(value) -> str:
+    """A text cell's value: a string stripped (the usual cell, without a call to `_as_text`)."""
+    return value.strip() if value.__class__ is str else _as_text(value)
+
+
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -870,7 +875,7 @@ class ExportStream:
         cell the reference path must read)."""
         kind = col.kind
         if kind == "text":
-            return lambda v: v.strip() if v.__class__ is str else _as_text(v)
+            return _text_cell
         if kind == "date":
             epoch = self._epoch
 
@@ -901,7 +906,7 @@ class ExportStream:
         values in a file, so each converter remembers its answers (a bounded cache)."""
         kind = col.kind
         if kind == "text":
-            return lambda v: v.strip() if v.__class__ is str else _as_text(v)
+            return _text_cell
         if kind == "date":
             epoch = self._epoch
 
