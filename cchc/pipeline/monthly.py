@@ -253,7 +253,8 @@ def send_queued(store: Store, cfg: Config, now: datetime):
 
     outbox = Outbox(store.engine, max_attempts=cfg.reminders.max_attempts)
     try:
-        return send_outbox(outbox, SmtpSender(SmtpSettings.resolve(cfg.smtp)), now, limit=cfg.smtp.batch_size)
+        return send_outbox(outbox, SmtpSender(SmtpSettings.resolve(cfg.smtp)), now, limit=cfg.smtp.batch_size,
+                           connections=cfg.smtp.connections)
     except MailError as e:
         waiting = outbox.counts().get(QUEUED, 0)
         raise SendFailed(f"Không gửi được thư: {e} — {waiting} thư vẫn nằm trong hàng đợi, chạy lại để gửi "
