@@ -48,6 +48,9 @@ def pg_url(pg_server):
     from sqlalchemy import create_engine
 
     create_engine(url).dispose()
+    from cchc.connectors.arrow_table import close_idle
+
+    close_idle()  # the columnar reads' kept connections
     with pg_server.connect() as c:
         c.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

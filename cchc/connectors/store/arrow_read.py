@@ -34,9 +34,10 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Engine
 
-from cchc.connectors.arrow_table import KINDS, PEAK_KEY, check_kinds, collect, read_table
+from cchc.connectors.arrow_table import KINDS, PEAK_KEY, check_kinds, close_idle, collect, read_table
 
-__all__ = ["KINDS", "helper_peak_mb", "read_frame", "select_list", "sorted_categories", "warm_helper"]
+__all__ = ["KINDS", "close_reads", "helper_peak_mb", "read_frame", "select_list", "sorted_categories",
+           "warm_helper"]
 
 log = logging.getLogger(__name__)
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
@@ -130,6 +131,13 @@ def helper_peak_mb() -> float:
     return _helper_peak_kb / 1024.0
 
 
+def close_reads(engine: Engine) -> None:
+    """Close the connections the columnar reads keep for `engine` (PostgreSQL)."""
+    target = _target(engine)
+    if target is not None and target[0] == "postgresql":
+        close_idle(target[1])
+
+
 def _target(engine: Engine) -> tuple[str, str] | None:
     """(driver, target) for the columnar path, or None."""
     url = engine.url
@@ -143,11 +151,11 @@ def _target(engine: Engine) -> tuple[str, str] | None:
     return None
 
 
-def _positional(sql: str, params: Mapping, inline: bool) -> tuple[str, list]:
-    """`:name` parameters to `?` with values in order (SQLite), or, `inline`, to SQL literals (PostgreSQL:
-    the ADBC driver streams a query's rows with COPY only when nothing is bound; with bound
-    parameters it returns the whole result as one batch, a gigabyte for a million dossiers)."""
-    values: list = []
+def _positional(sql: str, params: Mapping, dialect: str) -> str:
+    """`:name` parameters written into the query as SQL literals. PostgreSQL: the ADBC driver streams
+    a query's rows with COPY only when nothing is bound; with bound parameters it returns the whole
+    result as one batch, a gigabyte for a million dossiers. SQLite: the helper then converts no Python
+    value (`arrow_table._scalar`); times are the stored text's form, compared as text."""
 
     def sub(m: re.Match) -> str:
         value = params[m.group(1)]
@@ -156,27 +164,26 @@ def _positional(sql: str, params: Mapping, inline: bool) -> tuple[str, list]:
             value, cast = value.isoformat(sep=" "), "TIMESTAMP"
         elif isinstance(value, date):
             value, cast = value.isoformat(), "DATE"
-        if not inline:
-            values.append(value)
-            return "?"
-        literal = _literal(value)
-        return f"CAST({literal} AS {cast})" if cast else literal
+        literal = _literal(value, dialect)
+        return f"CAST({literal} AS {cast})" if cast and dialect == "postgresql" else literal
 
-    return _PARAM.sub(sub, sql), values
+    return _PARAM.sub(sub, sql)
 
 
-def _literal(value) -> str:
-    """A PostgreSQL literal for the store's own parameters (text, integers, None)."""
+def _literal(value, dialect: str) -> str:
+    """A literal for the store's own parameters (text, integers, None)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
+        return ("TRUE" if value else "FALSE") if dialect == "postgresql" else str(int(value))
     if isinstance(value, int):
         return str(int(value))
     if isinstance(value, str):
         if "\x00" in value or "$cchc$" in value:
             raise ValueError("query parameter cannot be quoted")
-        return f"$cchc${value}$cchc$"  # dollar quoting: no escapes, whatever the server settings
+        if dialect == "postgresql":
+            return f"$cchc${value}$cchc$"  # dollar quoting: no escapes, whatever the server settings
+        return "'" + value.replace("'", "''") + "'"  # SQLite: standard quoting, no backslash escapes
     raise TypeError(f"unsupported query parameter type {type(value).__name__}")
 
 
@@ -204,7 +211,7 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     if target is None:
         return None
     driver, where = target
-    query, values = _positional(sql, params, inline=driver == "postgresql")
+    query, values = _positional(sql, params, driver), []
     try:
         if driver == "sqlite":
             table = _read_in_helper(driver, where, query, values, columns, batch_rows)

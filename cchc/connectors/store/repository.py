@@ -45,7 +45,13 @@ from sqlalchemy.exc import (
 )
 
 from cchc.connectors.store import bulk_upsert, cell_cache, seen_codes
-from cchc.connectors.store.arrow_read import read_frame, select_list, sorted_categories, warm_helper
+from cchc.connectors.store.arrow_read import (
+    close_reads,
+    read_frame,
+    select_list,
+    sorted_categories,
+    warm_helper,
+)
 from cchc.connectors.store.schema import (
     dossier_changes,
     dossiers,
@@ -364,6 +370,11 @@ _PG_STORED_VERSIONS = text(
     "(SELECT code, row_hash, received_at FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
 ).bindparams(bindparam("codes", type_=ARRAY(String)))
 
+_PG_PROCEDURE_NAMES = text(
+    "SELECT d.code, d.procedure_name FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
+    "(SELECT code, procedure_name FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
+).bindparams(bindparam("codes", type_=ARRAY(String)))
+
 
 class Store:
     def __init__(self, url: str, echo: bool = False):
@@ -412,6 +423,7 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        close_reads(self.engine)  # the columnar reads' own connections too
 
     # --- writing ---------------------------------------------------------------------------
     def _upsert_stmt(self, table, keys: Sequence[str]):
@@ -901,6 +913,23 @@ class Store:
             df["result_paper"] = _bool(df["procedure_code"].map(paper), True)
             df["procedure_has_fee"] = _bool(df["procedure_code"].map(self.fee_by_procedure()), False)
         return df
+
+    def procedure_names(self, source: str, codes: Sequence[str]) -> dict[str, str]:
+        """code -> the procedure's name as the source gave it, for a few dossiers (a sample's), each
+        looked up by the primary key (on PostgreSQL one array, as `_stored_versions`)."""
+        codes = list(dict.fromkeys(str(c) for c in codes))
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                if codes:
+                    rows = conn.execute(_PG_PROCEDURE_NAMES, {"source": source, "codes": codes})
+                    out.update((c, n or "") for c, n in rows)
+                return out
+            for chunk in _chunks(codes, 900):
+                q = select(dossiers.c.code, dossiers.c.procedure_name).where(
+                    dossiers.c.source == source, dossiers.c.code.in_(chunk))
+                out.update((c, n or "") for c, n in conn.execute(q))
+        return out
 
     def warm_reads(self) -> None:
         """Start ahead what the next columnar read needs (on a SQLite file, its helper process), for
