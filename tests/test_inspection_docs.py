@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from cchc.config import load_config
 from cchc.connectors.store import Store
-from cchc.connectors.store.inspections import sampling_facts
+from cchc.connectors.store.inspections import sampled_facts, sampling_facts
 from cchc.domain import metrics as m
 from cchc.domain.inspection_plan import plan_inspections
 from cchc.domain.periods import Period
@@ -227,7 +227,9 @@ def test_sample_xlsx_and_no_personal_data(tmp_path: Path) -> None:
     lots = sampling_facts(store, "provincial", units, period)
     assert len(lots["TTPVHCC"]) > 0
     sample = plan_sample(lots["TTPVHCC"], ["05 12 18 23 37 41"], high_risk_cap=10)
-    out = write_sample_xlsx(sample, lots["TTPVHCC"], tmp_path / "2026" / "mau-TTPVHCC.xlsx",
+    sampled = sampled_facts(store, "provincial", lots["TTPVHCC"], sample)
+    assert list(sampled["code"]) == [r.code for r in sample.rows]
+    out = write_sample_xlsx(sample, sampled, tmp_path / "2026" / "mau-TTPVHCC.xlsx",
                             unit_name="Trung tâm Phục vụ hành chính công", period_label=period.label, selection_id=3)
     ws = load_workbook(out).active
     rows = list(ws.iter_rows(values_only=True))
@@ -236,6 +238,9 @@ def test_sample_xlsx_and_no_personal_data(tmp_path: Path) -> None:
     body = rows[head + 1:]
     assert [r[1] for r in body] == [r.code for r in sample.rows]
     assert all(r[4] is not None and r[7] for r in body)  # received date and status filled
+    names = {d.code: d.procedure_name for d in (parse_dossier(ward.canonical(i), "provincial") for i in picked)}
+    assert [r[3] for r in body] == [names[r.code] for r in sample.rows]  # the source's procedure name
+    assert all(r[3] for r in body)
     assert all(r[8] == s.reason for r, s in zip(body, sample.rows, strict=True))
     wave = _plan().waves[0]
     notice = render_notice(wave, _info(), tmp_path / "tb.docx")

@@ -11,7 +11,14 @@ from factories import dossier
 from sqlalchemy import update
 
 from cchc.connectors.store import Store
-from cchc.connectors.store.inspections import InspectionError, Inspections, finding_status, sampling_facts
+from cchc.connectors.store.inspections import (
+    SAMPLED_COLUMNS,
+    InspectionError,
+    Inspections,
+    finding_status,
+    sampled_facts,
+    sampling_facts,
+)
 from cchc.connectors.store.schema import inspection_selections
 from cchc.domain.calendar import WorkCalendar
 from cchc.domain.draw import verify
@@ -228,15 +235,15 @@ def test_sampling_facts_reads_only_the_units_rows(db_url) -> None:
     store = Store(db_url)
     store.migrate()
     page = [
-        dossier(code="A1", unit_code="H99.99.04", procedure_code="1.001", received_at="2026-03-02 08:00",
+        dossier(code="A1", procedure_name="Thủ tục 1.001", unit_code="H99.99.04", procedure_code="1.001", received_at="2026-03-02 08:00",
                 due_at="2026-03-05 17:00", finished_at="2026-03-09 10:00", status=10),
-        dossier(code="A2", unit_code="H99.99.04.01", procedure_code="1.002", received_at="2026-03-03 08:00",
+        dossier(code="A2", procedure_name="Thủ tục 1.002", unit_code="H99.99.04.01", procedure_code="1.002", received_at="2026-03-03 08:00",
                 due_at="2026-03-04 17:00", status=4, apology=True),
-        dossier(code="A3", unit_code="H99.99.041", procedure_code="1.001", received_at="2026-03-03 08:00",
+        dossier(code="A3", procedure_name="Thủ tục 1.001", unit_code="H99.99.041", procedure_code="1.001", received_at="2026-03-03 08:00",
                 due_at="2026-03-20 17:00", status=4),
-        dossier(code="B1", unit_code="H99.99.01", procedure_code="2.001", received_at="2026-03-03 08:00",
+        dossier(code="B1", procedure_name="Thủ tục 2.001", unit_code="H99.99.01", procedure_code="2.001", received_at="2026-03-03 08:00",
                 due_at="2026-03-20 17:00", status=4),
-        dossier(code="A4", unit_code="H99.99.04", procedure_code="1.001", received_at="2026-05-03 08:00",
+        dossier(code="A4", procedure_name="Thủ tục 1.001", unit_code="H99.99.04", procedure_code="1.001", received_at="2026-05-03 08:00",
                 due_at="2026-05-20 17:00", status=4),
     ]
     store.upsert_page("provincial", page)
@@ -249,6 +256,14 @@ def test_sampling_facts_reads_only_the_units_rows(db_url) -> None:
     assert a2["overdue_pending"] and a2["apology_slip"] and a2["complained"] and not a2["late"]
     sample = plan_sample(lot, SOURCES)
     assert {r.code for r in sample.rows} == {"A1", "A2"}
+    assert "procedure_name" not in lot.columns  # read for the sampled dossiers only, by code:
+    store.upsert_page("national", [dossier(source="national", code="A1", procedure_name="Tên trên Cổng")])
+    sampled = sampled_facts(store, "provincial", lot, sample)
+    assert list(sampled.columns) == list(SAMPLED_COLUMNS)
+    assert list(sampled["code"]) == [r.code for r in sample.rows]
+    assert set(sampled["procedure_name"]) == {"Thủ tục 1.001", "Thủ tục 1.002"}  # the source's own rows
+    assert dict(zip(sampled["code"], sampled["late"], strict=True)) == {"A1": True, "A2": False}
+    assert store.procedure_names("provincial", ["B1", "NONE", "B1"]) == {"B1": "Thủ tục 2.001"}
 
 
 def test_load_facts_of_units_reads_exactly_their_rows(db_url, monkeypatch) -> None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cchc.config import Config
 from cchc.connectors.store import Store
-from cchc.connectors.store.inspections import Inspections, sampling_facts
+from cchc.connectors.store.inspections import Inspections, sampled_facts, sampling_facts
 from cchc.domain import metrics as m
 from cchc.domain.draw import labelled
 from cchc.domain.inspection_plan import InspectionPlan, WavePlan, plan_inspections, plan_wave
@@ -189,8 +189,9 @@ class UnitSample:
     wave: int
     period: Period
     sample: SamplePlan
-    lot: pd.DataFrame
+    lot: pd.DataFrame  # the unit's lot (`sampling_facts`)
     selection_id: int
+    sampled: pd.DataFrame  # the sampled dossiers' facts, procedure names included (`sampled_facts`)
 
 
 def sample_units(store: Store, cfg: Config, unit_codes, period: Period, sources, *, wave: int, year: int,
@@ -215,7 +216,7 @@ def sample_units(store: Store, cfg: Config, unit_codes, period: Period, sources,
         plan = _domain(plan_sample, lot, labelled(sources, 100 + wave), fixed_n=fixed_n,
                        high_risk_cap=ins.sampling.high_risk_cap)
         sid = accessor.save_sample(plan, code, period, year=year, parent_id=parent_id)
-        out.append(UnitSample(code, wave, period, plan, lot, sid))
+        out.append(UnitSample(code, wave, period, plan, lot, sid, sampled_facts(store, source, lot, plan)))
     return out
 
 
@@ -291,7 +292,7 @@ def write_sample(cfg: Config, year: int, s: UnitSample) -> str:
     from cchc.report.inspection_docs import write_sample_xlsx
 
     out = reports_dir(year) / f"mau-ho-so-{cfg.ward.slug}-{year}-dot-{s.wave}-{s.unit_code.lower()}.xlsx"
-    write_sample_xlsx(s.sample, s.lot, out, unit_name=cfg.unit_by_code(s.unit_code).name,
+    write_sample_xlsx(s.sample, s.sampled, out, unit_name=cfg.unit_by_code(s.unit_code).name,
                       period_label=s.period.label, selection_id=s.selection_id, simulated=cfg.ward.simulated)
     return str(out)
 

@@ -341,13 +341,15 @@ def _cell_date(v):
 def write_sample_xlsx(sample: SamplePlan, lot: pd.DataFrame, out: str | Path, *, unit_name: str,
                       period_label: str, selection_id: int | None = None, simulated: bool = False) -> Path:
     """The sampled dossiers of one unit (.xlsx): code, procedure, dates, status, why chosen. `lot`
-    holds the dossier facts by code (`inspections.sampling_facts`); no other column is written."""
+    holds the sampled dossiers' facts by code (`inspections.sampled_facts`; other rows are ignored);
+    no other column is written."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
 
     facts = {}
     if len(lot):
-        facts = lot.drop_duplicates("code").set_index("code").to_dict("index")
+        wanted = lot[lot["code"].isin({r.code for r in sample.rows})]
+        facts = wanted.drop_duplicates("code").set_index("code").to_dict("index")
     wb = Workbook()
     ws = wb.active
     ws.title = "Hồ sơ bóc mẫu"

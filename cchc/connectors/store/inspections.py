@@ -741,15 +741,18 @@ def _parse_row(number: int, cells: Mapping[str, tuple[str, object]], columns: Se
 
 # ---------------------------------------------------------------------- the sampling frame
 
-#: The dossier columns a sample needs (no personal data: no applicant hash, no steps).
-SAMPLE_FACT_COLUMNS = ("code", "unit_code", "procedure_code", "procedure_name", "status", "channel",
-                       "received_at", "due_at", "effective_due_at", "finished_at", "returned_at", "refused_at",
-                       "supplement_count", "supplement_pending", "apology")
+#: The dossier columns a lot is classified from (no personal data: no applicant hash, no steps). The
+#: procedure's name (long text) is read for the sampled dossiers only (`sampled_facts`).
+SAMPLE_FACT_COLUMNS = ("code", "unit_code", "procedure_code", "status", "received_at", "due_at",
+                       "effective_due_at", "finished_at", "returned_at", "refused_at", "supplement_count",
+                       "supplement_pending", "apology")
 
-#: Columns of `sampling_facts`' frames (the input of `cchc.domain.sampling.plan_sample` and the
-#: dossier facts of the sample sheet).
-SAMPLE_COLUMNS = ("code", "unit_code", "procedure_code", "procedure_name", "status", "received_at", "due_at",
-                  "end_at", "late", "overdue_pending", "supplement_requests", "apology_slip", "complained")
+#: Columns of `sampling_facts`' frames (the input of `cchc.domain.sampling.plan_sample`).
+SAMPLE_COLUMNS = ("code", "unit_code", "procedure_code", "status", "received_at", "due_at", "end_at", "late",
+                  "overdue_pending", "supplement_requests", "apology_slip", "complained")
+
+#: Columns of `sampled_facts`: the dossier facts of the sample sheet.
+SAMPLED_COLUMNS = (*SAMPLE_COLUMNS, "procedure_name")
 
 
 def sampling_facts(store, source: str, units: Mapping[str, str], period: Period, *, mode: str = "bieu06",
@@ -759,7 +762,8 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
     in scope (received in the period or carried over into it, `metrics.classify`), one row each,
     with the flags of `cchc.domain.sampling` taken from the classification: late = resolved late in
     the period, overdue_pending = pending and overdue at its end; supplement requests, apology slip,
-    complained (the code is in `complained_codes`). Reads only these units' rows of the period."""
+    complained (the code is in `complained_codes`). Reads only these units' rows of the period, and
+    only the columns the classification needs (`SAMPLE_FACT_COLUMNS`)."""
     facts = store.load_facts(source, period.start, period.end, columns=SAMPLE_FACT_COLUMNS,
                              unit_ids=list(units.values()), scoped=True, units_index=True)
     c = classify(facts, period, mode=mode, compare=compare)  # no calendar: processing days are not read
@@ -770,7 +774,6 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
         "code": c["code"].astype(str),
         "unit_code": c["unit_code"].astype(str),
         "procedure_code": c["procedure_code"].astype(str),
-        "procedure_name": c["procedure_name"].astype(str),
         "status": c["status"].astype(int),
         "received_at": c["received_at"],
         "due_at": due,
@@ -785,6 +788,16 @@ def sampling_facts(store, source: str, units: Mapping[str, str], period: Period,
             for code, nid in units.items()}
 
 
+def sampled_facts(store, source: str, lot: pd.DataFrame, sample: SamplePlan) -> pd.DataFrame:
+    """The lot's rows of the sampled dossiers, in the sample's order, with the procedure's name as the
+    source gave it (`SAMPLED_COLUMNS`; read for these codes only, by primary key)."""
+    order = [r.code for r in sample.rows]
+    rows = lot[lot["code"].isin(set(order))].drop_duplicates("code").set_index("code").reindex(order)
+    names = store.procedure_names(source, order) if order else {}
+    rows["procedure_name"] = [names.get(c, "") for c in order]
+    return rows.reset_index()[list(SAMPLED_COLUMNS)]
+
+
 def sample_rows(sample: SamplePlan) -> list[dict]:
     """The sampled rows as plain dicts (for artifacts): code, procedure_code, reason, kind, ..."""
     return [asdict(r) for r in sample.rows]
@@ -792,6 +805,6 @@ def sample_rows(sample: SamplePlan) -> list[dict]:
 
 __all__ = [
     "COMPLAINT_COLUMNS", "FINDING_COLUMNS", "FINDING_STATUSES", "Finding", "InspectionError", "Inspections",
-    "SAMPLE_COLUMNS", "SavedPlan", "StoredComplaint", "StoredSelection", "StoredSpotCheck", "StoredVisit",
-    "TableImport", "finding_status", "sample_rows", "sampling_facts",
+    "SAMPLED_COLUMNS", "SAMPLE_COLUMNS", "SavedPlan", "StoredComplaint", "StoredSelection", "StoredSpotCheck", "StoredVisit",
+    "TableImport", "finding_status", "sample_rows", "sampled_facts", "sampling_facts",
 ]
