@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import replace
 from decimal import Decimal
 
@@ -241,6 +242,23 @@ def test_pool_digest_is_sha256_of_compact_json() -> None:
     # Unicode normalisation: decomposed and composed Vietnamese text hash the same
     assert pool_digest(["Ho\u0300a"]) == pool_digest(["H\u00f2a"])
     assert pool_digest(["a", "b"], tickets=[1, 2]) != pool_digest(["a", "b"], tickets=[2, 1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)), st.text()),
+                max_size=8))
+def test_pool_digest_is_the_published_definition_for_any_text(items) -> None:
+    """The fast paths (ASCII text taken as NFC, printable ASCII serialised by orjson) give the bytes
+    of the definition: NFC, then json.dumps compact with ensure_ascii=False, quotes, backslashes and
+    control characters included."""
+    items = [t for t in items if not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]  # UTF-8 has no surrogates
+    nfc = [unicodedata.normalize("NFC", t) for t in items]
+    expected = hashlib.sha256(json.dumps(nfc, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    assert pool_digest(items) == expected
+    assert record_draw(items, 0, ["1 2 3"]).pool_sha256 == expected if items else True
+    assert pool_digest(['a"b', "c\\d", "tab\there", "\x7f"]) == hashlib.sha256(
+        json.dumps(['a"b', "c\\d", "tab\there", "\x7f"], ensure_ascii=False, separators=(",", ":")).encode()
+    ).hexdigest()
 
 
 # ---------------------------------------------------------------- verification

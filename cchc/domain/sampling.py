@@ -209,10 +209,7 @@ def plan_sample(dossiers: pd.DataFrame | Iterable, sources: Sequence[SourceLike]
         for order, p in enumerate(rec.selected, start=1):
             note[p - 1] = (f" (vượt giới hạn {high_risk_cap}: rút ngẫu nhiên RFC 3797 trong {len(risky)} "
                            f"hồ sơ rủi ro cao, vị trí {p}, lượt rút {order})", p, order)
-    keep = set(chosen)
-    for i, row in enumerate(risky.itertuples(index=True)):
-        if i not in keep:
-            continue
+    for i, row in zip(chosen, risky.iloc[chosen].itertuples(index=True), strict=True):  # the taken rows only
         extra, p, order = note.get(i, ("", None, None))
         reason = "rủi ro cao: " + "; ".join(high_risk_reasons(_facts(row))) + extra
         rows.append(SampledDossier(row.code, row.procedure_code, reason, KIND_HIGH_RISK, p, order))
