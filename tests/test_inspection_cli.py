@@ -74,6 +74,21 @@ def test_draw_reproduces_the_rfc_worked_example(capsys):
     assert other["key"] == "9318./2.5.8.10.12./9.18.26.34.41.45./" and other["selected"] != RFC_FIRST_TEN
 
 
+def test_a_command_without_a_flow_does_not_import_prefect():
+    """`cchc draw` (as `stats`, `bench`, `verify-selection`) runs no flow: Prefect, 40 MB and most of
+    a second to import, stays out of the process (a fresh interpreter, the real entry point)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom cchc.cli import main\ncode = main(sys.argv[1:])\n"
+             "print('prefect' in sys.modules, file=sys.stderr)\nsys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", probe, "draw", "--pool-size", "25", "--count", "3", *RFC_ARGS],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "17, 7, 2" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "False"
+
+
 @pytest.mark.parametrize("args", [
     ["--pool-size", "25", "--count", "3"],  # no source
     ["--pool-size", "3", "--count", "5", "--source", "1"],  # more than the pool

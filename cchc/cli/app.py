@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["CCHC_CONFIG"] = args.config
     _prepare_prefect_env()
     _stop_cleanly_on_sigterm()
-    _quiet_known_tracebacks()
+    if args.command in _FLOW_COMMANDS | {"serve"}:  # Prefect runs here; other commands never import it (~40 MB)
+        _quiet_known_tracebacks()
     module = importlib.import_module(f"cchc.cli.{HANDLERS[args.command]}")
     handler = getattr(module, "cmd_" + args.command.replace("-", "_"))
     try:
