@@ -257,6 +257,38 @@ def test_store_reads_the_current_step_and_only_the_finished_dossiers_a_rule_name
         store.dispose()
 
 
+def test_postgresql_columnar_read_gives_the_dbapi_frame(pg_url, monkeypatch):
+    """On PostgreSQL the reminders' read goes through the columnar path (binary COPY, kept
+    connection); it gives the DB-API path's frame, column for column, types and missing values
+    included (no officer, no step deadline, no pending supplement)."""
+    from cchc.connectors.store import repository
+
+    _store(pg_url)
+    store = Store(pg_url)
+    try:
+        calls = []
+        real = repository.read_frame
+
+        def spy(*a, **k):
+            calls.append(1)
+            return real(*a, **k)
+
+        monkeypatch.setattr(repository, "read_frame", spy)
+        columnar = store.reminder_dossiers("provincial", finished_since=date(2025, 1, 1))
+        assert calls, "the columnar path was not taken"
+        monkeypatch.setattr(repository, "read_frame", lambda *a, **k: None)
+        dbapi = store.reminder_dossiers("provincial", finished_since=date(2025, 1, 1))
+        assert len(columnar) == len(dbapi) >= 5
+        assert columnar["officer"].isna().any() and columnar["supplement_since"].notna().any()
+        a = columnar.sort_values("code").reset_index(drop=True)
+        b = dbapi.sort_values("code").reset_index(drop=True)
+        assert list(a.columns) == list(b.columns)
+        assert [t.kind for t in a.dtypes] == [t.kind for t in b.dtypes]  # (the text path's time unit varies)
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    finally:
+        store.dispose()
+
+
 def test_migration_0011_fills_the_current_step_of_the_stored_open_dossiers(db_url):
     """A store migrated past 0010 with dossiers already in it: the open ones get their current step's
     officer and open deadline from their stored steps (what the ingestion now writes with the row)."""

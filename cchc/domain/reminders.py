@@ -399,7 +399,11 @@ def _dossier_items(frame: pd.DataFrame, day: date, rules: ReminderRules, directo
         if len(idx) == 0:
             return
         sub = f.loc[idx, ["code", "procedure", "unit", "officer"]]
-        for (code, procedure, unit, officer), w, n in zip(sub.itertuples(index=False, name=None), when[idx], n_left[idx],
+        # whole columns to Python values at once (dates, ints), not one pandas scalar per row
+        dues = pd.to_datetime(when[idx]).dt.date.tolist()
+        lefts = n_left[idx].astype("Int64").to_numpy(dtype="int64", na_value=0).tolist()
+        actions: dict[str, str] = {}
+        for (code, procedure, unit, officer), w, n in zip(sub.itertuples(index=False, name=None), dues, lefts,
                                                               strict=True):
             officer = officer if isinstance(officer, str) and officer else None
             unit = str(unit)
@@ -413,11 +417,14 @@ def _dossier_items(frame: pd.DataFrame, day: date, rules: ReminderRules, directo
                 if r.key in seen:
                     continue
                 seen.add(r.key)
-                action = (_supplement_action(rules.supplement_pause_days) if rule == "supplement_pause"
-                          else _ACTIONS.get((rule, r.role)) or _ACTIONS[(rule, ROLE_OFFICER)])
+                action = actions.get(r.role)
+                if action is None:
+                    action = actions[r.role] = (
+                        _supplement_action(rules.supplement_pause_days) if rule == "supplement_pause"
+                        else _ACTIONS.get((rule, r.role)) or _ACTIONS[(rule, ROLE_OFFICER)])
                 out.append(ReminderItem(rule=rule, entity=f"dossier:{code}", recipient=r, dossier_code=str(code),
                                         procedure=str(procedure or ""), unit=directory.unit_name(unit),
-                                        due=w.date(), days_left=int(n), action=action))
+                                        due=w, days_left=n, action=action))
 
     emit("overdue", f.index[overdue], True, True, due, left)
     emit("no_apology", f.index[no_apology], True, False, due, left)

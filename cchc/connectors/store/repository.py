@@ -1038,25 +1038,16 @@ class Store:
         per dossier (on PostgreSQL at a million dossiers, 28 thousand searches of the steps' key took
         0.2 s, five times the rest of the open ones' read). SQLite, without statistics, would rather
         take the source's index for the finished window (every row of the source): `INDEXED BY` names
-        the window's. The times and the supplements come back as text (PostgreSQL too: no `datetime`
-        or JSON decoding per value in the driver) and are typed per column."""
-        ended = "COALESCE(d.finished_at, d.returned_at)"
-        due = "COALESCE(d.effective_due_at, d.due_at)"
-        as_text = (lambda e: f"CAST({e} AS TEXT)") if self.dialect == "postgresql" else (lambda e: e)
-        common = (f"d.code, d.procedure_name, d.unit_code, d.status, {as_text(due)}, {as_text(ended)}, "
-                  "d.apology")
-        sql = (f"SELECT {common}, {as_text('CASE WHEN d.supplement_pending THEN d.supplements END')}, "
-               f"d.step_officer, {as_text('d.step_due_open')} FROM dossiers d WHERE d.source = :source "
-               f"AND d.status IN ({sql_in(OPEN_STATUSES)})")
-        params: dict = {"source": source}
-        if finished_since is not None:
-            pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
-            sql += (f" UNION ALL SELECT {common}, NULL, NULL, NULL FROM dossiers d{pin} WHERE d.source = :source "
-                    f"AND {ended} >= :since AND d.status IN ({sql_in(FINISHED_STATUSES)}) AND NOT d.apology "
-                    f"AND {self._day(ended)} > {self._day(due)}")
-            params["since"] = self._since(finished_since)
+        the window's. PostgreSQL: through the columnar path (`_reminder_frame_columnar`), else, as on
+        SQLite, the driver's tuples with the times and the supplements as text (no `datetime` or JSON
+        decoding per value in the driver), typed per column."""
         cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
                 "officer", "step_due"]
+        if self.dialect == "postgresql":
+            frame = self._reminder_frame_columnar(source, finished_since)
+            if frame is not None:
+                return frame
+        sql, params = self._reminder_sql(source, finished_since, times_as_text=self.dialect == "postgresql")
         with self.engine.connect() as conn:
             rows = conn.execute(text(sql), params).fetchall()
         # column by column from the driver's tuples: the dates parsed from the raw values, the
@@ -1070,6 +1061,48 @@ class Store:
         frame.insert(6, "apology", _bool(pd.Series(values["apology"], dtype=object), False))
         frame["step_due"] = _dates_of(values["step_due"])
         frame["supplement_since"] = [None if v is None else _pending_since(v) for v in values["supplements"]]
+        return frame
+
+    def _reminder_sql(self, source: str, finished_since: date | None, times_as_text: bool) -> tuple[str, dict]:
+        """The statement of `reminder_dossiers`: the times as text (`times_as_text`, for the DB-API
+        path on PostgreSQL) or as stored; the supplements always as text."""
+        ended = "COALESCE(d.finished_at, d.returned_at)"
+        due = "COALESCE(d.effective_due_at, d.due_at)"
+        as_text = (lambda e: f"CAST({e} AS TEXT)") if self.dialect == "postgresql" else (lambda e: e)
+        time = as_text if times_as_text else (lambda e: e)
+        common = f"d.code, d.procedure_name, d.unit_code, d.status, {time(due)}, {time(ended)}, d.apology"
+        sql = (f"SELECT {common}, {as_text('CASE WHEN d.supplement_pending THEN d.supplements END')}, "
+               f"d.step_officer, {time('d.step_due_open')} FROM dossiers d WHERE d.source = :source "
+               f"AND d.status IN ({sql_in(OPEN_STATUSES)})")
+        params: dict = {"source": source}
+        if finished_since is not None:
+            pin = " INDEXED BY ix_dossiers_ended" if self.dialect == "sqlite" else ""
+            sql += (f" UNION ALL SELECT {common}, NULL, NULL, NULL FROM dossiers d{pin} WHERE d.source = :source "
+                    f"AND {ended} >= :since AND d.status IN ({sql_in(FINISHED_STATUSES)}) AND NOT d.apology "
+                    f"AND {self._day(ended)} > {self._day(due)}")
+            params["since"] = self._since(finished_since)
+        return sql, params
+
+    def _reminder_frame_columnar(self, source: str, finished_since: date | None) -> pd.DataFrame | None:
+        """`reminder_dossiers` through the columnar path (PostgreSQL: binary COPY into Arrow on a
+        kept connection, 0.08-0.13 s instead of 0.17-0.27 s for 30 thousand rows at a million
+        dossiers): the same frame, or None when that path is not available."""
+        typed, params = self._reminder_sql(source, finished_since, times_as_text=False)
+        kinds = [("code", "text"), ("procedure_name", "text"), ("unit_code", "text"), ("status", "int"), ("due", "time"),
+                 ("finished_at", "time"), ("apology", "bool"), ("supplements", "text"), ("officer", "text"),
+                 ("step_due", "time")]
+        f = read_frame(self.engine, typed, params, kinds)
+        if f is None:
+            return None
+        frame = pd.DataFrame({c: f[c].astype(object) for c in ("code", "procedure_name", "unit_code")})
+        frame["status"] = f["status"].to_numpy(dtype="int64")
+        frame["due"] = f["due"].astype("datetime64[us]")
+        frame["finished_at"] = f["finished_at"].astype("datetime64[us]")
+        frame["apology"] = f["apology"].to_numpy(dtype=bool)
+        officer = f["officer"].astype(object)
+        frame["officer"] = officer.where(officer != "", None)  # text NULL comes as "": no officer either way
+        frame["step_due"] = f["step_due"].astype("datetime64[us]")
+        frame["supplement_since"] = [_pending_since(v) if v else None for v in f["supplements"].tolist()]
         return frame
 
     def finished_standings(self, source: str, since: date) -> pd.DataFrame:
