@@ -31,6 +31,28 @@ def test_migrate_is_idempotent(db_url):
     assert s.count_dossiers() == 0
 
 
+def test_first_runs_at_once_migrate_a_new_store_once(db_url):
+    """Three processes released at the same instant on a store that does not exist yet (two demos, a
+    flow and a command started together): one creates the schema, the others wait for it and find it
+    current; none fails with "table ... already exists"."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.time() + 4  # after every interpreter has imported the store
+    probe = ("import sys, time\nfrom cchc.connectors.store import Store\ns = Store(sys.argv[1])\n"
+             "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\ns.migrate()\nprint(s.revision())")
+    runs = [subprocess.Popen([sys.executable, "-c", probe, db_url, str(start)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in runs]
+    for code, out, err in results:
+        assert code == 0, err[-800:]
+        assert out.strip() == "0011"
+    s = Store(db_url)
+    assert s.revision() == "0011" and s.count_dossiers() == 0
+    s.dispose()
+
+
 def test_upsert_twice_same_counts_no_duplicates(db_url):
     s = Store(db_url)
     s.migrate()

@@ -370,6 +370,9 @@ _PG_STORED_VERSIONS = text(
     "(SELECT code, row_hash, received_at FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
 ).bindparams(bindparam("codes", type_=ARRAY(String)))
 
+#: The advisory lock key of migrations on PostgreSQL (any fixed number; per database).
+_MIGRATION_LOCK_KEY = 7_265_101
+
 _PG_PROCEDURE_NAMES = text(
     "SELECT d.code, d.procedure_name FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
     "(SELECT code, procedure_name FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
@@ -405,6 +408,7 @@ class Store:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         try:
             with self.engine.begin() as conn:
+                self._migration_lock(conn)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
         except OperationalError as e:
@@ -413,6 +417,17 @@ class Store:
                              + (f" ({code})" if code else "")) from None
         except DatabaseError as e:  # e.g. a file that is not a database
             raise StoreError(f"Không dùng được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
+
+    def _migration_lock(self, conn: Connection) -> None:
+        """One migration of a store at a time: two first runs on a new store (two demos started at
+        once, a flow and a command) would otherwise both find no schema and both create its tables
+        ("table dossiers already exists"). The second waits for the first's commit, then finds the
+        schema current. SQLite: the write lock taken before anything is read (DDL would otherwise run
+        outside a transaction); PostgreSQL: a transaction-scoped advisory lock."""
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to the busy timeout
+        elif self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
 
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
