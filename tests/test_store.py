@@ -53,6 +53,25 @@ def test_first_runs_at_once_migrate_a_new_store_once(db_url):
     s.dispose()
 
 
+def test_migrate_on_a_current_store_does_not_wait_for_a_writer(sqlite_url):
+    """The lock is taken only when the schema is behind: a flow starting while a sync writes a page
+    goes on at once."""
+    import sqlite3
+    import time
+
+    s = Store(sqlite_url)
+    s.migrate()
+    writer = sqlite3.connect(sqlite_url[len("sqlite:///"):], timeout=10)
+    writer.execute("BEGIN IMMEDIATE")  # a write transaction in progress
+    try:
+        t0 = time.perf_counter()
+        Store(sqlite_url).migrate()
+        assert time.perf_counter() - t0 < 5
+    finally:
+        writer.rollback()
+        writer.close()
+
+
 def test_upsert_twice_same_counts_no_duplicates(db_url):
     s = Store(db_url)
     s.migrate()

@@ -406,6 +406,8 @@ class Store:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        if revision == "head" and self._schema_is_head(cfg):
+            return  # the usual case: no lock, no wait for a writer
         try:
             with self.engine.begin() as conn:
                 self._migration_lock(conn)
@@ -417,6 +419,15 @@ class Store:
                              + (f" ({code})" if code else "")) from None
         except DatabaseError as e:  # e.g. a file that is not a database
             raise StoreError(f"Không dùng được cơ sở dữ liệu {safe_url(self.url)}: {e.orig}") from None
+
+    def _schema_is_head(self, cfg) -> bool:
+        """Whether the stored revision is the newest (a read; False when it cannot be read)."""
+        from alembic.script import ScriptDirectory
+
+        try:
+            return self.revision() == ScriptDirectory.from_config(cfg).get_current_head()
+        except SQLAlchemyError:
+            return False
 
     def _migration_lock(self, conn: Connection) -> None:
         """One migration of a store at a time: two first runs on a new store (two demos started at
