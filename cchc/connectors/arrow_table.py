@@ -206,9 +206,12 @@ def _pg_connection(target: str, fresh: bool = False):
         with conn.cursor() as cur:
             cur.execute("SET jit = off")
         conn.commit()
-    except Exception:
-        conn.close()
-        raise
+    except Exception:  # noqa: BLE001 - a server without the setting (before PostgreSQL 11): read with its default
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001 - a broken connection: the read itself reports it
+            conn.close()
+            raise
     return conn, False
 
 
