@@ -793,7 +793,7 @@ def sampled_facts(store, source: str, lot: pd.DataFrame, sample: SamplePlan) -> 
     source gave it (`SAMPLED_COLUMNS`; read for these codes only, by primary key)."""
     order = [r.code for r in sample.rows]
     rows = lot[lot["code"].isin(set(order))].drop_duplicates("code").set_index("code").reindex(order)
-    names = store.procedure_names(source, order) if order else {}
+    names = store.procedure_names(source, order)
     rows["procedure_name"] = [names.get(c, "") for c in order]
     return rows.reset_index()[list(SAMPLED_COLUMNS)]
 

@@ -363,21 +363,23 @@ def _data_error(e: BaseException) -> str | None:
     return None
 
 
-#: One primary-key probe per code of the page (LIMIT 1 keeps the planner from flattening the lateral
-#: subquery into a join it may plan as a scan of the source: see `Store._stored_versions`).
-_PG_STORED_VERSIONS = text(
-    "SELECT d.code, d.row_hash, d.received_at FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
-    "(SELECT code, row_hash, received_at FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
-).bindparams(bindparam("codes", type_=ARRAY(String)))
+@cache
+def _pg_by_code(columns: tuple[str, ...]):
+    """The stored rows' `columns` (after the code) for an array of codes, one primary-key probe per
+    code (LIMIT 1 keeps the planner from flattening the lateral subquery into a join it may plan as
+    a scan of the source: see `Store._rows_by_code`). `columns` are the store's own column names."""
+    listed = ", ".join(columns)
+    return text(
+        f"SELECT d.code, {', '.join('d.' + c for c in columns)} FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
+        f"(SELECT code, {listed} FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
+    ).bindparams(bindparam("codes", type_=ARRAY(String)))
+
+
+#: A page's stored versions (`Store._stored_versions`).
+_PG_STORED_VERSIONS = _pg_by_code(("row_hash", "received_at"))
 
 #: The advisory lock key of migrations on PostgreSQL (any fixed number; per database).
 _MIGRATION_LOCK_KEY = 7_265_101
-
-_PG_PROCEDURE_NAMES = text(
-    "SELECT d.code, d.procedure_name FROM unnest(:codes) AS k(code) CROSS JOIN LATERAL "
-    "(SELECT code, procedure_name FROM dossiers WHERE source = :source AND code = k.code LIMIT 1) AS d"
-).bindparams(bindparam("codes", type_=ARRAY(String)))
-
 
 class Store:
     def __init__(self, url: str, echo: bool = False):
@@ -605,27 +607,29 @@ class Store:
         """The reception times of the same codes' rows in the other sources (those a copy is compared
         with): a national copy arriving or changing alters the reconciliation cells of the months its
         provincial dossier belongs to (from its reception on), which its own times need not tell."""
-        out: list[datetime] = []
-        for other in (s for s in SOURCES if s != source):
-            for chunk in _chunks(codes, 900):  # by primary key (source, code), as `_stored_versions`
-                q = select(dossiers.c.received_at).where(dossiers.c.source == other, dossiers.c.code.in_(chunk))
-                out.extend(t for (t,) in conn.execute(q) if t is not None)
-        return out
+        return [t for other in SOURCES if other != source
+                for _, t in self._rows_by_code(conn, other, codes, ("received_at",)) if t is not None]
 
     def _stored_versions(self, conn: Connection, source: str, codes: list[str]) -> dict[str, tuple]:
-        """code -> (row hash, reception time) of the stored versions. On PostgreSQL the page's codes
-        are one array, each looked up by the primary key: with an IN list the planner, whose
+        """code -> (row hash, reception time) of the stored versions."""
+        return {c: (h, r) for c, h, r in self._rows_by_code(conn, source, codes, ("row_hash", "received_at"))}
+
+    def _rows_by_code(self, conn: Connection, source: str, codes: Sequence[str], columns: tuple[str, ...]
+                      ) -> list[tuple]:
+        """(code, *columns) of the stored rows of `source` with these codes, each looked up by the
+        primary key. On PostgreSQL the codes are one array: with an IN list the planner, whose
         statistics may be those of a nearly empty table (a first import; autovacuum off), picks the
         index on the source alone and reads every row of the source for each page — a million-row
         import then slows down page after page."""
+        if not codes:
+            return []
         if self.dialect == "postgresql":
-            return {c: (h, r) for c, h, r in conn.execute(_PG_STORED_VERSIONS, {"source": source, "codes": codes})}
-        out: dict[str, tuple] = {}
-        for chunk in _chunks(codes, 900):
-            q = select(dossiers.c.code, dossiers.c.row_hash, dossiers.c.received_at).where(
-                dossiers.c.source == source, dossiers.c.code.in_(chunk)
-            )
-            out.update((c, (h, r)) for c, h, r in conn.execute(q))
+            return list(conn.execute(_pg_by_code(columns), {"source": source, "codes": list(codes)}))
+        out: list[tuple] = []
+        for chunk in _chunks(list(codes), 900):
+            q = select(dossiers.c.code, *(dossiers.c[c] for c in columns)).where(
+                dossiers.c.source == source, dossiers.c.code.in_(chunk))
+            out.extend(tuple(r) for r in conn.execute(q))
         return out
 
     def _save_cursor(self, conn: Connection, key: str, cursor: dict, now: datetime) -> None:
@@ -942,20 +946,10 @@ class Store:
 
     def procedure_names(self, source: str, codes: Sequence[str]) -> dict[str, str]:
         """code -> the procedure's name as the source gave it, for a few dossiers (a sample's), each
-        looked up by the primary key (on PostgreSQL one array, as `_stored_versions`)."""
+        looked up by the primary key (`_rows_by_code`)."""
         codes = list(dict.fromkeys(str(c) for c in codes))
-        out: dict[str, str] = {}
         with self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                if codes:
-                    rows = conn.execute(_PG_PROCEDURE_NAMES, {"source": source, "codes": codes})
-                    out.update((c, n or "") for c, n in rows)
-                return out
-            for chunk in _chunks(codes, 900):
-                q = select(dossiers.c.code, dossiers.c.procedure_name).where(
-                    dossiers.c.source == source, dossiers.c.code.in_(chunk))
-                out.update((c, n or "") for c, n in conn.execute(q))
-        return out
+            return {c: n or "" for c, n in self._rows_by_code(conn, source, codes, ("procedure_name",))}
 
     def warm_reads(self) -> None:
         """Start ahead what the next columnar read needs (on a SQLite file, its helper process), for
