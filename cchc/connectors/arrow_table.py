@@ -177,9 +177,7 @@ def _postgresql_batches(target: str, query: str, values: list) -> Iterator[Itera
             yield cur.fetch_record_batch()
         done = True
     finally:
-        if done and _keep_pg(target, conn):
-            pass
-        else:
+        if not (done and _keep_pg(target, conn)):
             conn.close()
 
 

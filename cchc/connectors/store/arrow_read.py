@@ -151,7 +151,7 @@ def _target(engine: Engine) -> tuple[str, str] | None:
     return None
 
 
-def _positional(sql: str, params: Mapping, dialect: str) -> str:
+def _inline(sql: str, params: Mapping, dialect: str) -> str:
     """`:name` parameters written into the query as SQL literals. PostgreSQL: the ADBC driver streams
     a query's rows with COPY only when nothing is bound; with bound parameters it returns the whole
     result as one batch, a gigabyte for a million dossiers. SQLite: the helper then converts no Python
@@ -211,12 +211,12 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     if target is None:
         return None
     driver, where = target
-    query, values = _positional(sql, params, driver), []
+    query = _inline(sql, params, driver)
     try:
         if driver == "sqlite":
-            table = _read_in_helper(driver, where, query, values, columns, batch_rows)
+            table = _read_in_helper(driver, where, query, [], columns, batch_rows)
         else:
-            table = read_table(driver, where, query, values, columns, batch_rows)
+            table = read_table(driver, where, query, [], columns, batch_rows)
     except Exception as e:  # noqa: BLE001 - an optimisation: the same rows come through the DB-API
         reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
         log.warning("Đọc theo cột từ %s không được (%s); đọc qua DB-API / columnar read from %s failed (%s); "
