@@ -31,10 +31,10 @@ with what they would have received, never silently dropped. On a day that is not
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from itertools import groupby
 
 import pandas as pd
 
@@ -394,37 +394,51 @@ def _dossier_items(frame: pd.DataFrame, day: date, rules: ReminderRules, directo
     long_pause = pause_left[pause_left < 0].index
 
     out: list[ReminderItem] = []
+    unit_names: dict[str, str] = {}
+
+    def targets_of(rule: str, officer, unit: str, to_head: bool, to_officer: bool) -> tuple:
+        """(recipient, action, unit name) of each recipient of a `rule` item about a dossier of
+        `unit` whose current officer is `officer`: the officer (the unit head when there is none)
+        and/or the head, each once."""
+        rs = []
+        if to_officer:
+            rs.append(directory.officer(officer) if officer else directory.head(unit))
+        if to_head:
+            rs.append(directory.head(unit))
+        name = unit_names.get(unit)
+        if name is None:
+            name = unit_names[unit] = directory.unit_name(unit)
+        seen, out_ = set(), []
+        for r in rs:
+            if r.key in seen:
+                continue
+            seen.add(r.key)
+            action = (_supplement_action(rules.supplement_pause_days) if rule == "supplement_pause"
+                      else _ACTIONS.get((rule, r.role)) or _ACTIONS[(rule, ROLE_OFFICER)])
+            out_.append((r, action, name))
+        return tuple(out_)
 
     def emit(rule: str, idx, to_head: bool, to_officer: bool, when: pd.Series, n_left: pd.Series) -> None:
         if len(idx) == 0:
             return
         sub = f.loc[idx, ["code", "procedure", "unit", "officer"]]
-        # whole columns to Python values at once (dates, ints), not one pandas scalar per row
+        # whole columns to Python values at once (text, dates, ints), not one pandas scalar per row;
+        # the recipients, actions and unit name once per (officer, unit)
+        columns = [sub[c].tolist() for c in sub.columns]
         dues = pd.to_datetime(when[idx]).dt.date.tolist()
         lefts = n_left[idx].astype("Int64").to_numpy(dtype="int64", na_value=0).tolist()
-        actions: dict[str, str] = {}
-        for (code, procedure, unit, officer), w, n in zip(sub.itertuples(index=False, name=None), dues, lefts,
-                                                              strict=True):
-            officer = officer if isinstance(officer, str) and officer else None
-            unit = str(unit)
-            targets = []
-            if to_officer:
-                targets.append(directory.officer(officer) if officer else directory.head(unit))
-            if to_head:
-                targets.append(directory.head(unit))
-            seen = set()
-            for r in targets:
-                if r.key in seen:
-                    continue
-                seen.add(r.key)
-                action = actions.get(r.role)
-                if action is None:
-                    action = actions[r.role] = (
-                        _supplement_action(rules.supplement_pause_days) if rule == "supplement_pause"
-                        else _ACTIONS.get((rule, r.role)) or _ACTIONS[(rule, ROLE_OFFICER)])
-                out.append(ReminderItem(rule=rule, entity=f"dossier:{code}", recipient=r, dossier_code=str(code),
-                                        procedure=str(procedure or ""), unit=directory.unit_name(unit),
-                                        due=w, days_left=n, action=action))
+        memo: dict[tuple, tuple] = {}
+        item = ReminderItem
+        for code, procedure, unit, officer, w, n in zip(*columns, dues, lefts, strict=True):
+            targets = memo.get((officer, unit))
+            if targets is None:
+                targets = memo[(officer, unit)] = targets_of(
+                    rule, officer if isinstance(officer, str) and officer else None, str(unit), to_head, to_officer)
+            code = str(code)
+            procedure = str(procedure or "")
+            entity = "dossier:" + code
+            for r, action, name in targets:
+                out.append(item(rule, entity, r, code, procedure, name, w, n, action))
 
     emit("overdue", f.index[overdue], True, True, due, left)
     emit("no_apology", f.index[no_apology], True, False, due, left)
@@ -520,24 +534,34 @@ def reminder_items(day: date, calendar: WorkCalendar, rules: ReminderRules, dire
     return list(unique.values())
 
 
+_RULE_RANK = {r: i for i, r in enumerate(RULES)}
+
+
 def _order(it: ReminderItem):
-    return (RULES.index(it.rule), it.days_left, it.due, it.unit, it.dossier_code, it.entity)
+    """A recipient's items: by rule (`RULES`), then the most urgent first."""
+    return (_RULE_RANK[it.rule], it.days_left, it.due, it.unit, it.dossier_code, it.entity)
+
+
+def _by_recipient(it: ReminderItem):
+    """(recipient key, `_order`): every item sorted once, each recipient's in digest order."""
+    return (it.recipient.key, _RULE_RANK[it.rule], it.days_left, it.due, it.unit, it.dossier_code, it.entity)
 
 
 def digests(day: date, items: Iterable[ReminderItem]) -> tuple[tuple[Digest, ...], tuple[MissingRecipient, ...]]:
     """One digest per recipient with an email (items ordered by rule, then urgency), and the
     recipients without one (what they would have received, counted)."""
-    by: dict[str, list[ReminderItem]] = defaultdict(list)
-    who: dict[str, Recipient] = {}
-    for it in items:
-        by[it.recipient.key].append(it)
-        who.setdefault(it.recipient.key, it.recipient)
+    return _digests_of_sorted(day, sorted(items, key=_by_recipient))
+
+
+def _digests_of_sorted(day: date, items: Sequence[ReminderItem]) -> tuple[tuple[Digest, ...],
+                                                                          tuple[MissingRecipient, ...]]:
+    """`digests` of items already sorted by `_by_recipient` (each recipient's form one run)."""
     out, missing = [], []
-    for key in sorted(by):
-        its = sorted(by[key], key=_order)
-        r = who[key]
+    for _, group in groupby(items, key=lambda it: it.recipient.key):
+        its = tuple(group)
+        r = its[0].recipient
         if r.email:
-            out.append(Digest(recipient=r, day=day, items=tuple(its)))
+            out.append(Digest(recipient=r, day=day, items=its))
         else:
             rules = tuple(dict.fromkeys(it.rule for it in its))
             missing.append(MissingRecipient(recipient=r, items=len(its), rules=rules))
@@ -548,11 +572,12 @@ def plan_reminders(day: date, calendar: WorkCalendar, rules: ReminderRules, dire
                    dossiers: pd.DataFrame | Sequence[OpenDossier] = (),
                    reports: Iterable[ReportDeadline] = (), findings: Iterable[RemediationDeadline] = (),
                    standings: Iterable[UnitStanding] = ()) -> ReminderPlan:
-    """The day's items, digests and recipients without email."""
-    items = reminder_items(day, calendar, rules, directory, dossiers, reports, findings, standings)
-    ds, missing = digests(day, items)
-    return ReminderPlan(day=day, items=tuple(sorted(items, key=lambda it: (it.recipient.key, _order(it)))),
-                        digests=ds, missing=missing)
+    """The day's items (sorted once: by recipient, then as each digest lists them), digests and
+    recipients without email."""
+    items = tuple(sorted(reminder_items(day, calendar, rules, directory, dossiers, reports, findings, standings),
+                         key=_by_recipient))
+    ds, missing = _digests_of_sorted(day, items)
+    return ReminderPlan(day=day, items=items, digests=ds, missing=missing)
 
 
 def self_inspection_deadlines(units: Iterable[str], deadlines: Iterable[tuple[date, str]]) -> list[ReportDeadline]:
