@@ -138,6 +138,20 @@ def test_batch_sent_exactly_once_and_messages_parse_with_vietnamese_intact(db_ur
     assert {a["recipient"] for a in attempts} == EXPECTED
 
 
+def test_an_address_no_message_can_be_written_for_is_refused_alone_not_the_batch(db_url, mailbox):
+    """A configured address the email package cannot write (a non-ASCII local part, which the
+    configuration's e-mail check admits): that message gets a refused attempt naming why, the rest of
+    the batch goes out."""
+    ob = _outbox(db_url, max_attempts=1)
+    rendered = render_digests(_plan().digests, WARD)
+    bad = {**rendered[0].outbox_fields(), "recipient": "nguyễn.văn@hoaan.example.vn"}
+    ob.enqueue([OutboxMessage(**bad)] + [OutboxMessage(**r.outbox_fields()) for r in rendered[1:]], NOW)
+    report = send_outbox(ob, SmtpSender(_settings(mailbox.port)), NOW)
+    assert (report.sent, report.refused, report.failed, report.interrupted) == (len(rendered) - 1, 1, 1, "")
+    assert "không tạo được thư" in report.errors[0] and "NonASCIILocalPart" in report.errors[0]
+    assert ob.counts() == {"queued": 0, "sending": 0, "sent": len(rendered) - 1, "failed": 1}
+
+
 def test_refused_recipients_are_reported_then_retried_up_to_the_limit(db_url, tmp_path):
     refused = "vu.hong@hoaan.example.vn"
     with Mailbox(directory=tmp_path / "mail", port=free_port(), refuse=[refused]) as box:

@@ -7,6 +7,11 @@ not set, from the Prefect Secret block named by `smtp.password_secret` (`secret_
 password is never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
 message names the setting (and the environment variable that overrides it).
 
+A digest (text and HTML, no attachment) is written directly in a 7-bit wire form
+(`cchc.connectors.mime`); a message with attachments (the monthly report), or an address or name
+that form does not write, is built with the email package (`build_message`). A message that cannot
+be written at all (an address the email package refuses) is a refused attempt of its own.
+
 `send_outbox` claims due messages, sends them over one SMTP connection (or up to `connections` at once,
 each message on one of them), and marks each one:
 - delivered → sent;
@@ -24,6 +29,7 @@ each message on one of them), and marks each one:
 from __future__ import annotations
 
 import asyncio
+import email.errors
 import email.generator
 import email.policy
 import functools
@@ -44,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
+from cchc.connectors.mime import WireMessage, plain_message
 from cchc.connectors.store.outbox import ClaimedMessage, Outbox, scrub_error
 from cchc.domain.redact import mask_secrets
 from cchc.errors import UserError
@@ -270,10 +277,21 @@ def _attachment(a: dict) -> tuple[bytes, str, str, str]:
     return data, maintype, subtype or "octet-stream", filename
 
 
-def outbox_message(m: ClaimedMessage, settings: SmtpSettings) -> EmailMessage:
+def outbox_message(m: ClaimedMessage, settings: SmtpSettings, date: datetime | None = None
+                   ) -> WireMessage | EmailMessage:
+    """An outbox message as sent: a digest (text and HTML, no attachment) written directly in its wire
+    form (`cchc.connectors.mime`), anything else — attachments, an address or name that form does
+    not write — built with the email package."""
+    msg_id = message_id(m.key, settings.sender)
+    if not m.attachments:
+        wire = plain_message(sender=settings.sender, sender_name=settings.sender_name, to=m.recipient,
+                             to_name=m.recipient_name, subject=m.subject, text=m.body_text, html=m.body_html,
+                             msg_id=msg_id, date=format_datetime(date or datetime.now(VN)))
+        if wire is not None:
+            return wire
     return build_message(sender=settings.sender, sender_name=settings.sender_name, to=m.recipient,
                          to_name=m.recipient_name, subject=m.subject, text=m.body_text, html=m.body_html,
-                         attachments=m.attachments, msg_id=message_id(m.key, settings.sender))
+                         attachments=m.attachments, msg_id=msg_id, date=date)
 
 
 # ------------------------------------------------------------------------------------ sending
@@ -343,14 +361,17 @@ class _Session:
         self.client = client
         return self
 
-    async def send(self, message: EmailMessage) -> None:
-        """`aiosmtplib.SMTP.send_message` for one sender and one recipient, the message flattened by
-        `wire_bytes`."""
+    async def send(self, message: EmailMessage | WireMessage) -> None:
+        """`aiosmtplib.SMTP.send_message` for one sender and one recipient: the message flattened by
+        `wire_bytes`, or already in its (7-bit) wire form."""
         assert self.client is not None
         client = self.client
         try:
-            sender, recipients = str(message["From"].addresses[0].addr_spec), [
-                str(a.addr_spec) for a in message["To"].addresses]
+            if isinstance(message, WireMessage):
+                sender, recipients = message.sender, list(message.recipients)
+            else:
+                sender, recipients = str(message["From"].addresses[0].addr_spec), [
+                    str(a.addr_spec) for a in message["To"].addresses]
             if client.is_ehlo_or_helo_needed:
                 try:
                     await client.ehlo()
@@ -361,11 +382,14 @@ class _Session:
                 if not client.supports_extension("smtputf8"):
                     raise Refused("SMTPUTF8 is not supported by this server (non-ASCII address)")
                 options.append("SMTPUTF8")
-            cte_type = "7bit"
-            if client.supports_extension("8BITMIME"):
-                options.append("BODY=8BITMIME")
-                cte_type = "8bit"
-            data = wire_bytes(message, utf8=utf8, cte_type=cte_type)
+            if isinstance(message, WireMessage):  # 7-bit: needs no extension
+                data = message.data
+            else:
+                cte_type = "7bit"
+                if client.supports_extension("8BITMIME"):
+                    options.append("BODY=8BITMIME")
+                    cte_type = "8bit"
+                data = wire_bytes(message, utf8=utf8, cte_type=cte_type)
             errors, _ = await client.sendmail(sender, recipients, data, mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as e:
             raise Refused("; ".join(f"{r.code} {r.message}" for r in e.recipients) or "recipient refused") from None
@@ -436,7 +460,11 @@ async def send_batch(outbox: Outbox, sender: SmtpSender, now: datetime, limit: i
             m = todo.pop()
             tried.add(m.id)
             try:
-                message = outbox_message(m, settings)
+                try:
+                    message = outbox_message(m, settings)
+                except (ValueError, TypeError, email.errors.MessageError) as e:  # an address the email
+                    # package cannot write (e.g. a non-ASCII local part): this message only, not the batch
+                    raise Refused(f"không tạo được thư ({type(e).__name__}: {_reason(e)})") from None
                 await session.send(message)
             except (Refused, MailError) as e:
                 status = await asyncio.to_thread(outbox.mark_failed, m, now, str(e), result="refused")
