@@ -23,7 +23,9 @@ from cchc.domain.draw import (
     draw,
     labelled,
     make_key,
+    matches_published,
     pool_digest,
+    published_sha256,
     record_draw,
     tickets_from_weights,
     verify,
@@ -291,6 +293,40 @@ def test_verify_detects_tampering() -> None:
     bad = verify(replace(rec, pool=rec.pool[:-1], pool_sha256=pool_digest(rec.pool[:-1])))
     assert not bad.ok  # an entry removed (digest recomputed too): the recomputed result moves
     assert verify(replace(rec, method_version="other/9")).ok is False
+
+
+def test_a_consistent_forgery_passes_verify_but_not_the_published_values() -> None:
+    """Pool, digest and result recomputed together pass `verify` (it recomputes from what is stored);
+    the digest and key the notice printed catch it."""
+    rec = record_draw(RFC_POOL, 10, RFC_SOURCES)
+    printed_sha, printed_key = rec.pool_sha256[:16], rec.key  # what a notice prints
+    pool = list(rec.pool)
+    pool[16], pool[0] = pool[0], pool[16]  # the first drawn position now holds another name
+    forged = record_draw(pool, 10, RFC_SOURCES)
+    assert verify(forged).ok and forged.selected == rec.selected and forged.pool != rec.pool
+    assert matches_published(rec, published_sha256(printed_sha + "…"), printed_key).ok
+    bad = matches_published(forged, published_sha256(printed_sha), printed_key)
+    assert not bad.ok and "không phải danh sách đã công bố" in bad.reason and printed_sha in bad.reason
+    other_key = record_draw(RFC_POOL, 10, ["9318", *RFC_SOURCES[1:]])
+    bad = matches_published(other_key, key=printed_key)
+    assert not bad.ok and "khóa" in bad.reason
+    assert matches_published(rec, key=f"  {printed_key} ").ok  # spaces around a pasted key
+
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("3F2A9C0B1D4E5F60…", "3f2a9c0b1d4e5f60"), ("3f2a 9c0b 1d4e 5f60...", "3f2a9c0b1d4e5f60"),
+    ("a" * 64, "a" * 64), ("0123456789ab", "0123456789ab"),
+])
+def test_published_sha256_as_printed(text: str, digits: str) -> None:
+    assert published_sha256(text) == digits
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("3f2a9c0b", "ít nhất 12"), ("3f2a9c0b1d4z5f60", "chữ số hex"), ("", "chữ số hex"), ("a" * 65, "chữ số hex"),
+])
+def test_published_sha256_refuses_what_is_not_a_printed_digest(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        published_sha256(text)
 
 
 def test_record_and_verify_weighted() -> None:

@@ -185,6 +185,60 @@ def test_verify_selection_ok_then_detects_tampering(ward_env, planned, capsys):
     assert code == 1 and err.count("\n") == 1 and "99999" in err
 
 
+def test_verify_selection_against_the_notice_catches_a_consistent_forgery(ward_env, planned, capsys):
+    """The wave's notice prints its selection id, key and the first digits of the pool's SHA-256.
+    A store forged consistently (two pool entries swapped with their tickets, the digest and the
+    reasons recomputed) still recomputes; checked against the notice's values, it does not."""
+    import re
+
+    from cchc.domain.draw import pool_digest
+
+    notice = ward_env["tmp"] / "reports" / "2026" / f"thong-bao-kiem-tra-{WARD}-2026-dot-1.docx"
+    printed = _docx_text(notice)
+    m = re.search(r"khóa (\S+), SHA-256 danh sách ([0-9a-f]{16})…\), mã lựa chọn (\d+)", printed)
+    assert m, printed
+    key, sha, wave_id = m.group(1), m.group(2), m.group(3)
+    code, out, _ = run(capsys, "verify-selection", wave_id, "--sha256", sha + "…", "--key", key)
+    assert code == 0 and out.startswith("KHỚP") and "khớp với thông báo đã công bố" in out and out.count("\n") == 1
+    plan_id = str(_latest_plan_id(ward_env["cfg"]))  # the plan: the published draw is found among its waves
+    code, out, _ = run(capsys, "verify-selection", plan_id, "--sha256", sha)
+    assert code == 0 and "khớp với thông báo" in out
+    engine = create_engine(ward_env["cfg"].database_url)
+    load = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT pool, tickets, result, reasons, pool_sha256 FROM inspection_selections "
+                                "WHERE id = :i"), {"i": int(wave_id)}).one()
+    pool, tickets, result, reasons = (load(v) for v in row[:4])
+    first, spare = result[0] - 1, next(i for i in range(len(pool)) if i + 1 not in result)
+    fake_pool, fake_tickets = list(pool), list(tickets)
+    fake_pool[first], fake_pool[spare] = pool[spare], pool[first]
+    fake_tickets[first], fake_tickets[spare] = tickets[spare], tickets[first]
+    fake_reasons = [{**r, "item": fake_pool[first]} if r.get("draw_order") == 1 else r for r in reasons]
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE inspection_selections SET pool = :p, tickets = :t, reasons = :r, "
+                              "pool_sha256 = :h WHERE id = :i"),
+                         {"p": json.dumps(fake_pool), "t": json.dumps(fake_tickets), "r": json.dumps(fake_reasons),
+                          "h": pool_digest(fake_pool, fake_tickets), "i": int(wave_id)})
+        code, out, _ = run(capsys, "verify-selection", wave_id)
+        assert code == 0 and out.startswith("KHỚP")  # consistent: recomputing alone cannot tell
+        code, out, _ = run(capsys, "verify-selection", wave_id, "--sha256", sha, "--key", key)
+        assert code == 1 and out.startswith("KHÔNG KHỚP") and "không phải danh sách đã công bố" in out
+        code, out, _ = run(capsys, "verify-selection", plan_id, "--sha256", sha)
+        assert code == 1 and out.startswith("KHÔNG KHỚP") and sha in out
+        code, out, _ = run(capsys, "verify-selection", wave_id, "--key", key + "1.")
+        assert code == 1 and "khóa" in out
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE inspection_selections SET pool = :p, tickets = :t, reasons = :r, "
+                              "pool_sha256 = :h WHERE id = :i"),
+                         {"p": json.dumps(pool), "t": json.dumps(tickets), "r": json.dumps(reasons), "h": row[4],
+                          "i": int(wave_id)})
+        engine.dispose()
+    code, out, err = run(capsys, "verify-selection", wave_id, "--sha256", sha[:8])
+    assert code == 1 and out == "" and "ít nhất 12" in err and err.count("\n") == 1
+
+
 def _docx_text(path: Path) -> str:
     doc = Document(str(path))
     parts = [p.text for p in doc.paragraphs]

@@ -92,9 +92,17 @@ def cmd_draw(args) -> int:
 
 
 def cmd_verify_selection(args) -> int:
+    from cchc.domain.draw import published_sha256
+
+    try:
+        sha256 = published_sha256(args.sha256) if args.sha256 is not None else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if args.key is not None and not args.key.strip():
+        raise UsageError("--key: không được để trống / empty key")
     cfg = _cfg()
     with _inspections(cfg) as ins:
-        check = ins.verify_selection(args.id)
+        check = ins.verify_selection(args.id, sha256=sha256, key=args.key)
     word = "KHỚP / matches" if check.ok else "KHÔNG KHỚP / does not match"
     print(f"{word}: {check.reason}")
     return 0 if check.ok else 1

@@ -189,6 +189,9 @@ def _inspection_commands(sub) -> None:
 
     vs = sub.add_parser("verify-selection", help="Kiểm chứng một lựa chọn đã lưu / verify a stored selection")
     vs.add_argument("id", type=_positive, help="Mã lựa chọn / selection id")
+    vs.add_argument("--sha256", metavar="HEX", help="Các chữ số đầu SHA-256 danh sách in trên thông báo: kiểm tra "
+                    "lượt rút đã lưu là lượt đã công bố / the pool digest a notice printed")
+    vs.add_argument("--key", metavar="KEY", help="Khóa in trên thông báo / the key a notice printed")
 
     co = sub.add_parser("complaint", help="Phản ánh, kiến nghị / complaints")
     cs = co.add_subparsers(dest="action", metavar="add|import", required=True, parser_class=_Parser)

@@ -302,3 +302,36 @@ def verify(stored: DrawRecord) -> Verification:
         return Verification(False, f"kết quả đã lưu {list(stored.selected)} khác kết quả tính lại "
                                    f"{list(result.selected)}")
     return Verification(True, f"khớp: khóa {key}, {len(result.selected)} vị trí {list(result.selected)}")
+
+
+#: hex digits of the pool's SHA-256 a notice prints (`inspection_docs.notice_context`), and the fewest
+#: accepted when checking against one
+PUBLISHED_SHA256_DIGITS = 16
+MIN_PUBLISHED_SHA256_DIGITS = 12
+
+
+def published_sha256(text: str) -> str:
+    """The SHA-256 (or its first digits) as printed on a notice: lower-case hex, the ellipsis and
+    spaces dropped. A ValueError names what is wrong."""
+    digits = "".join(text.split()).rstrip("….").lower()
+    if not re.fullmatch(r"[0-9a-f]+", digits or "-") or len(digits) > 64:
+        raise ValueError(f"--sha256 {text!r}: phải là các chữ số hex của SHA-256 in trên thông báo")
+    if len(digits) < MIN_PUBLISHED_SHA256_DIGITS:
+        raise ValueError(f"--sha256 {text!r}: cần ít nhất {MIN_PUBLISHED_SHA256_DIGITS} chữ số hex "
+                         f"(thông báo in {PUBLISHED_SHA256_DIGITS})")
+    return digits
+
+
+def matches_published(stored: DrawRecord, sha256: str | None = None, key: str | None = None) -> Verification:
+    """Whether a stored draw is the one published (its notice prints the key and the first digits of
+    the pool's SHA-256, `published_sha256`). `verify` recomputes a draw from what is stored; a store
+    changed consistently — pool, digest and result recomputed together — passes it, but not this."""
+    if sha256 is not None and not stored.pool_sha256.lower().startswith(sha256):
+        return Verification(False, f"danh sách đã lưu không phải danh sách đã công bố: SHA-256 "
+                                   f"{stored.pool_sha256[:len(sha256)]}… ≠ {sha256}…")
+    if key is not None and key.strip() != stored.key:
+        return Verification(False, f"khóa đã lưu không phải khóa đã công bố ({stored.key!r} ≠ {key.strip()!r})")
+    shown = [f"SHA-256 {stored.pool_sha256[:len(sha256)]}…"] if sha256 else []
+    shown += [f"khóa {stored.key}"] if key is not None else []
+    return Verification(True, "khớp với thông báo đã công bố (" + ", ".join(shown) + ")")
+
