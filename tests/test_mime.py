@@ -124,11 +124,40 @@ def _claimed(**kw) -> ClaimedMessage:
 def test_outbox_messages_take_the_direct_form_unless_it_cannot_write_them():
     s = SmtpSettings(sender="nhacviec@hoaan.example.vn", sender_name=WARD_SENDER)
     assert isinstance(outbox_message(_claimed(), s), WireMessage)
-    with_file = _claimed(attachments=({"data": b"PK", "filename": "Báo cáo.xlsx"},))
-    assert isinstance(outbox_message(with_file, s), email.message.EmailMessage)
     for address in ("a@hòa-an.example.vn", '"a b"@hoaan.example.vn'):  # not plain ASCII atoms
         assert isinstance(outbox_message(_claimed(recipient=address), s), email.message.EmailMessage)
     long_name = "Nguyễn Thị Hương Trần Lê Phương Thảo Ánh Ngọc Diệp"  # no plain word: one run over 45 bytes
     fallback = outbox_message(_claimed(recipient_name=long_name), s)
     assert isinstance(fallback, email.message.EmailMessage)
     assert fallback["To"].addresses[0].display_name == long_name
+
+
+def test_a_message_with_attachments_takes_the_email_packages_parts_under_headers_written_here(tmp_path):
+    """The monthly report: its MIME parts (text, HTML with the inline chart, the files) from the email
+    package, made 7-bit; From, To and Subject written here, so a mail client reads the ward's name as
+    the email package's parser does."""
+    xlsx = tmp_path / "Báo cáo tháng 11-2026.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04fake")
+    s = SmtpSettings(sender="tonghop@hoaan.example.vn", sender_name=WARD_SENDER)
+    m = _claimed(recipient="chutich@hoaan.example.vn", recipient_name="Nguyễn Thị Thanh",
+                 subject="[MÔ PHỎNG] Tổng hợp tình hình giải quyết TTHC tháng 11/2026 — Phường Hòa An (mô phỏng)",
+                 body_text="Kính gửi lãnh đạo\nTỷ lệ đúng hạn 95,25%", body_html='<p>Kính gửi</p><img src="cid:c1">',
+                 attachments=({"data": b"\x89PNGfake", "filename": "bieu-do.png", "cid": "c1",
+                               "content_type": "image/png"}, {"path": str(xlsx)}))
+    wire = outbox_message(m, s)
+    assert isinstance(wire, WireMessage) and wire.data.isascii() and wire.recipients == ("chutich@hoaan.example.vn",)
+    parsed = email.message_from_bytes(wire.data, policy=email.policy.default)
+    assert not parsed.defects and parsed.get_content_type() == "multipart/mixed"
+    assert parsed["Subject"] == m.subject and parsed["To"].addresses[0].display_name == "Nguyễn Thị Thanh"
+    assert parsed["From"].addresses[0].display_name == WARD_SENDER
+    raw = email.message_from_bytes(wire.data, policy=email.policy.compat32)
+    assert _rfc2047(raw["From"].rsplit("<", 1)[0].replace("\r\n", "").strip()) == WARD_SENDER
+    assert [h for h in ("From", "To", "Subject", "Date", "Message-ID") if len(parsed.get_all(h)) != 1] == []
+    assert parsed.get_body(("plain",)).get_content() == "Kính gửi lãnh đạo\nTỷ lệ đúng hạn 95,25%\n"
+    [att] = list(parsed.iter_attachments())
+    assert att.get_filename() == xlsx.name and att.get_content() == xlsx.read_bytes()
+    image = next(p for p in parsed.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<c1>" and image.get_content() == b"\x89PNGfake"
+    fallback = outbox_message(_claimed(recipient_name="Nguyễn Thị Hương Trần Lê Phương Thảo Ánh Ngọc Diệp",
+                                       attachments=m.attachments), s)
+    assert isinstance(fallback, email.message.EmailMessage) and fallback.get_content_type() == "multipart/mixed"

@@ -7,10 +7,11 @@ not set, from the Prefect Secret block named by `smtp.password_secret` (`secret_
 password is never part of a message, a repr or a log line. A broken setting is a `MailError` whose one-line
 message names the setting (and the environment variable that overrides it).
 
-A digest (text and HTML, no attachment) is written directly in a 7-bit wire form
-(`cchc.connectors.mime`); a message with attachments (the monthly report), or an address or name
-that form does not write, is built with the email package (`build_message`). A message that cannot
-be written at all (an address the email package refuses) is a refused attempt of its own.
+Outbox messages go out in a 7-bit wire form whose addressing headers `cchc.connectors.mime` writes:
+a digest (text and HTML) entirely there, a message with attachments (the monthly report) with its
+MIME parts built by the email package (`build_message`). An address or name that form does not write:
+the whole message from the email package. A message that cannot be written at all (an address the
+email package refuses) is a refused attempt of its own.
 
 `send_outbox` claims due messages, sends them over one SMTP connection (or up to `connections` at once,
 each message on one of them), and marks each one:
@@ -50,7 +51,7 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
-from cchc.connectors.mime import WireMessage, plain_message
+from cchc.connectors.mime import WireMessage, addressed, plain_message
 from cchc.connectors.store.outbox import ClaimedMessage, Outbox, scrub_error
 from cchc.domain.redact import mask_secrets
 from cchc.errors import UserError
@@ -279,19 +280,28 @@ def _attachment(a: dict) -> tuple[bytes, str, str, str]:
 
 def outbox_message(m: ClaimedMessage, settings: SmtpSettings, date: datetime | None = None
                    ) -> WireMessage | EmailMessage:
-    """An outbox message as sent: a digest (text and HTML, no attachment) written directly in its wire
-    form (`cchc.connectors.mime`), anything else — attachments, an address or name that form does
-    not write — built with the email package."""
+    """An outbox message as sent, in a 7-bit wire form whose addressing headers `cchc.connectors.mime`
+    writes: a digest (text and HTML) entirely there; a message with attachments (the monthly report)
+    with its MIME parts from the email package. An address or name that form does not write: the
+    whole message from the email package."""
     msg_id = message_id(m.key, settings.sender)
+    heads = {"sender": settings.sender, "sender_name": settings.sender_name, "to": m.recipient,
+             "to_name": m.recipient_name, "subject": m.subject, "msg_id": msg_id}
+    stamp = format_datetime(date or datetime.now(VN))
+    full = None
     if not m.attachments:
-        wire = plain_message(sender=settings.sender, sender_name=settings.sender_name, to=m.recipient,
-                             to_name=m.recipient_name, subject=m.subject, text=m.body_text, html=m.body_html,
-                             msg_id=msg_id, date=format_datetime(date or datetime.now(VN)))
-        if wire is not None:
-            return wire
-    return build_message(sender=settings.sender, sender_name=settings.sender_name, to=m.recipient,
-                         to_name=m.recipient_name, subject=m.subject, text=m.body_text, html=m.body_html,
-                         attachments=m.attachments, msg_id=msg_id, date=date)
+        wire = plain_message(text=m.body_text, html=m.body_html, date=stamp, **heads)
+    else:
+        full = build_message(text=m.body_text, html=m.body_html, attachments=m.attachments, date=date, **heads)
+        entity = EmailMessage(policy=full.policy)
+        for name, value in full.items():
+            if name.lower() not in ("from", "to", "subject", "date", "message-id"):
+                entity[name] = value
+        entity.set_payload(full.get_payload())
+        wire = addressed(wire_bytes(entity, cte_type="7bit"), date=stamp, **heads)
+    if wire is not None:
+        return wire
+    return full or build_message(text=m.body_text, html=m.body_html, attachments=m.attachments, date=date, **heads)
 
 
 # ------------------------------------------------------------------------------------ sending

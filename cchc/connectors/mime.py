@@ -1,17 +1,21 @@
-"""The wire form of a plain message — text, and an HTML alternative — written directly, without the
-email package (which spends about 1.5 ms a digest building and flattening one: folding the
-Vietnamese headers and re-encoding the bodies).
+"""Messages in their wire form, their addressing headers written here: a digest (text and an HTML
+alternative) entirely, without the email package (which spends about 1.5 ms a digest building and
+flattening one: folding the Vietnamese headers and re-encoding the bodies); a message with
+attachments (`addressed`) from the email package's 7-bit flattening of its MIME parts.
 
 The form is 7-bit clean whatever the server supports: non-ASCII header text as RFC 2047 encoded
-words (UTF-8, base64; consecutive words join without the folding space when decoded), bodies in
-UTF-8 as base64 in lines of 76, CRLF line ends. So the bytes are the same for every server
-(SMTPUTF8 and 8BITMIME are not needed), and `email.message_from_bytes` gives back every header and
-body as given (the text's line ends as LF, with a final one, as the email package's `set_content`
-leaves them; tests compare both ways of writing a message).
+words (UTF-8, base64), bodies in UTF-8 as base64 in lines of 76, CRLF line ends. So the bytes are
+the same for every server (SMTPUTF8 and 8BITMIME are not needed), and `email.message_from_bytes`
+gives back every header and body as given (the text's line ends as LF, with a final one, as the
+email package's `set_content` leaves them).
 
-`plain_message` returns None for what it does not write — attachments, an address that is not
-plain ASCII, a header with a line break — and `cchc.connectors.mail` builds those with the email
-package.
+Display names: each run of words that are not plain ASCII atoms is ONE encoded word, between plain
+words, because decoders differ on the space between two adjacent encoded words: RFC 2047 (and mail
+clients) drop it, the email package's parser keeps it. The email package's own folding of a long
+name (the ward's sender name) splits it at a space between two encoded words, which a mail client
+reads with the two words joined. A name with a run longer than one encoded word (45 bytes), an
+address that is not plain ASCII, or a header with a line break is not written here: the functions
+return None and `cchc.connectors.mail` builds the whole message with the email package.
 """
 
 from __future__ import annotations
@@ -124,11 +128,10 @@ def _boundary() -> str:
     return "===============" + "".join(random.choices("0123456789", k=19)) + "=="
 
 
-def plain_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None,
-                  sender_name: str = "", to_name: str = "", msg_id: str | None = None,
-                  date: str) -> WireMessage | None:
-    """The wire form of a message of text (and HTML), or None when it needs the email package (see
-    the module doc). `date` is the Date header's value (RFC 5322, `email.utils.format_datetime`)."""
+def _headers(*, sender: str, to: str, subject: str, sender_name: str, to_name: str, msg_id: str | None,
+             date: str) -> bytes | None:
+    """From, To, Subject, Date and Message-ID as written here, or None when they are not (see the
+    module doc)."""
     if (not _PLAIN_ADDRESS.fullmatch(sender) or not _PLAIN_ADDRESS.fullmatch(to) or subject != subject.strip()
             or not subject.isprintable() or not (msg_id or "").isascii() or not date.isascii()
             or any(c in h for c in "\r\n" for h in (msg_id or "", date))):
@@ -139,13 +142,31 @@ def plain_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     lines = [*addresses, _unstructured("Subject", subject), f"Date: {date}"]
     if msg_id:
         lines.append(f"Message-ID: {msg_id}")
-    lines.append("MIME-Version: 1.0")
+    return "\r\n".join(lines).encode("ascii") + b"\r\n"
+
+
+def addressed(entity: bytes, *, sender: str, to: str, subject: str, sender_name: str = "", to_name: str = "",
+              msg_id: str | None = None, date: str) -> WireMessage | None:
+    """A MIME entity already in 7-bit wire form (its MIME-Version, Content-Type and body, e.g. the
+    email package's flattening of a message with attachments and no addressing headers) with the
+    addressing headers written here in front; None when they are not written here."""
+    head = _headers(sender=sender, to=to, subject=subject, sender_name=sender_name, to_name=to_name, msg_id=msg_id,
+                    date=date)
+    return None if head is None else WireMessage(sender, (to,), head + entity)
+
+
+def plain_message(*, sender: str, to: str, subject: str, text: str, html: str | None = None,
+                  sender_name: str = "", to_name: str = "", msg_id: str | None = None,
+                  date: str) -> WireMessage | None:
+    """The wire form of a message of text (and HTML), or None when it needs the email package (see
+    the module doc). `date` is the Date header's value (RFC 5322, `email.utils.format_datetime`)."""
     if html is None:
-        head = "\r\n".join(lines).encode("ascii") + b"\r\n"
-        return WireMessage(sender, (to,), head + _part("plain", text))
-    b = _boundary()
-    lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{b}"')
-    sep = f"--{b}\r\n".encode("ascii")
-    data = ("\r\n".join(lines).encode("ascii") + b"\r\n\r\n" + sep + _part("plain", text) + sep + _part("html", html)
-            + f"--{b}--\r\n".encode("ascii"))
-    return WireMessage(sender, (to,), data)
+        entity = b"MIME-Version: 1.0\r\n" + _part("plain", text)
+    else:
+        b = _boundary()
+        sep = f"--{b}\r\n".encode("ascii")
+        entity = (f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="{b}"\r\n\r\n'
+                  .encode("ascii") + sep + _part("plain", text) + sep + _part("html", html)
+                  + f"--{b}--\r\n".encode("ascii"))
+    return addressed(entity, sender=sender, to=to, subject=subject, sender_name=sender_name, to_name=to_name,
+                     msg_id=msg_id, date=date)
