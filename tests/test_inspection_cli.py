@@ -200,11 +200,13 @@ def test_verify_selection_against_the_notice_catches_a_consistent_forgery(ward_e
     key, sha, wave_id = m.group(1), m.group(2), m.group(3)
     code, out, _ = run(capsys, "verify-selection", wave_id, "--sha256", sha + "…", "--key", key)
     assert code == 0 and out.startswith("KHỚP") and "khớp với thông báo đã công bố" in out and out.count("\n") == 1
-    plan_id = str(_latest_plan_id(ward_env["cfg"]))  # the plan: the published draw is found among its waves
-    code, out, _ = run(capsys, "verify-selection", plan_id, "--sha256", sha)
-    assert code == 0 and "khớp với thông báo" in out
     engine = create_engine(ward_env["cfg"].database_url)
     load = lambda v: json.loads(v) if isinstance(v, str) else v  # noqa: E731
+    with engine.connect() as conn:  # a plan of two waves: which wave's notice?
+        plan_id, wave = conn.execute(text("SELECT parent_id, MIN(id) FROM inspection_selections WHERE parent_id IS "
+                                          "NOT NULL GROUP BY parent_id HAVING COUNT(*) > 1")).first()
+    code, out, err = run(capsys, "verify-selection", str(plan_id), "--sha256", sha)
+    assert code == 1 and out == "" and err.count("\n") == 1 and str(wave) in err and "đợt" in err
     with engine.connect() as conn:
         row = conn.execute(text("SELECT pool, tickets, result, reasons, pool_sha256 FROM inspection_selections "
                                 "WHERE id = :i"), {"i": int(wave_id)}).one()
@@ -224,7 +226,7 @@ def test_verify_selection_against_the_notice_catches_a_consistent_forgery(ward_e
         assert code == 0 and out.startswith("KHỚP")  # consistent: recomputing alone cannot tell
         code, out, _ = run(capsys, "verify-selection", wave_id, "--sha256", sha, "--key", key)
         assert code == 1 and out.startswith("KHÔNG KHỚP") and "không phải danh sách đã công bố" in out
-        code, out, _ = run(capsys, "verify-selection", plan_id, "--sha256", sha)
+        code, out, _ = run(capsys, "verify-selection", wave_id, "--sha256", sha)
         assert code == 1 and out.startswith("KHÔNG KHỚP") and sha in out
         code, out, _ = run(capsys, "verify-selection", wave_id, "--key", key + "1.")
         assert code == 1 and "khóa" in out

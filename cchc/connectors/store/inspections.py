@@ -331,8 +331,10 @@ class Inspections:
     def verify_selection(self, selection_id: int, sha256: str | None = None, key: str | None = None
                          ) -> Verification:
         """Recompute the selection's draw and its children's from the stored inputs (one line); with
-        `sha256` (its first digits, `draw.published_sha256`) and/or `key` as a notice published them,
-        also check that one of those draws is the published one (`draw.matches_published`)."""
+        `sha256` (its first digits, `draw.published_sha256`) and/or `key` as a wave's notice published
+        them, also check that the selection's one draw is the published one (`draw.matches_published`).
+        The values of a notice are one draw's: a selection of several (a plan's waves) is an
+        InspectionError naming the waves' selection ids."""
         check = self._recompute(selection_id)
         if not check.ok or (sha256 is None and key is None):
             return check
@@ -340,19 +342,12 @@ class Inspections:
         drawn = [part for part in [sel] + [self.load_selection(c) for c in sel.children] if part.record is not None]
         if not drawn:
             return Verification(False, f"lựa chọn số {selection_id}: không có lượt rút nào để so với thông báo")
-        candidates = [part for part in drawn if sha256 is None or part.record.pool_sha256.lower().startswith(sha256)]
-        if not candidates:
-            nearest = drawn[0] if len(drawn) == 1 else None
-            if nearest is not None:
-                return Verification(False, f"lựa chọn số {selection_id}: "
-                                           f"{matches_published(nearest.record, sha256, key).reason}")
-            return Verification(False, f"lựa chọn số {selection_id}: không lượt rút nào trong {len(drawn)} lượt có "
-                                       f"SHA-256 danh sách bắt đầu bằng {sha256}… (danh sách đã lưu không phải "
-                                       "danh sách đã công bố, hoặc nhập mã lựa chọn của đợt ghi trên thông báo)")
-        part = candidates[0]
-        published = matches_published(part.record, sha256, key)
-        where = f"lựa chọn số {part.id}" + (f" ({part.label})" if part.label else "")
-        return Verification(published.ok, f"{check.reason}; {where}: {published.reason}")
+        if len(drawn) > 1:
+            raise InspectionError(f"lựa chọn số {selection_id} gồm {len(drawn)} lượt rút; --sha256/--key là của một "
+                                  "lượt: nhập mã lựa chọn in trên thông báo của đợt ("
+                                  + ", ".join(str(part.id) for part in drawn) + ")")
+        published = matches_published(drawn[0].record, sha256, key)
+        return Verification(published.ok, f"{check.reason}; {published.reason}")
 
     def _recompute(self, selection_id: int) -> Verification:
         sel = self.load_selection(selection_id)
