@@ -1284,9 +1284,30 @@ def _check_sqlite_file(path: Path) -> None:
                          "hãy kiểm tra database_url / CCHC_DATABASE_URL")
 
 
+#: how long a connection waits for a lock (ms), and for switching a new file to WAL (s, see below)
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WAL_SWITCH_S = 30.0
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """WAL, NORMAL sync, a 30 s busy timeout. Several processes opening a file that does not exist yet
+    (two `cchc demo` started together) each switch it to WAL at once: SQLite answers one of them
+    "database is locked" without waiting (waiting could deadlock), 1 connection in 20 when four
+    start on a barrier. The switch is retried until the first one's is done."""
+    import sqlite3
+    import time
+
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    deadline, pause = time.monotonic() + _WAL_SWITCH_S, 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
