@@ -87,7 +87,7 @@ def _phrase(display: str) -> list[str] | None:
         return True
 
     for word in display.split(" "):
-        if _ATOM.fullmatch(word):
+        if _ATOM.fullmatch(word) and "=?" not in word:  # a plain word a reader would not take for encoded
             if not flush():
                 return None
             tokens.append(word)
