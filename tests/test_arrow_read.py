@@ -211,7 +211,7 @@ def test_the_sqlite_helper_never_imports_pandas(sqlite_url):
            f"CASE WHEN code IN {first} THEN NULL ELSE supplement_count END, "
            f"CASE WHEN code IN {first} THEN NULL ELSE apology END, online_level "
            "FROM dossiers WHERE source = 'provincial' ORDER BY code")
-    spec = {"driver": "sqlite", "target": sqlite_url[len("sqlite:///"):], "query": sql, "values": [],
+    spec = {"driver": "sqlite", "target": sqlite_url[len("sqlite:///"):], "query": sql,
             "columns": [list(k) for k in kinds], "batch_rows": 8}
     probe = ("import sys\nfrom cchc.connectors import arrow_table as at\ncode = at.main()\n"
              "print('pandas imported' if 'pandas' in sys.modules else 'no pandas', file=sys.stderr)\n"

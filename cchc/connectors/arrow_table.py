@@ -4,7 +4,7 @@ For SQLite this runs in a separate process (see `store.arrow_read`): the ADBC SQ
 its own copy of the SQLite library, and two copies in one process break each other's POSIX file
 locks ("How To Corrupt An SQLite Database File", §2.2.1). As a process:
 
-    python -m cchc.connectors.arrow_table < {"driver", "target", "query", "values", "columns"} (JSON)
+    python -m cchc.connectors.arrow_table < {"driver", "target", "query", "columns"} (JSON)
 
 streams the typed batches as Arrow IPC to stdout (see `main`).
 PostgreSQL reads call `read_table` in-process.
@@ -122,10 +122,10 @@ _malloc_trim = None
 
 
 @contextmanager
-def _sqlite_batches(target: str, query: str, values: list, batch_rows: int) -> Iterator[pa.RecordBatchReader]:
+def _sqlite_batches(target: str, query: str, batch_rows: int) -> Iterator[pa.RecordBatchReader]:
     """The query's rows from the ADBC SQLite driver through its low-level API (the DB-API module
-    imports pyarrow.dataset and with it pandas). `values` are bound when given (the store's reads
-    write their parameters into the query, `store.arrow_read`, so that nothing is converted here)."""
+    imports pyarrow.dataset and with it pandas). Nothing is bound: the store's reads write their
+    parameters into the query (`store.arrow_read`), so that no Python value is converted here."""
     import adbc_driver_manager
     import adbc_driver_sqlite
 
@@ -141,8 +141,6 @@ def _sqlite_batches(target: str, query: str, values: list, batch_rows: int) -> I
             # SQLite has no column types: the driver infers them from the first batch.
             st.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
             st.set_sql_query(query)
-            if values:
-                st.bind(pa.record_batch([pa.array([v]) for v in values], names=[str(i) for i in range(len(values))]))
             stream, _ = st.execute_query()
             reader = pa.RecordBatchReader.from_stream(stream)
             try:
@@ -155,7 +153,7 @@ def _sqlite_batches(target: str, query: str, values: list, batch_rows: int) -> I
 
 
 @contextmanager
-def _postgresql_batches(target: str, query: str, values: list) -> Iterator[Iterable[pa.RecordBatch]]:
+def _postgresql_batches(target: str, query: str) -> Iterator[Iterable[pa.RecordBatch]]:
     """The query's batches on a connection of this process's (`_pg_connection`); the connection is
     kept for the next read only when every batch was read. A kept connection that fails before any
     batch (the server restarted, the session was ended) is replaced once, on a new connection."""
@@ -164,7 +162,7 @@ def _postgresql_batches(target: str, query: str, values: list) -> Iterator[Itera
     try:
         cur = conn.cursor()
         try:
-            cur.execute(query, values)
+            cur.execute(query)
         except Exception:
             if not reused:
                 raise
@@ -172,7 +170,7 @@ def _postgresql_batches(target: str, query: str, values: list) -> Iterator[Itera
             conn.close()
             conn, reused = _pg_connection(target, fresh=True)
             cur = conn.cursor()
-            cur.execute(query, values)
+            cur.execute(query)
         with cur:
             yield cur.fetch_record_batch()
         done = True
@@ -239,16 +237,16 @@ def close_idle(target: str | None = None) -> None:
             pass
 
 
-def typed_batches(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
+def typed_batches(driver: str, target: str, query: str, columns: Sequence[tuple[str, str]],
                   batch_rows: int = 65_536, encode_labels: bool = True) -> Iterator[list[pa.Array]]:
-    """Run `query` (positional parameters `values`) on `driver` ("sqlite": `target` is a file path;
+    """Run `query` (its parameters written in as literals: ADBC binds none) on `driver` ("sqlite": `target` is a file path;
     "postgresql": a libpq URI) and yield its rows batch by batch, each a list of arrays typed by
     `columns` ((name, kind) pairs in select order). Text NULL -> "", int NULL -> 0, bool NULL ->
     False, float and time NULL stay null; times naive (local wall clock); "label" columns
     dictionary-encoded, or plain text with `encode_labels=False`."""
     check_kinds(columns)
-    opened = (_sqlite_batches(target, query, values, batch_rows) if driver == "sqlite"
-              else _postgresql_batches(target, query, values))
+    opened = (_sqlite_batches(target, query, batch_rows) if driver == "sqlite"
+              else _postgresql_batches(target, query))
     try:
         with opened as batches:
             for n, batch in enumerate(batches, start=1):
@@ -279,10 +277,10 @@ def collect(batches: Iterable[Sequence[pa.Array]], columns: Sequence[tuple[str, 
     return pa.table(table).unify_dictionaries()
 
 
-def read_table(driver: str, target: str, query: str, values: list, columns: Sequence[tuple[str, str]],
+def read_table(driver: str, target: str, query: str, columns: Sequence[tuple[str, str]],
                batch_rows: int = 65_536) -> pa.Table:
     """`typed_batches` collected into one table."""
-    return collect(typed_batches(driver, target, query, values, columns, batch_rows), columns)
+    return collect(typed_batches(driver, target, query, columns, batch_rows), columns)
 
 
 def wire_schema(columns: Sequence[tuple[str, str]]) -> pa.Schema:
@@ -309,7 +307,7 @@ def main() -> int:
         columns = [tuple(c) for c in spec["columns"]]
         schema = wire_schema(columns)
         with pa.ipc.new_stream(sys.stdout.buffer, schema) as writer:
-            for arrays in typed_batches(spec["driver"], spec["target"], spec["query"], spec["values"], columns,
+            for arrays in typed_batches(spec["driver"], spec["target"], spec["query"], columns,
                                         int(spec.get("batch_rows", 65_536)), encode_labels=False):
                 writer.write_batch(pa.record_batch(arrays, schema=schema))
     except Exception as e:  # noqa: BLE001 - the parent reads the reason and takes the DB-API path

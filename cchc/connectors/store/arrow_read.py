@@ -98,9 +98,9 @@ def _drop_spare() -> None:
         errors.close()
 
 
-def _read_in_helper(driver: str, target: str, query: str, values: list, columns, batch_rows: int) -> pa.Table:
+def _read_in_helper(driver: str, target: str, query: str, columns, batch_rows: int) -> pa.Table:
     """`typed_batches` in a child process, streamed back as Arrow IPC and collected here."""
-    spec = json.dumps({"driver": driver, "target": target, "query": query, "values": values,
+    spec = json.dumps({"driver": driver, "target": target, "query": query,
                        "columns": [list(c) for c in columns], "batch_rows": batch_rows})
     proc, errors = _take_helper()
     with errors, proc:
@@ -214,9 +214,9 @@ def read_frame(engine: Engine, sql: str, params: Mapping, columns: Sequence[tupl
     query = _inline(sql, params, driver)
     try:
         if driver == "sqlite":
-            table = _read_in_helper(driver, where, query, [], columns, batch_rows)
+            table = _read_in_helper(driver, where, query, columns, batch_rows)
         else:
-            table = read_table(driver, where, query, [], columns, batch_rows)
+            table = read_table(driver, where, query, columns, batch_rows)
     except Exception as e:  # noqa: BLE001 - an optimisation: the same rows come through the DB-API
         reason = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
         log.warning("Đọc theo cột từ %s không được (%s); đọc qua DB-API / columnar read from %s failed (%s); "
