@@ -110,7 +110,7 @@ def test_a_page_s_stored_versions_are_found_by_the_primary_key_whatever_the_stat
     with store.engine.connect() as conn:
         found = store._stored_versions(conn, "provincial", codes)
         if store.dialect == "postgresql":
-            plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + repo._PG_STORED_VERSIONS.text),
+            plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + repo._pg_by_code(("row_hash", "received_at")).text),
                                                         {"source": "provincial", "codes": codes}))
             assert "dossiers_pkey" in plan and "Bitmap" not in plan and "Seq Scan on dossiers" not in plan
         else:

@@ -375,11 +375,15 @@ def _pg_by_code(columns: tuple[str, ...]):
     ).bindparams(bindparam("codes", type_=ARRAY(String)))
 
 
-#: A page's stored versions (`Store._stored_versions`).
-_PG_STORED_VERSIONS = _pg_by_code(("row_hash", "received_at"))
+#: The columns of `Store.reminder_dossiers`' statement (`_reminder_sql`), in order, with their kinds
+#: for the columnar read.
+_REMINDER_COLUMNS = (("code", "text"), ("procedure_name", "text"), ("unit_code", "text"), ("status", "int"),
+                     ("due", "time"), ("finished_at", "time"), ("apology", "bool"), ("supplements", "text"),
+                     ("officer", "text"), ("step_due", "time"))
 
 #: The advisory lock key of migrations on PostgreSQL (any fixed number; per database).
 _MIGRATION_LOCK_KEY = 7_265_101
+
 
 class Store:
     def __init__(self, url: str, echo: bool = False):
@@ -1061,8 +1065,7 @@ class Store:
         the window's. PostgreSQL: through the columnar path (`_reminder_frame_columnar`), else, as on
         SQLite, the driver's tuples with the times and the supplements as text (no `datetime` or JSON
         decoding per value in the driver), typed per column."""
-        cols = ["code", "procedure_name", "unit_code", "status", "due", "finished_at", "apology", "supplements",
-                "officer", "step_due"]
+        cols = [name for name, _ in _REMINDER_COLUMNS]
         if self.dialect == "postgresql":
             frame = self._reminder_frame_columnar(source, finished_since)
             if frame is not None:
@@ -1108,10 +1111,7 @@ class Store:
         kept connection, 0.08-0.13 s instead of 0.17-0.27 s for 30 thousand rows at a million
         dossiers): the same frame, or None when that path is not available."""
         typed, params = self._reminder_sql(source, finished_since, times_as_text=False)
-        kinds = [("code", "text"), ("procedure_name", "text"), ("unit_code", "text"), ("status", "int"), ("due", "time"),
-                 ("finished_at", "time"), ("apology", "bool"), ("supplements", "text"), ("officer", "text"),
-                 ("step_due", "time")]
-        f = read_frame(self.engine, typed, params, kinds)
+        f = read_frame(self.engine, typed, params, _REMINDER_COLUMNS)
         if f is None:
             return None
         frame = pd.DataFrame({c: f[c].astype(object) for c in ("code", "procedure_name", "unit_code")})
@@ -1305,7 +1305,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
             break
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+            if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
