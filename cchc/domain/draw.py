@@ -334,4 +334,3 @@ def matches_published(stored: DrawRecord, sha256: str | None = None, key: str | 
     shown = [f"SHA-256 {stored.pool_sha256[:len(sha256)]}…"] if sha256 else []
     shown += [f"khóa {stored.key}"] if key is not None else []
     return Verification(True, "khớp với thông báo đã công bố (" + ", ".join(shown) + ")")
-

@@ -335,11 +335,12 @@ class Inspections:
         them, also check that the selection's one draw is the published one (`draw.matches_published`).
         The values of a notice are one draw's: a selection of several (a plan's waves) is an
         InspectionError naming the waves' selection ids."""
-        check = self._recompute(selection_id)
+        sel = self.load_selection(selection_id)
+        parts = [sel] + [self.load_selection(c) for c in sel.children]
+        check = _recompute(selection_id, parts)
         if not check.ok or (sha256 is None and key is None):
             return check
-        sel = self.load_selection(selection_id)
-        drawn = [part for part in [sel] + [self.load_selection(c) for c in sel.children] if part.record is not None]
+        drawn = [part for part in parts if part.record is not None]
         if not drawn:
             return Verification(False, f"lựa chọn số {selection_id}: không có lượt rút nào để so với thông báo")
         if len(drawn) > 1:
@@ -348,28 +349,6 @@ class Inspections:
                                   + ", ".join(str(part.id) for part in drawn) + ")")
         published = matches_published(drawn[0].record, sha256, key)
         return Verification(published.ok, f"{check.reason}; {published.reason}")
-
-    def _recompute(self, selection_id: int) -> Verification:
-        sel = self.load_selection(selection_id)
-        parts = [sel] + [self.load_selection(c) for c in sel.children]
-        drawn = 0
-        for part in parts:
-            where = f"lựa chọn số {part.id}" + (f" ({part.label})" if part.label else "")
-            if part.record is None:
-                continue
-            check = verify(part.record)
-            if not check.ok:
-                return Verification(False, f"{where}: {check.reason}")
-            problem = _reasons_disagree(part)
-            if problem:
-                return Verification(False, f"{where}: {problem}")
-            drawn += 1
-        if not drawn:
-            return Verification(True, f"lựa chọn số {selection_id}: không có lượt rút ngẫu nhiên (chọn toàn bộ "
-                                      "hoặc theo kế hoạch), không có gì để tính lại")
-        if len(parts) == 1:
-            return Verification(True, f"lựa chọn số {selection_id}: {verify(sel.record).reason}")
-        return Verification(True, f"lựa chọn số {selection_id}: {drawn} lượt rút đều khớp khi tính lại")
 
     def visits(self, selection_id: int) -> list[StoredVisit]:
         """The visits of a wave's selection, or of every wave of a plan's group, in order."""
@@ -582,6 +561,29 @@ def _selection(row, children: tuple[int, ...]) -> StoredSelection:
     return StoredSelection(row["id"], row["kind"], row["parent_id"], row["year"], row["wave"], row["unit_code"],
                            _date(row["period_start"]), _date(row["period_end"]), row["label"] or "",
                            row["created_at"], record, list(row["reasons"] or []), list(row["notes"] or []), children)
+
+
+def _recompute(selection_id: int, parts: Sequence[StoredSelection]) -> Verification:
+    """Each draw of a selection (itself, then its children: `parts`) recomputed from its stored
+    inputs, and its reasons checked against the pool (one line)."""
+    drawn, last = 0, None
+    for part in parts:
+        where = f"lựa chọn số {part.id}" + (f" ({part.label})" if part.label else "")
+        if part.record is None:
+            continue
+        last = verify(part.record)
+        if not last.ok:
+            return Verification(False, f"{where}: {last.reason}")
+        problem = _reasons_disagree(part)
+        if problem:
+            return Verification(False, f"{where}: {problem}")
+        drawn += 1
+    if not drawn:
+        return Verification(True, f"lựa chọn số {selection_id}: không có lượt rút ngẫu nhiên (chọn toàn bộ "
+                                  "hoặc theo kế hoạch), không có gì để tính lại")
+    if len(parts) == 1:
+        return Verification(True, f"lựa chọn số {selection_id}: {last.reason}")
+    return Verification(True, f"lựa chọn số {selection_id}: {drawn} lượt rút đều khớp khi tính lại")
 
 
 def _reasons_disagree(sel: StoredSelection) -> str | None:
