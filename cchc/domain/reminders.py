@@ -537,13 +537,9 @@ def reminder_items(day: date, calendar: WorkCalendar, rules: ReminderRules, dire
 _RULE_RANK = {r: i for i, r in enumerate(RULES)}
 
 
-def _order(it: ReminderItem):
-    """A recipient's items: by rule (`RULES`), then the most urgent first."""
-    return (_RULE_RANK[it.rule], it.days_left, it.due, it.unit, it.dossier_code, it.entity)
-
-
 def _by_recipient(it: ReminderItem):
-    """(recipient key, `_order`): every item sorted once, each recipient's in digest order."""
+    """By recipient, then as a digest lists its items: by rule (`RULES`), the most urgent first.
+    Every item is sorted once; each recipient's then form one run, in digest order."""
     return (it.recipient.key, _RULE_RANK[it.rule], it.days_left, it.due, it.unit, it.dossier_code, it.entity)
 
 
